@@ -1,0 +1,3 @@
+from sheetpipe.cli import main
+
+main()

@@ -1,0 +1,16 @@
+"""Storage backends: each reads a Snapshot and applies a ChangeSet with native calls."""
+
+from __future__ import annotations
+
+from sheetpipe.backends.base import Backend
+from sheetpipe.backends.memory import MemoryBackend
+
+__all__ = ["Backend", "MemoryBackend", "open_backend"]
+
+
+def open_backend(config) -> Backend:  # noqa: ANN001 (config.Config; avoids an import cycle)
+    if config.backend == "xlsx":
+        from sheetpipe.backends.xlsx import XlsxBackend
+
+        return XlsxBackend(config.workbook)
+    raise NotImplementedError(f"backend {config.backend!r} is not available yet")

@@ -1,0 +1,48 @@
+"""The one interface every storage implements, and the shared contract tests check."""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+
+from sheetpipe.model import ChangeSet, Snapshot
+
+
+class Backend(ABC):
+    """A spreadsheet. `read` then `apply` happen inside one `session`."""
+
+    #: reads and writes the last cycle spent, for Status and benchmarks
+    reads: int = 0
+    writes: int = 0
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the sheet is, for messages: a file path or a spreadsheet title."""
+
+    @abstractmethod
+    def exists(self) -> bool: ...
+
+    @abstractmethod
+    def read(self) -> Snapshot:
+        """Every tab's values and the formatting sheetpipe installed, in one pass."""
+
+    @abstractmethod
+    def apply(self, changes: ChangeSet, status_tab: str) -> None:
+        """Carry out a change set, all or nothing where the storage allows it."""
+
+    def create(self, tabs: list[tuple[str, list[list]]]) -> None:
+        """Make a new sheet holding these tabs (for `sheetpipe init`)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot create a new sheet")
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """Hold whatever lock keeps two writers apart for one cycle."""
+        yield
+
+    def calls(self) -> str:
+        return f"{_plural(self.reads, 'read')}, {_plural(self.writes, 'write')}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")

@@ -1,0 +1,29 @@
+"""A sheet held in memory: the reference backend for tests and dry runs."""
+
+from __future__ import annotations
+
+from sheetpipe.backends.base import Backend
+from sheetpipe.core.apply import apply_changes
+from sheetpipe.model import ChangeSet, Snapshot, Tab
+
+
+class MemoryBackend(Backend):
+    def __init__(self, snapshot: Snapshot | None = None):
+        self.snapshot = snapshot or Snapshot({}, "memory")
+
+    def describe(self) -> str:
+        return "memory"
+
+    def exists(self) -> bool:
+        return bool(self.snapshot.tabs)
+
+    def create(self, tabs: list[tuple[str, list[list]]]) -> None:
+        self.snapshot = Snapshot({name: Tab(name, [list(r) for r in rows]) for name, rows in tabs})
+
+    def read(self) -> Snapshot:
+        self.reads += 1
+        return apply_changes(self.snapshot, ChangeSet())  # a copy, as a real read is
+
+    def apply(self, changes: ChangeSet, status_tab: str) -> None:
+        self.writes += 1
+        self.snapshot = apply_changes(self.snapshot, changes, status_tab)

@@ -1,0 +1,288 @@
+"""Thin click commands over the library. Every error reaches the user as one line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+
+from sheetpipe import __version__
+from sheetpipe.backends import open_backend
+from sheetpipe.config import Config, load_config, parse_duration
+from sheetpipe.errors import SheetpipeError
+
+DEFAULT_CONFIG = "sheetpipe.toml"
+
+
+class Failure(click.ClickException):
+    def __init__(self, error: SheetpipeError):
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+
+class Group(click.Group):
+    """Turns any SheetpipeError into one `Error: …` line and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SheetpipeError as error:
+            raise Failure(error) from error
+
+
+def parse_now(value: str | None) -> datetime:
+    """--now: sheet-local YYYY-MM-DD[THH:MM]; without it, this moment (UTC, converted)."""
+    if not value:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f'"{value}" is not YYYY-MM-DD or YYYY-MM-DDTHH:MM') from None
+    return parsed
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The sheetpipe.toml to use.",
+)
+now_option = click.option(
+    "--now",
+    metavar="YYYY-MM-DD[THH:MM]",
+    help="Evaluate as of this moment, in the sheet's time zone (what-if, backfills).",
+)
+
+
+@click.group(cls=Group)
+@click.version_option(__version__, prog_name="sheetpipe")
+@click.option("-v", "--verbose", is_flag=True, help="Log more detail.")
+def cli(verbose: bool) -> None:
+    """Keep a spreadsheet sales pipeline scored, flagged and followed up.
+
+    Start with `sheetpipe demo`, or `sheetpipe init --xlsx pipeline.xlsx` for your own.
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@cli.command()
+@click.argument("folder", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a demo workbook that is already there.")
+def demo(folder: Path, force: bool) -> None:
+    """Create a demo workbook and config in FOLDER, sync it once, and summarise.
+
+    The sample deals are dated relative to today, so the workbook shows hot, stalled
+    and dead deals, stage history and tasks straight away.
+    """
+    from sheetpipe.backends.xlsx import XlsxBackend
+    from sheetpipe.demo import demo_tabs
+    from sheetpipe.sync import run_cycle
+
+    folder.mkdir(parents=True, exist_ok=True)
+    workbook, config_file = folder / "pipeline.xlsx", folder / DEFAULT_CONFIG
+    if workbook.exists() and not force:
+        raise click.ClickException(
+            f"{workbook} already exists; use --force to replace it, or give another folder."
+        )
+    if not config_file.exists() or force:
+        config_file.write_text(_config_text("pipeline.xlsx"), encoding="utf-8")
+    config = load_config(config_file)
+    now = datetime.now(UTC)
+    backend = XlsxBackend(config.workbook)
+    if workbook.exists():
+        workbook.unlink()
+    backend.create(demo_tabs(date.today()))
+    report = run_cycle(backend, config.names, now)
+    plan = report.plan
+    click.echo(f"Demo workbook: {config.workbook}")
+    click.echo(f"Config:        {config_file.resolve()}")
+    click.echo(
+        f"{plan.deals} deals: " + ", ".join(f"{p.name} {len(p.desired)}" for p in plan.pipelines)
+    )
+    click.echo(
+        f"Hot {plan.count('Hot')} · At risk {plan.count('At risk')} · "
+        f"Stalled {plan.count('Stalled')} · Dead {plan.count('Dead')} · "
+        f"Won {plan.count('Won')} · Lost {plan.count('Lost')}"
+    )
+    click.echo(
+        f"Tasks added: {plan.tasks_added} · History rows added: {plan.history_added} · "
+        f"Problems: {len(plan.problems)}"
+    )
+    click.echo(
+        "Open the workbook in Excel or LibreOffice. Then, in that folder: "
+        "`sheetpipe sync` to sync again, `sheetpipe run` to keep it in sync."
+    )
+
+
+@cli.command()
+@click.option(
+    "--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+    help="The workbook to create, or to complete with the tabs it lacks.",
+)  # fmt: skip
+@config_option
+def init(xlsx_path: Path, config_path: Path) -> None:
+    """Lay out a workbook with every sheetpipe tab and write sheetpipe.toml beside it.
+
+    On an existing workbook it only adds the tabs that are missing: no existing tab,
+    header or value is changed. An existing sheetpipe.toml is left as it is.
+    """
+    from sheetpipe.backends.xlsx import XlsxBackend
+    from sheetpipe.layout import init_sheet
+
+    if config_path == Path(DEFAULT_CONFIG):
+        config_path = xlsx_path.parent / DEFAULT_CONFIG
+    if config_path.exists():
+        config = load_config(config_path)
+        click.echo(f"Using the existing {config_path}.")
+        names = config.names
+    else:
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        relative = _relative(xlsx_path, config_path.parent)
+        config_path.write_text(_config_text(relative), encoding="utf-8")
+        click.echo(f"Wrote {config_path}.")
+        names = load_config(config_path).names
+    added = init_sheet(XlsxBackend(xlsx_path), names)
+    if added:
+        click.echo(f"Added to {xlsx_path}: {', '.join(added)}.")
+    else:
+        click.echo(f"{xlsx_path} already has every tab; nothing changed.")
+    click.echo("Next: add deals to the pipeline tabs, then run `sheetpipe sync`.")
+
+
+@cli.command()
+@config_option
+@now_option
+@click.option("--dry-run", is_flag=True, help="Print the planned changes; write nothing.")
+def sync(config_path: Path, now: str | None, dry_run: bool) -> None:
+    """Run one cycle: score, flag, track stages, add tasks, update Status."""
+    from sheetpipe.sync import render_changes, run_cycle
+
+    config = load_config(config_path)
+    report = run_cycle(open_backend(config), config.names, parse_now(now), dry_run=dry_run)
+    if dry_run:
+        click.echo(render_changes(report.snapshot, report.plan.changes))
+    _print_problems(report.plan.problems)
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"{'Dry run: ' if dry_run else ''}{verb} {report.line()}")
+
+
+@cli.command()
+@config_option
+@click.option("--every", help="How often to sync, e.g. 30s, 5m, 1h [default: from config].")
+@click.option("--once", is_flag=True, help="Run one cycle and exit (for cron).")
+def run(config_path: Path, every: str | None, once: bool) -> None:
+    """Run the daemon: sync on a schedule until SIGTERM or Ctrl-C.
+
+    A failing cycle is logged and retried with growing delays; it never stops the
+    daemon. A stop signal lets the running cycle finish, then exits 0.
+    """
+    from sheetpipe.daemon import Daemon
+    from sheetpipe.sync import run_cycle
+
+    config = load_config(config_path)
+    try:
+        seconds = parse_duration(every) if every else config.every_seconds
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--every") from None
+    backend = open_backend(config)
+    if once:
+        report = run_cycle(backend, config.names, datetime.now(UTC))
+        logging.getLogger("sheetpipe").info("cycle ok: %s", report.line())
+        return
+
+    def cycle(next_run: str) -> str:
+        return run_cycle(backend, config.names, datetime.now(UTC), next_run=next_run).line()
+
+    logging.getLogger("sheetpipe").info(
+        "sheetpipe %s: syncing %s every %gs", __version__, backend.describe(), seconds
+    )
+    sys.exit(Daemon(cycle, seconds).run())
+
+
+@cli.command()
+@config_option
+@now_option
+def check(config_path: Path, now: str | None) -> None:
+    """Validate the config and the sheet; list every problem with its cell address.
+
+    Exits 1 when there is an error (warnings alone exit 0). Writes nothing.
+    """
+    from sheetpipe.sync import run_cycle
+
+    config = load_config(config_path)
+    report = run_cycle(open_backend(config), config.names, parse_now(now), dry_run=True)
+    problems = report.plan.problems
+    _print_problems(problems)
+    errors = len(report.plan.errors)
+    click.echo(
+        f"{report.plan.deals} deals checked: {errors} errors, {len(problems) - errors} warnings."
+    )
+    if errors:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("deal_id")
+@config_option
+@now_option
+def explain(deal_id: str, config_path: Path, now: str | None) -> None:
+    """Show how DEAL_ID's score adds up, rule by rule, and why its health is what it is."""
+    from sheetpipe.core.scoring import explain as explain_score
+    from sheetpipe.sync import run_cycle
+
+    config = load_config(config_path)
+    report = run_cycle(open_backend(config), config.names, parse_now(now), dry_run=True)
+    plan = report.plan
+    for pipeline in plan.pipelines:
+        hits = pipeline.desired.index[pipeline.desired["ID"].str.casefold() == deal_id.casefold()]
+        if len(hits):
+            row = hits[0]
+            deal = pipeline.desired.loc[row]
+            click.echo(f"{deal['ID']} {deal['Deal']} ({pipeline.name} row {row}, {deal['Stage']})")
+            assert pipeline.columns is not None
+            for rule, points in explain_score(pipeline.columns, plan.rules, row, plan.now.date()):
+                click.echo(f"  {points:+g}  {rule.describe()}  (Weights row {rule.row})")
+            click.echo(f"  = score {deal['Score']} → {deal['Lead status']}")
+            click.echo(f"Health: {deal['Health']}" + (f": {deal['Why']}" if deal["Why"] else ""))
+            return
+    raise click.ClickException(f"no deal has the ID {deal_id}.")
+
+
+def _print_problems(problems: list) -> None:
+    for problem in problems:
+        click.echo(f"{problem.level}: {problem}", err=True)
+
+
+def _relative(path: Path, folder: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(folder.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _config_text(workbook: str) -> str:
+    from sheetpipe.layout import template_text
+
+    return template_text("sheetpipe.toml").replace(
+        'path = "pipeline.xlsx"', f"path = {_toml_string(workbook)}"
+    )
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def main() -> None:
+    cli(prog_name="sheetpipe")
+
+
+__all__ = ["cli", "main", "Config"]

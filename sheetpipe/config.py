@@ -1,0 +1,133 @@
+"""sheetpipe.toml → a validated Config. Every problem is reported at once."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sheetpipe.core.contract import Names
+from sheetpipe.errors import ConfigError
+
+BACKENDS = ("xlsx", "google")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d)?\s*$", re.I)
+_UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400}
+TAB_KEYS = ("weights", "stages", "settings", "team", "tasks", "history", "status")
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path  # the config file itself
+    backend: str = "xlsx"
+    sheet_path: Path | None = None  # xlsx workbook, resolved against the config's folder
+    spreadsheet: str = ""
+    credentials: str = ""
+    every_seconds: float = 300
+    names: Names = field(default_factory=Names)
+
+    @property
+    def workbook(self) -> Path:
+        assert self.sheet_path is not None
+        return self.sheet_path
+
+
+def parse_duration(text: str) -> float:
+    """'5m' → 300.0, '30s' → 30.0, '1h' → 3600.0, '90' → 90.0 (seconds)."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f'"{text}" is not a duration like 30s, 5m or 1h')
+    value = float(match.group(1)) * _UNIT[(match.group(2) or "s").lower()]
+    if value <= 0:
+        raise ValueError(f'"{text}" must be longer than zero')
+    return value
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(
+            f"{path} not found. Create one with `sheetpipe init --xlsx pipeline.xlsx` "
+            "(or `sheetpipe demo`), or point to it with --config."
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}).") from exc
+    return parse_config(data, path)
+
+
+def parse_config(data: dict, path: Path) -> Config:
+    problems: list[str] = []
+
+    def section(name: str) -> dict:
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            problems.append(f"[{name}] must be a table of keys")
+            return {}
+        return value
+
+    for key in data:
+        if key not in ("sheet", "tabs", "columns", "daemon"):
+            problems.append(
+                f"[{key}] is not a section sheetpipe knows (sheet, tabs, columns, daemon)"
+            )
+    sheet, tabs, columns, daemon = (section(n) for n in ("sheet", "tabs", "columns", "daemon"))
+    backend = str(sheet.get("backend", "xlsx"))
+    if backend not in BACKENDS:
+        problems.append(f'[sheet] backend = "{backend}" must be one of: {", ".join(BACKENDS)}')
+    sheet_path = None
+    if backend == "xlsx":
+        raw = sheet.get("path")
+        if not isinstance(raw, str) or not raw.strip():
+            problems.append('[sheet] path is missing: the workbook, e.g. path = "pipeline.xlsx"')
+        else:
+            sheet_path = (path.parent / raw).resolve()
+    if backend == "google" and not sheet.get("spreadsheet"):
+        problems.append("[sheet] spreadsheet is missing: the spreadsheet's URL or key")
+
+    names_kwargs: dict = {}
+    pipelines = tabs.get("pipelines", list(Names().pipelines))
+    if (
+        not isinstance(pipelines, list)
+        or not pipelines
+        or not all(isinstance(p, str) and p.strip() for p in pipelines)
+    ):
+        problems.append('[tabs] pipelines must be a list of tab names, e.g. ["Deals"]')
+    else:
+        names_kwargs["pipelines"] = tuple(p.strip() for p in pipelines)
+    for key in tabs:
+        if key != "pipelines" and key not in TAB_KEYS:
+            problems.append(f"[tabs] {key} is not a tab sheetpipe knows ({', '.join(TAB_KEYS)})")
+    for key in TAB_KEYS:
+        if key in tabs:
+            if isinstance(tabs[key], str) and tabs[key].strip():
+                names_kwargs[key] = tabs[key].strip()
+            else:
+                problems.append(f"[tabs] {key} must be a tab name")
+    renames = {}
+    for contract, sheet_name in columns.items():
+        if not isinstance(sheet_name, str) or not sheet_name.strip():
+            problems.append(f'[columns] "{contract}" must name a column, e.g. "Opportunity"')
+        else:
+            renames[contract] = sheet_name.strip()
+    names_kwargs["columns"] = renames
+
+    every = 300.0
+    try:
+        every = parse_duration(daemon.get("every", "5m"))
+    except ValueError as exc:
+        problems.append(f"[daemon] every: {exc}")
+
+    if problems:
+        listing = "\n".join(f"  - {path}: {p}" for p in problems)
+        raise ConfigError(f"{path} has {len(problems)} problem(s):\n{listing}")
+    return Config(
+        path=path,
+        backend=backend,
+        sheet_path=sheet_path,
+        spreadsheet=str(sheet.get("spreadsheet", "")),
+        credentials=str(sheet.get("credentials", "")),
+        every_seconds=every,
+        names=Names(**names_kwargs),
+    )

@@ -1,0 +1,53 @@
+"""Apply a ChangeSet to a Snapshot in memory: the reference every backend must match."""
+
+from __future__ import annotations
+
+from sheetpipe.model import ChangeSet, Row, Snapshot, Tab, same_slot
+
+
+def apply_changes(snapshot: Snapshot, changes: ChangeSet, status_tab: str = "Status") -> Snapshot:
+    tabs = {
+        key: Tab(t.name, [list(r) for r in t.rows], t.formats) for key, t in snapshot.tabs.items()
+    }
+    result = Snapshot(tabs, snapshot.source)
+    for name, rows in changes.new_tabs:
+        if result.find(name) is None:
+            tabs[name] = Tab(name, [list(r) for r in rows])
+    for tab_name, col, header in changes.new_columns:
+        _put(result.find(tab_name).rows, 1, col, header)  # type: ignore[union-attr]
+    for write in changes.writes:
+        rows = result.find(write.tab).rows  # type: ignore[union-attr]
+        for row, value in zip(write.rows, write.values, strict=True):
+            _put(rows, row, write.col, value)
+    for tab_name, first, new_rows in changes.appends:
+        rows = result.find(tab_name).rows  # type: ignore[union-attr]
+        for offset, values in enumerate(new_rows):
+            for col, value in enumerate(values, start=1):
+                _put(rows, first + offset, col, value)
+    for tab_name, spec in changes.formats:
+        tab = result.find(tab_name)
+        assert tab is not None
+        tab.formats = frozenset({f for f in tab.formats if not same_slot(f, spec)} | {spec})
+    if changes.status is not None:
+        tab = result.find(status_tab)
+        if tab is None:
+            tab = tabs.setdefault(status_tab, Tab(status_tab, []))
+        tab.rows = [list(r) for r in changes.status]
+    for tab in tabs.values():
+        trim(tab.rows)
+    return result
+
+
+def _put(rows: list[Row], row: int, col: int, value: object) -> None:
+    while len(rows) < row:
+        rows.append([])
+    target = rows[row - 1]
+    if len(target) < col:
+        target.extend([None] * (col - len(target)))
+    target[col - 1] = value
+
+
+def trim(rows: list[Row]) -> None:
+    """Drop trailing empty rows, as every backend reads them."""
+    while rows and all(v is None or v == "" for v in rows[-1]):
+        rows.pop()

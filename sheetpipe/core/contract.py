@@ -1,0 +1,52 @@
+"""The sheet contract (DESIGN.md, v1): tab and column names, and who owns what."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+PIPELINE_REQUIRED = ("Deal", "Stage")
+PEOPLE_COLUMNS = (
+    "Deal", "Stage", "Owner", "Email", "Company", "Value",
+    "Expected close", "Last contact", "Lost reason", "Competitor",
+)  # fmt: skip
+OWNED_COLUMNS = ("ID", "Score", "Lead status", "Health", "Why", "In stage since", "Days in stage")
+WEIGHTS_COLUMNS = ("Field", "Rule", "Value", "Points", "Max points", "Notes")
+STAGES_COLUMNS = (
+    "Pipeline", "Stage", "Order", "Min score", "Max days", "Win probability",
+    "Playbook", "Auto advance", "Closed",
+)  # fmt: skip
+SETTINGS_COLUMNS = ("Setting", "Value", "Notes")
+TEAM_COLUMNS = ("Name", "Email", "Pipelines", "Active")
+HISTORY_COLUMNS = ("When", "Deal ID", "Deal", "Pipeline", "From stage", "To stage", "By")
+TASKS_COLUMNS = ("Task ID", "Created", "Due", "Owner", "Deal ID", "Deal", "Task", "Kind", "Done")
+STATUS_COLUMNS = ("Item", "Value", "Detail")
+HEALTH_VALUES = ("Hot", "OK", "At risk", "Stalled", "Dead", "Won", "Lost")
+LEAD_STATUSES = ("Cold", "MQL", "SQL", "Nurture")
+DAEMON = "sheetpipe"
+
+
+@dataclass(frozen=True)
+class Names:
+    """Tab names and column renames from sheetpipe.toml; defaults are the contract's."""
+
+    pipelines: tuple[str, ...] = ("Deals", "Customers")
+    weights: str = "Weights"
+    stages: str = "Stages"
+    settings: str = "Settings"
+    team: str = "Team"
+    tasks: str = "Tasks"
+    history: str = "History"
+    status: str = "Status"
+    columns: Mapping[str, str] = field(default_factory=dict)  # contract name → name in sheet
+
+    def col(self, contract_name: str) -> str:
+        return self.columns.get(contract_name, contract_name)
+
+    def owned_tabs(self) -> dict[str, tuple[str, ...]]:
+        """Tabs the daemon creates when missing, with their headers."""
+        return {
+            self.tasks: tuple(map(self.col, TASKS_COLUMNS)),
+            self.history: tuple(map(self.col, HISTORY_COLUMNS)),
+            self.status: STATUS_COLUMNS,
+        }

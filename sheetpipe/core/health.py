@@ -1,0 +1,172 @@
+"""Health and its reasons: Hot / OK / At risk / Stalled / Dead / Won / Lost.
+
+Each sign of a dying deal is one rule below with its threshold in Settings or Stages.
+The Why cell lists every reason found, worst first, in words a salesperson reads:
+`14 days in Proposal (limit 10); no contact for 23 days`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sheetpipe.core import cells
+from sheetpipe.core.scoring import Columns
+from sheetpipe.core.settings import Settings
+
+SEP = "; "
+
+
+@dataclass
+class DealFacts:
+    """Everything health needs, one Series per fact, indexed by sheet row."""
+
+    stage: pd.Series  # stage name as written
+    known_stage: pd.Series  # bool: the stage is in Stages
+    closed: pd.Series  # "won" / "lost" / ""
+    max_days: pd.Series  # float, NaN = no limit
+    min_score: pd.Series  # float, NaN = none
+    days_in_stage: pd.Series  # int
+    days_in_pipeline: pd.Series  # int
+    stage_average: pd.Series  # float days, NaN until enough samples
+    score: pd.Series  # int
+    cols: Columns
+    today: pd.Timestamp
+
+
+def _num(series: pd.Series) -> pd.Series:
+    """Whole numbers as text (7, not 7.0) for reasons."""
+    return series.round().astype("Int64").astype(str)
+
+
+class Reasons:
+    """Reason texts per deal for one health level, joined with '; '."""
+
+    def __init__(self, index: pd.Index):
+        self.text = pd.Series("", index=index, dtype=object)
+
+    def add(self, mask: pd.Series, *parts: pd.Series | str) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
+        piece = pd.Series("", index=mask.index[mask], dtype=object)
+        for part in parts:
+            piece = piece + (part[mask].astype(str) if isinstance(part, pd.Series) else part)
+        current = self.text[mask]
+        self.text[mask] = np.where(current.eq(""), piece, current + SEP + piece)
+
+    @property
+    def any(self) -> pd.Series:
+        return self.text.ne("")
+
+
+def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
+    """(Health, Why) for every deal."""
+    index = facts.stage.index
+    dead, stalled, risk = Reasons(index), Reasons(index), Reasons(index)
+    cols, s = facts.cols, settings
+    in_stage = facts.days_in_stage
+
+    lost_reason = cells.texts(cols.frame.get("lost reason", _none(index))).str.strip()
+    dead.add(lost_reason.ne(""), "explicit no: ", lost_reason)
+    target = cols.get("target", "norm")
+    dead.add(target.isin(cells.NO_WORDS - {""}), "not the target audience (Target is No)")
+    budget = cols.get("budget", "norm")
+    dead.add(
+        budget.isin(cells.NO_WORDS - {""}) | cols.get("budget", "number").eq(0),
+        "no budget",
+    )
+
+    dead_limit = facts.max_days * s.dead_after_times_max_days
+    dead.add(
+        in_stage > dead_limit,
+        _num(in_stage), " days in ", facts.stage, " (dead after ", _num(dead_limit), ")",
+    )  # fmt: skip
+    over_limit = (in_stage > facts.max_days) & ~(in_stage > dead_limit)
+    stalled.add(
+        over_limit,
+        _num(in_stage), " days in ", facts.stage, " (limit ", _num(facts.max_days), ")",
+    )  # fmt: skip
+    avg_limit = facts.stage_average * s.stalled_after_times_stage_average
+    stalled.add(
+        (in_stage > avg_limit) & ~(in_stage > facts.max_days),
+        _num(in_stage), " days in ", facts.stage, f", over {s.stalled_after_times_stage_average:g}×"
+        " its average of ", _num(facts.stage_average), " days",
+    )  # fmt: skip
+    risk_from = facts.max_days * s.at_risk_at_share_of_max_days
+    risk.add(
+        (in_stage >= risk_from) & ~(in_stage > facts.max_days) & ~(in_stage > avg_limit),
+        _num(in_stage), " days in ", facts.stage, " (limit ", _num(facts.max_days), ")",
+    )  # fmt: skip
+
+    in_pipeline = facts.days_in_pipeline
+    dead.add(
+        in_pipeline > s.dead_after_days_in_pipeline,
+        _num(in_pipeline),
+        f" days in the pipeline (dead after {s.dead_after_days_in_pipeline:g})",
+    )
+    no_dm = cols.get("decision maker reached", "norm").isin(cells.NO_WORDS - {""})
+    dead.add(
+        no_dm & (in_pipeline > s.dead_after_days_without_decision_maker),
+        "stuck at the gatekeeper: no decision maker after ", _num(in_pipeline), " days",
+    )  # fmt: skip
+
+    _contact(facts, settings, dead, stalled)
+
+    expected = cols.get("expected close", "date")
+    overdue = (facts.today - expected).dt.days
+    risk.add(
+        overdue > 0, "expected close ", expected.dt.strftime("%Y-%m-%d"), " has passed",
+    )  # fmt: skip
+    risk.add(
+        facts.score < facts.min_score,
+        "score ", facts.score.astype(str), " is below the ", _num(facts.min_score), " ",
+        facts.stage, " needs",
+    )  # fmt: skip
+    unknown = ~facts.known_stage
+    risk.add(unknown, 'stage "', facts.stage, '" is not in Stages')
+
+    health = pd.Series("OK", index=index, dtype=object)
+    hot = facts.score >= s.sql_threshold
+    health[hot] = "Hot"
+    health[risk.any] = "At risk"
+    health[stalled.any] = "Stalled"
+    health[dead.any] = "Dead"
+    why = Reasons(index)
+    why.add(
+        hot & health.eq("Hot"),
+        "score ",
+        facts.score.astype(str),
+        f" (SQL from {s.sql_threshold:g})",
+    )
+    for level in (dead, stalled, risk):
+        why.add(level.any, level.text)
+    won, lost = facts.closed.eq("won"), facts.closed.eq("lost")
+    health[won] = "Won"
+    health[lost] = "Lost"
+    why.text[won | lost] = ""
+    return health, why.text
+
+
+def _contact(facts: DealFacts, s: Settings, dead: Reasons, stalled: Reasons) -> None:
+    """No reply and no engagement: days since Last contact, or since first seen if never."""
+    last = facts.cols.get("last contact", "date")
+    since = (facts.today - last).dt.days
+    never = last.isna()
+    quiet = since.where(~never, facts.days_in_pipeline)
+    lead = pd.Series(
+        np.where(never, "no contact recorded in ", "no contact for "), index=since.index
+    )
+    is_dead = quiet > s.dead_after_days_without_contact
+    dead.add(
+        is_dead, lead, _num(quiet), f" days (dead after {s.dead_after_days_without_contact:g})"
+    )
+    stalled.add(
+        (quiet > s.stalled_after_days_without_contact) & ~is_dead, lead, _num(quiet), " days"
+    )
+
+
+def _none(index: pd.Index) -> pd.Series:
+    return pd.Series(None, index=index, dtype=object)

@@ -1,0 +1,450 @@
+"""One cycle's thinking: a Snapshot in, the desired sheet diffed into a ChangeSet out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import pandas as pd
+
+from sheetpipe.core import cells
+from sheetpipe.core.contract import (
+    DAEMON,
+    HISTORY_COLUMNS,
+    OWNED_COLUMNS,
+    PIPELINE_REQUIRED,
+    TASKS_COLUMNS,
+    Names,
+)
+from sheetpipe.core.health import DealFacts, assess
+from sheetpipe.core.history import HistoryLog, read_history, stage_averages, track
+from sheetpipe.core.ids import assign_ids
+from sheetpipe.core.scoring import Columns, lead_status, score
+from sheetpipe.core.settings import Settings, parse_settings
+from sheetpipe.core.stages import Stages, parse_stages
+from sheetpipe.core.table import Table, read_table
+from sheetpipe.core.tasks import plan_tasks
+from sheetpipe.core.weights import Rule, parse_weights
+from sheetpipe.model import (
+    ChangeSet,
+    ColumnWrite,
+    FormatSpec,
+    FrozenHeader,
+    HealthColours,
+    ListDropdown,
+    Problem,
+    Snapshot,
+)
+
+# How each owned column is compared with what the sheet holds.
+KINDS = {
+    "ID": "text",
+    "Score": "int",
+    "Lead status": "text",
+    "Health": "text",
+    "Why": "text",
+    "In stage since": "date",
+    "Days in stage": "int",
+}
+
+
+@dataclass
+class PipelineResult:
+    name: str
+    desired: pd.DataFrame  # owned columns by contract name + deal/stage, index = sheet row
+    columns: Columns | None = None
+
+    def count(self, health: str) -> int:
+        return int(self.desired["Health"].eq(health).sum()) if not self.desired.empty else 0
+
+
+@dataclass
+class Plan:
+    changes: ChangeSet
+    problems: list[Problem]
+    settings: Settings
+    rules: list[Rule]
+    pipelines: list[PipelineResult] = field(default_factory=list)
+    now: datetime = datetime(1970, 1, 1)  # sheet-local wall-clock time
+    tasks_added: int = 0
+    history_added: int = 0
+
+    @property
+    def deals(self) -> int:
+        return sum(len(p.desired) for p in self.pipelines)
+
+    def count(self, health: str) -> int:
+        return sum(p.count(health) for p in self.pipelines)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.level == "error"]
+
+
+def local_now(now: datetime, settings: Settings) -> datetime:
+    """The sheet's wall-clock time: aware times are converted, naive ones taken as local."""
+    if now.tzinfo is not None:
+        now = now.astimezone(settings.tz).replace(tzinfo=None)
+    return now.replace(microsecond=0)
+
+
+def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
+    problems: list[Problem] = []
+    changes = ChangeSet()
+
+    def table(name: str, required: bool = False) -> Table | None:
+        tab = snapshot.find(name)
+        if tab is None:
+            problems.append(
+                Problem(
+                    f"{name} tab",
+                    "the tab is missing; run `sheetpipe init` to add it, or fix its name "
+                    "in sheetpipe.toml [tabs].",
+                    "error" if required else "warning",
+                )
+            )
+            return None
+        return read_table(tab, names.columns)
+
+    settings = parse_settings(table(names.settings))
+    problems += settings.problems
+    now = local_now(now, settings)
+    pipelines = {name: table(name, required=True) for name in names.pipelines}
+    fields = {key for t in pipelines.values() if t is not None for key in t.cols}
+    rules, found = parse_weights(table(names.weights), fields)
+    problems += found
+    stages, found = parse_stages(table(names.stages), names.pipelines)
+    problems += found
+    log = read_history(_owned_table(snapshot, names.history, names), settings.date_order)
+    problems += log.problems
+    tasks_table = _owned_table(snapshot, names.tasks, names)
+    existing_tasks = (
+        set(cells.texts(tasks_table.get("Task ID")).str.strip()) if tasks_table else set()
+    )
+    _ensure_owned_tabs(snapshot, names, changes)
+
+    plan = Plan(changes, problems, settings, rules, now=now)
+    task_rows: list[dict[str, object]] = []
+    history_rows: list[dict[str, object]] = []
+    for name, pipeline in pipelines.items():
+        if pipeline is None:
+            continue
+        result = _plan_pipeline(
+            pipeline, name, names, settings, rules, stages, log, existing_tasks, now, plan,
+            task_rows, history_rows,
+        )  # fmt: skip
+        if result is not None:
+            plan.pipelines.append(result)
+    plan.tasks_added, plan.history_added = len(task_rows), len(history_rows)
+    _append(snapshot, names.history, HISTORY_COLUMNS, history_rows, names, changes)
+    _append(snapshot, names.tasks, TASKS_COLUMNS, task_rows, names, changes)
+    _owned_formats(snapshot, names, changes)
+    return plan
+
+
+def _owned_table(snapshot: Snapshot, name: str, names: Names) -> Table | None:
+    tab = snapshot.find(name)
+    return read_table(tab, names.columns) if tab else None
+
+
+def _ensure_owned_tabs(snapshot: Snapshot, names: Names, changes: ChangeSet) -> None:
+    for name, header in names.owned_tabs().items():
+        tab = snapshot.find(name)
+        if tab is None:
+            changes.new_tabs.append((name, [list(header)]))
+            continue
+        if name == names.status:
+            continue  # rewritten whole every time it changes
+        present = {cells.norm(h) for h in tab.header}
+        width = len(tab.header)
+        for column in header:
+            if cells.norm(column) not in present:
+                width += 1
+                changes.new_columns.append((tab.name, width, column))
+
+
+def _header_after(snapshot: Snapshot, name: str, changes: ChangeSet) -> list[str]:
+    """A tab's header once this change set's new tabs and columns are in place."""
+    tab = snapshot.find(name)
+    if tab is None:
+        return next((list(rows[0]) for n, rows in changes.new_tabs if n == name), [])
+    extra = [(col, h) for t, col, h in changes.new_columns if t == tab.name]
+    return tab.header + [h for _, h in sorted(extra)]
+
+
+def _append(
+    snapshot: Snapshot,
+    name: str,
+    contract: tuple[str, ...],
+    rows: list[dict[str, object]],
+    names: Names,
+    changes: ChangeSet,
+) -> None:
+    if not rows:
+        return
+    tab = snapshot.find(name)
+    header = [cells.norm(h) for h in _header_after(snapshot, name, changes)]
+    position = {cells.norm(names.col(c)): c for c in contract}
+    ordered = [[row.get(position.get(h, ""), None) for h in header] for row in rows]
+    first = len(tab.rows) + 1 if tab else 2
+    changes.appends.append((tab.name if tab else name, first, ordered))
+
+
+def _owned_formats(snapshot: Snapshot, names: Names, changes: ChangeSet) -> None:
+    for name in (names.tasks, names.history):
+        tab = snapshot.find(name)
+        header = [cells.norm(h) for h in _header_after(snapshot, name, changes)]
+        want: list[FormatSpec] = [FrozenHeader()]
+        done = cells.norm(names.col("Done"))
+        if name == names.tasks and done in header:
+            want.append(ListDropdown(header.index(done) + 1, ("Yes", "No")))
+        installed = tab.formats if tab else frozenset()
+        tab_name = tab.name if tab else name
+        changes.formats += [(tab_name, spec) for spec in want if spec not in installed]
+
+
+def _plan_pipeline(
+    pipeline: Table,
+    name: str,
+    names: Names,
+    settings: Settings,
+    rules: list[Rule],
+    stages: Stages,
+    log: HistoryLog,
+    existing_tasks: set[str],
+    now: datetime,
+    plan: Plan,
+    task_rows: list[dict[str, object]],
+    history_rows: list[dict[str, object]],
+) -> PipelineResult | None:
+    problems, changes = plan.problems, plan.changes
+    problems += pipeline.problems
+    absent = [c for c in PIPELINE_REQUIRED if not pipeline.has(c)]
+    if absent:
+        problems.append(
+            Problem(
+                f"{pipeline.name} tab",
+                f"the header row has no {' or '.join(map(names.col, absent))} column; this "
+                "pipeline is skipped. Add the column to row 1.",
+            )
+        )
+        return None
+
+    col_of = dict(pipeline.cols)
+    width = pipeline.width
+    for column in OWNED_COLUMNS:
+        if not pipeline.has(column):
+            width += 1
+            col_of[cells.norm(column)] = width
+            changes.new_columns.append((pipeline.name, width, names.col(column)))
+
+    frame = pipeline.frame
+    deal_blank = cells.blank_mask(pipeline.get("Deal"))
+    stage_blank = cells.blank_mask(pipeline.get("Stage"))
+    for row in frame.index[~deal_blank & stage_blank]:
+        problems.append(
+            Problem(
+                pipeline.where(row, "Stage"),
+                "the deal has no Stage; pick one from the list. The row is skipped until then.",
+            )
+        )
+    active = frame.index[~stage_blank]
+    for row in frame.index[deal_blank & ~stage_blank]:
+        problems.append(
+            Problem(pipeline.where(row, "Deal"), "the deal has no name; fill in Deal.", "warning")
+        )
+    rows = frame.loc[active]
+    today = pd.Timestamp(now.date())
+    cols = Columns(rows, settings.date_order)
+
+    id_where = {r: cells.a1(pipeline.name, r, col_of["id"]) for r in _duplicate_rows(rows)}
+    known_names = _history_names(log, name)
+    ids, found = assign_ids(
+        name,
+        pipeline.get("ID")[active],
+        pipeline.get("Deal")[active],
+        known_names,
+        set(log.rows["id"]),
+        id_where,
+    )
+    problems += found
+
+    scores = score(cols, rules, now.date(), settings)
+    stage_text = cells.texts(pipeline.get("Stage")[active]).str.strip()
+    stage_text, advanced = _auto_advance(stage_text, scores, stages, name)
+    if advanced.any():
+        changes.writes.append(
+            ColumnWrite(
+                pipeline.name,
+                col_of["stage"],
+                names.col("Stage"),
+                list(advanced.index[advanced]),
+                list(stage_text[advanced]),
+            )
+        )
+    stage_key = stage_text.str.casefold()
+    by_key = {s.name.strip().casefold(): s for s in stages.of(name)}
+    known = stage_key.isin(by_key)
+    _report_unknown_stages(pipeline, stage_text[~known], by_key, problems)
+
+    tracking = track(log, name, ids, stage_key.where(known, "\0unknown"), now)
+    moved = tracking.moved & known
+    for row in moved.index[moved]:
+        previous = tracking.previous[row]
+        history_rows.append(
+            {
+                "When": now,
+                "Deal ID": ids[row],
+                "Deal": cells.text(pipeline.get("Deal")[row]),
+                "Pipeline": pipeline.name,
+                "From stage": by_key[previous].name if previous in by_key else previous,
+                "To stage": by_key[stage_key[row]].name,
+                "By": f"{DAEMON} (auto advance)" if advanced[row] else DAEMON,
+            }
+        )
+
+    in_since = tracking.in_since.dt.normalize()
+    days_in_stage = (today - in_since).dt.days
+    days_in_pipeline = (today - tracking.first_seen.dt.normalize()).dt.days
+    stage_of = stage_key.map(by_key)
+    averages = stage_averages(log, name)
+    enough = averages[averages["samples"] >= settings.min_samples_for_stage_average]["mean"]
+    facts = DealFacts(
+        stage=stage_text,
+        known_stage=known,
+        closed=stage_of.map(lambda s: (s.closed or "") if s else ""),
+        max_days=stage_of.map(lambda s: s.max_days if s else None).astype(float),
+        min_score=stage_of.map(lambda s: s.min_score if s else None).astype(float),
+        days_in_stage=days_in_stage.where(known),
+        days_in_pipeline=days_in_pipeline,
+        stage_average=stage_key.map(enough).astype(float),
+        score=scores,
+        cols=cols,
+        today=today,
+    )
+    health, why = assess(facts, settings)
+    desired = pd.DataFrame(
+        {
+            "ID": ids,
+            "Score": scores,
+            "Lead status": lead_status(scores, settings),
+            "Health": health,
+            "Why": why,
+            "In stage since": in_since,
+            "Days in stage": days_in_stage,
+        }
+    )
+    deals = pd.DataFrame(
+        {
+            "id": ids,
+            "deal": cells.texts(pipeline.get("Deal")[active]),
+            "owner": cells.texts(pipeline.get("Owner")[active]),
+            "stage": stage_text,
+            "entry": tracking.entry,
+            "in_since": tracking.in_since,
+            "health": health,
+            "why": why,
+        }
+    )[known]
+    task_rows += plan_tasks(
+        pipeline=name, deals=deals, stages=stages, existing=existing_tasks, now=now
+    )
+
+    # A deal in an unknown stage keeps whatever stage dates it had: they cannot be known.
+    skip = {"In stage since": ~known, "Days in stage": ~known}
+    for column, kind in KINDS.items():
+        values = desired[column]
+        current = pipeline.get(column)[active]
+        changed = _differs(current, values, kind) & ~skip.get(column, False)
+        if changed.any():
+            out = values[changed]
+            changes.writes.append(
+                ColumnWrite(
+                    pipeline.name,
+                    col_of[cells.norm(column)],
+                    names.col(column),
+                    list(out.index),
+                    _python_values(out, kind),
+                )
+            )
+    touched = {r for w in changes.writes if w.tab == pipeline.name for r in w.rows}
+    if touched:
+        read_ids = cells.texts(pipeline.get("ID"))
+        read_deals = cells.texts(pipeline.get("Deal"))
+        changes.expect[pipeline.name] = {r: (read_ids[r], read_deals[r]) for r in touched}
+
+    specs: list[FormatSpec] = [
+        FrozenHeader(),
+        HealthColours(col_of["health"], width),
+        ListDropdown(col_of["stage"], tuple(s.name for s in stages.of(name))),
+    ]
+    if not stages.of(name):
+        specs.pop()
+    changes.formats += [(pipeline.name, s) for s in specs if s not in pipeline.tab.formats]
+    result = desired.assign(Deal=deals["deal"], Stage=stage_text, Owner=deals["owner"])
+    return PipelineResult(pipeline.name, result, cols)
+
+
+def _duplicate_rows(rows: pd.DataFrame) -> list[int]:
+    if "id" not in rows.columns:
+        return []
+    ids = cells.texts(rows["id"]).str.strip()
+    return list(rows.index[ids.ne("") & ids.duplicated(keep=False)])
+
+
+def _history_names(log: HistoryLog, pipeline: str) -> dict[str, str]:
+    rows = log.for_pipeline(pipeline)
+    return dict(zip(rows["id"], rows["deal"], strict=True))
+
+
+def _auto_advance(
+    stage_text: pd.Series, scores: pd.Series, stages: Stages, pipeline: str
+) -> tuple[pd.Series, pd.Series]:
+    """Move deals one stage on where the stage says Auto advance and the score is enough."""
+    advanced = pd.Series(False, index=stage_text.index)
+    result = stage_text.copy()
+    for stage in stages.of(pipeline):
+        nxt = stages.next_open(stage)
+        if not stage.auto_advance or stage.closed or nxt is None or nxt.min_score is None:
+            continue
+        ready = stage_text.str.casefold().eq(stage.name.strip().casefold()) & (
+            scores >= nxt.min_score
+        )
+        result[ready] = nxt.name
+        advanced |= ready
+    return result, advanced
+
+
+def _report_unknown_stages(
+    pipeline: Table, unknown: pd.Series, by_key: dict, problems: list[Problem]
+) -> None:
+    choices = ", ".join(s.name for s in by_key.values()) or "none yet: add them to Stages"
+    for row, value in unknown.items():
+        problems.append(
+            Problem(
+                pipeline.where(row, "Stage"),
+                f'stage "{value}" is not a {pipeline.name} stage in Stages ({choices}); '
+                "stage tracking and tasks wait until it is one.",
+            )
+        )
+
+
+def _differs(current: pd.Series, desired: pd.Series, kind: str) -> pd.Series:
+    if kind == "text":
+        return cells.texts(current).ne(desired.fillna(""))
+    if kind == "int":
+        have = cells.numbers(current)
+        want = desired.astype(float)
+        return ~((have == want) | (have.isna() & want.isna()))
+    have = cells.dates(current)
+    want = desired
+    return ~((have == want) | (have.isna() & want.isna()))
+
+
+def _python_values(values: pd.Series, kind: str) -> list[object]:
+    """Plain Python values for backends: int, str, date or None."""
+    if kind == "int":
+        return [None if pd.isna(v) else int(v) for v in values]
+    if kind == "date":
+        return [None if pd.isna(v) else date(v.year, v.month, v.day) for v in values]
+    return [str(v) for v in values]

@@ -1,0 +1,119 @@
+"""Lead scores: every Weights rule evaluated over a whole pipeline column at once."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from sheetpipe.core import cells
+from sheetpipe.core.settings import Settings
+from sheetpipe.core.weights import Rule
+
+
+class Columns:
+    """A pipeline frame's columns, converted once per kind however many rules read them."""
+
+    def __init__(self, frame: pd.DataFrame, date_order: str):
+        self.frame = frame
+        self.date_order = date_order
+        self._cache: dict[tuple[str, str], pd.Series] = {}
+
+    def get(self, field: str, kind: str) -> pd.Series:
+        key = (field, kind)
+        if key not in self._cache:
+            raw = self.frame[field] if field in self.frame.columns else self._empty()
+            convert = {
+                "norm": cells.norms,
+                "number": cells.numbers,
+                "blank": cells.blank_mask,
+                "yes": cells.yeses,
+                "date": lambda c: cells.dates(c, self.date_order),
+            }[kind]
+            self._cache[key] = convert(raw)
+        return self._cache[key]
+
+    def _empty(self) -> pd.Series:
+        return pd.Series(None, index=self.frame.index, dtype=object)
+
+
+def rule_points(rule: Rule, cols: Columns, today: date) -> pd.Series:
+    """Points each deal gets from one rule (0.0 where it does not match)."""
+    if rule.kind == "per":
+        raw = cols.get(rule.field, "number").fillna(0.0) * rule.points
+        return _cap(raw, rule.cap)
+    mask = _matches(rule, cols, today)
+    return _cap(mask.astype(float) * rule.points, rule.cap)
+
+
+def _cap(points: pd.Series, cap: float | None) -> pd.Series:
+    # The cap bounds a rule's size either way, so a negative rule cannot sink a score
+    # further than its manager allowed.
+    if cap is None:
+        return points
+    return points.clip(lower=-cap, upper=cap)
+
+
+def _matches(rule: Rule, cols: Columns, today: date) -> pd.Series:
+    kind, op, field = rule.kind, rule.operand, rule.field
+    if kind in ("is", "is not"):
+        same = cols.get(field, "norm").eq(op)
+        as_number = cells.number(op)
+        if as_number is not None:
+            same |= cols.get(field, "number").eq(as_number)
+        return ~same if kind == "is not" else same
+    if kind == "contains":
+        return cols.get(field, "norm").str.contains(str(op), regex=False)
+    if kind == "one of":
+        return cols.get(field, "norm").isin(op)  # type: ignore[arg-type]
+    if kind == "between":
+        low, high = op  # type: ignore[misc]
+        return cols.get(field, "number").between(low, high)
+    if kind in (">", ">=", "<", "<="):
+        values = cols.get(field, "number")
+        compare = {">": values.gt, ">=": values.ge, "<": values.lt, "<=": values.le}[kind]
+        return compare(op)
+    if kind == "is set":
+        return ~cols.get(field, "blank")
+    if kind == "is empty":
+        return cols.get(field, "blank")
+    if kind == "is yes":
+        return cols.get(field, "yes")
+    days = (pd.Timestamp(today) - cols.get(field, "date")).dt.days
+    if kind == "within days":
+        # Both ways: "Last contact within 7 days" looks back, "Expected close within
+        # 30 days" looks ahead.
+        return days.abs().le(op)
+    if kind == "older than days":
+        return days.gt(op)
+    raise ValueError(f"unknown rule kind {kind!r}")  # parse_weights never lets one through
+
+
+def score(cols: Columns, rules: list[Rule], today: date, settings: Settings) -> pd.Series:
+    """Whole-number scores, the sum of matching rules clamped to the Settings range."""
+    total = pd.Series(0.0, index=cols.frame.index)
+    for rule in rules:
+        total += rule_points(rule, cols, today)
+    clamped = total.clip(settings.score_min, settings.score_max)
+    # Round half up, as people expect (numpy rounds half to even).
+    return np.floor(clamped + 0.5).astype(int)
+
+
+def lead_status(scores: pd.Series, settings: Settings) -> pd.Series:
+    status = pd.Series("Cold", index=scores.index, dtype=object)
+    status[scores >= settings.mql_threshold] = "MQL"
+    status[scores >= settings.sql_threshold] = "SQL"
+    status[scores < settings.nurture_below] = "Nurture"
+    return status
+
+
+def explain(cols: Columns, rules: list[Rule], row: int, today: date) -> list[tuple[Rule, float]]:
+    """The rules that gave one deal points, with the points each gave."""
+    single = Columns(cols.frame.loc[[row]], cols.date_order)
+    found = []
+    for rule in rules:
+        points = float(rule_points(rule, single, today).iloc[0])
+        if points:
+            found.append((rule, points))
+    return found

@@ -1,0 +1,147 @@
+"""`sheetpipe demo`: a believable sales team's workbook, dated relative to today.
+
+The deals are drawn (with a fixed seed) so that every health appears: hot deals,
+deals at risk, stalled and dead ones, won and lost. Their stage histories go back
+weeks, so days in stage, stage averages and playbook tasks all have something to show.
+"""
+
+from __future__ import annotations
+
+import random
+import tomllib
+from datetime import date, datetime, time, timedelta
+
+from sheetpipe.core.contract import Names
+from sheetpipe.layout import read_csv_template, template_tabs, template_text
+from sheetpipe.model import Row
+
+DEALS_PATH = ["Discovery", "Qualification", "Contact", "Proposal"]
+CUSTOMERS_PATH = ["Onboarding", "Adoption", "Renewal"]
+MAX_DAYS = {"Discovery": 7, "Qualification": 10, "Contact": 14, "Proposal": 10,
+            "Onboarding": 14, "Adoption": 60, "Renewal": 30}  # fmt: skip
+
+
+def demo_tabs(today: date, seed: int = 7) -> list[tuple[str, list[Row]]]:
+    """All contract tabs, with sample Deals, Customers, Team and their History."""
+    names = Names()
+    pool = tomllib.loads(template_text("demo.toml"))
+    rng = random.Random(seed)
+    tabs = dict(template_tabs(names))
+    history: list[Row] = []
+    deals_header = read_csv_template("Deals.csv")[0] + ["ID"]
+    customers_header = read_csv_template("Customers.csv")[0] + ["ID"]
+    deals = [deals_header]
+    for n in range(1, 49):
+        deals.append(_deal(rng, pool, today, n, "Deals", history))
+    customers = [customers_header]
+    for n in range(1, 13):
+        customers.append(_customer(rng, pool, today, n, "Customers", history))
+    tabs["Deals"], tabs["Customers"] = deals, customers
+    tabs[names.team] = [["Name", "Email", "Pipelines", "Active"]] + [
+        [o, _email(o, "ourcompany.example"), ", ".join(names.pipelines), "Yes"]
+        for o in pool["owners"]
+    ]
+    history.sort(key=lambda r: r[0])
+    tabs[names.history] = tabs[names.history] + history
+    return list(tabs.items())
+
+
+def _email(person: str, domain: str) -> str:
+    return person.lower().replace(" ", ".").replace("'", "") + "@" + domain
+
+
+def _walk(
+    rng: random.Random, path: list[str], stop: int, today: date, days_here: int
+) -> list[tuple[datetime, str]]:
+    """Stage entries up to path[stop], the last one `days_here` days ago."""
+    entered = today - timedelta(days=days_here)
+    entries = [(entered, path[stop])]
+    for stage in reversed(path[:stop]):
+        entered -= timedelta(days=rng.randint(2, MAX_DAYS[stage]))
+        entries.append((entered, stage))
+    return [
+        (datetime.combine(d, time(rng.randint(8, 17), rng.choice((0, 15, 30, 45)))), s)
+        for d, s in reversed(entries)
+    ]
+
+
+def _record(history: list[Row], entries, deal_id: str, name: str, pipeline: str, owner: str):
+    previous = ""
+    for when, stage in entries:
+        history.append([when, deal_id, name, pipeline, previous, stage, owner])
+        previous = stage
+
+
+def _deal(rng, pool, today: date, n: int, pipeline: str, history: list[Row]) -> Row:
+    company, industry, employees = rng.choice(pool["companies"])
+    owner = rng.choice(pool["owners"])
+    name = f"{company} – {rng.choice(pool['products'])}"
+    deal_id = f"D-{n:04d}"
+    fate = rng.choices(["open", "won", "lost"], weights=[36, 7, 5])[0]
+    stop = rng.randint(0, len(DEALS_PATH) - 1)
+    limit = MAX_DAYS[DEALS_PATH[stop]]
+    # A mix of fresh, ageing and forgotten deals, so each health shows up.
+    days_here = rng.choice([0, 1, 2, 3, limit - 1, limit + 2, limit * 2 + 3, rng.randint(0, limit)])
+    entries = _walk(rng, DEALS_PATH, stop, today, max(days_here, 0))
+    if fate != "open":
+        entries.append((entries[-1][0] + timedelta(days=rng.randint(1, 5)), fate.capitalize()))
+        entries = _shift_past(entries, today)
+    _record(history, entries, deal_id, name, pipeline, owner)
+    last_contact = today - timedelta(days=rng.choice([0, 1, 3, 5, 9, 16, 25, 40]))
+    quality = rng.random()
+    return [
+        name,
+        entries[-1][1],
+        owner,
+        _email("Sam " + company.split()[0], company.split()[0].lower() + ".example"),
+        company,
+        rng.choice([1500, 4800, 7200, 12000, 25000, 60000]),
+        today + timedelta(days=rng.randint(-12, 75)),
+        last_contact,
+        rng.choice(pool["lost_reasons"]) if fate == "lost" else None,
+        rng.choice(pool["competitors"]) if rng.random() < 0.3 else None,
+        rng.choice(pool["sources"]),
+        industry.capitalize(),
+        employees,
+        "Yes" if quality > 0.3 else rng.choice(["No", None, None]),
+        "Yes" if quality > 0.4 else rng.choice(["No", None, None]),
+        "No" if quality < 0.04 else "Yes",
+        deal_id,
+    ]
+
+
+def _customer(rng, pool, today: date, n: int, pipeline: str, history: list[Row]) -> Row:
+    company, industry, employees = rng.choice(pool["companies"])
+    owner = rng.choice(pool["owners"])
+    deal_id = f"C-{n:04d}"
+    stop = rng.randint(0, len(CUSTOMERS_PATH) - 1)
+    limit = MAX_DAYS[CUSTOMERS_PATH[stop]]
+    entries = _walk(rng, CUSTOMERS_PATH, stop, today, rng.choice([1, 5, limit - 2, limit + 4]))
+    name = f"{company} – customer"
+    _record(history, entries, deal_id, name, pipeline, owner)
+    seats = rng.choice([5, 12, 25, 40])
+    return [
+        name,
+        entries[-1][1],
+        owner,
+        _email("Alex " + company.split()[0], company.split()[0].lower() + ".example"),
+        company,
+        seats * 600,
+        today + timedelta(days=rng.randint(20, 300)),
+        today - timedelta(days=rng.choice([2, 6, 12, 20])),
+        None,
+        None,
+        seats,
+        "Yes",
+        "Yes",
+        "Yes",
+        deal_id,
+    ]
+
+
+def _shift_past(entries, today: date):
+    """Closed deals closed in the past, not in the future."""
+    overshoot = (entries[-1][0].date() - today).days
+    if overshoot <= 0:
+        return entries
+    return [(when - timedelta(days=overshoot + 1), stage) for when, stage in entries]

@@ -1,0 +1,126 @@
+"""The data that crosses the line between backends and the pure core.
+
+A backend reads a `Snapshot` (every tab's cells as raw values), the core turns it into a
+`ChangeSet`, and the backend applies that change set with its own native calls. Nothing
+here knows about files, HTTP or pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Cell = Any  # str | int | float | bool | date | datetime | None
+Row = list[Cell]
+
+
+@dataclass(frozen=True)
+class HealthColours:
+    """Whole-row conditional colours keyed on the Health column (1-based columns)."""
+
+    health_col: int
+    last_col: int
+
+
+@dataclass(frozen=True)
+class ListDropdown:
+    """A list validation on one column from row 2 down."""
+
+    col: int
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FrozenHeader:
+    """Row 1 stays visible while scrolling."""
+
+
+FormatSpec = HealthColours | ListDropdown | FrozenHeader
+
+# Health colours: light fills readable with black text, as people pick them in Sheets.
+HEALTH_FILLS = {"Dead": "F4CCCC", "Stalled": "FCE5CD", "At risk": "FFF2CC", "Hot": "D9EAD3"}
+
+
+@dataclass
+class Tab:
+    name: str
+    rows: list[Row]  # rows[0] is the header; trailing empty rows are trimmed
+    formats: frozenset[FormatSpec] = frozenset()
+
+    @property
+    def header(self) -> list[str]:
+        from sheetpipe.core.cells import text
+
+        return [text(v).strip() for v in (self.rows[0] if self.rows else [])]
+
+
+@dataclass
+class Snapshot:
+    tabs: dict[str, Tab]
+    source: str = ""  # the file or spreadsheet, for messages
+
+    def find(self, name: str) -> Tab | None:
+        """A tab by name, matched case-insensitively and ignoring surrounding spaces."""
+        want = name.strip().casefold()
+        for tab in self.tabs.values():
+            if tab.name.strip().casefold() == want:
+                return tab
+        return None
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str  # 'Weights!D7', 'sheetpipe.toml [sheet] path', a tab name
+    message: str
+    level: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass
+class ColumnWrite:
+    """New values for some cells of one column; rows are 1-based sheet rows."""
+
+    tab: str
+    col: int
+    name: str
+    rows: list[int]
+    values: list[Cell]
+
+
+@dataclass
+class ChangeSet:
+    new_tabs: list[tuple[str, list[Row]]] = field(default_factory=list)
+    new_columns: list[tuple[str, int, str]] = field(default_factory=list)  # tab, col, header
+    writes: list[ColumnWrite] = field(default_factory=list)
+    appends: list[tuple[str, int, list[Row]]] = field(default_factory=list)  # tab, first row
+    formats: list[tuple[str, FormatSpec]] = field(default_factory=list)
+    status: list[Row] | None = None  # the whole Status tab, rewritten
+    # What each touched row held when read (ID, Deal), so a backend whose sheet can change
+    # under it (Google) can refuse to write a value to a row that now holds another deal.
+    expect: dict[str, dict[int, tuple[str, str]]] = field(default_factory=dict)
+
+    @property
+    def cells_changed(self) -> int:
+        return sum(len(w.rows) for w in self.writes)
+
+    @property
+    def rows_appended(self) -> int:
+        return sum(len(rows) for _, _, rows in self.appends)
+
+    def has_sheet_changes(self) -> bool:
+        """Anything beyond the Status report."""
+        return bool(
+            self.new_tabs or self.new_columns or self.writes or self.appends or self.formats
+        )
+
+    def is_empty(self) -> bool:
+        return not self.has_sheet_changes() and self.status is None
+
+
+def same_slot(a: FormatSpec, b: FormatSpec) -> bool:
+    """True when installing `b` replaces `a` (one colour set per tab, one list per column)."""
+    if type(a) is not type(b):
+        return False
+    return not isinstance(a, ListDropdown) or a.col == b.col  # type: ignore[union-attr]

@@ -1,0 +1,88 @@
+"""One cycle: read → compute → plan → guard → apply → report."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sheetpipe.backends.base import Backend
+from sheetpipe.core import cells
+from sheetpipe.core.contract import Names
+from sheetpipe.core.plan import Plan, plan_cycle
+from sheetpipe.core.status import plan_status
+from sheetpipe.model import ChangeSet, Snapshot
+
+
+@dataclass
+class CycleReport:
+    plan: Plan
+    snapshot: Snapshot
+    applied: bool
+    seconds: float
+    calls: str
+
+    def line(self) -> str:
+        """The daemon's one log line per cycle."""
+        c = self.plan.changes
+        return (
+            f"deals={self.plan.deals} cells={c.cells_changed} tasks={self.plan.tasks_added} "
+            f"history={self.plan.history_added} problems={len(self.plan.problems)} "
+            f"calls=[{self.calls}] duration={self.seconds:.2f}s"
+        )
+
+
+def run_cycle(
+    backend: Backend,
+    names: Names,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    next_run: str = "not scheduled (sheetpipe sync)",
+) -> CycleReport:
+    started = time.perf_counter()
+    with backend.session():
+        snapshot = backend.read()
+        plan = plan_cycle(snapshot, names, now)
+        writes = 0 if dry_run else 1
+        plan_status(
+            plan, snapshot.find(names.status), next_run=next_run, calls=f"1 read, {writes} write"
+        )
+        applied = not dry_run and not plan.changes.is_empty()
+        if applied:
+            backend.apply(plan.changes, names.status)
+    return CycleReport(plan, snapshot, applied, time.perf_counter() - started, backend.calls())
+
+
+def render_changes(snapshot: Snapshot, changes: ChangeSet, limit: int = 200) -> str:
+    """The change set as a person reads it (for --dry-run)."""
+    lines: list[str] = []
+    for name, rows in changes.new_tabs:
+        lines.append(f"+ tab {name} ({len(rows) - 1} rows under its header)")
+    for tab, col, header in changes.new_columns:
+        lines.append(f"+ column {cells.a1(tab, 1, col)} {header!r}")
+    for write in changes.writes:
+        tab = snapshot.find(write.tab)
+        for row, value in zip(write.rows, write.values, strict=True):
+            old = _cell(tab.rows if tab else [], row, write.col)
+            lines.append(
+                f"~ {cells.a1(write.tab, row, write.col)} {write.name}: "
+                f"{cells.text(old)!r} → {cells.text(value)!r}"
+            )
+    for tab, first, rows in changes.appends:
+        for offset, values in enumerate(rows):
+            shown = " | ".join(cells.text(v) for v in values)
+            lines.append(f"+ {tab} row {first + offset}: {shown}")
+    for tab, spec in changes.formats:
+        lines.append(f"+ format {tab}: {spec}")
+    if changes.status is not None:
+        lines.append(f"~ Status tab rewritten ({len(changes.status)} rows)")
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"… and {len(lines) - limit} more changes"]
+    return "\n".join(lines) if lines else "nothing to change"
+
+
+def _cell(rows: list[list], row: int, col: int) -> object:
+    if row - 1 < len(rows) and col - 1 < len(rows[row - 1]):
+        return rows[row - 1][col - 1]
+    return None
