@@ -73,8 +73,8 @@ def track(
     rows = log.for_pipeline(pipeline)
     grouped = rows.groupby("id", sort=False)
     last = grouped.tail(1).set_index("id")
-    known_stage = ids.map(last["to"]).fillna("")
-    known_since = ids.map(last["when"])
+    known_stage = _lookup(last["to"], ids).astype(object).fillna("")
+    known_since = _lookup(last["when"], ids).astype("datetime64[ns]")
     moved = known_stage.ne(stages)
     now_ts = pd.Timestamp(now)
     in_since = known_since.where(~moved, now_ts).astype("datetime64[ns]")
@@ -85,8 +85,13 @@ def track(
     entry = entry + moved.astype(int)
 
     first = grouped["when"].min()
-    first_seen = ids.map(first).fillna(now_ts).astype("datetime64[ns]")
+    first_seen = _lookup(first, ids).astype("datetime64[ns]").fillna(now_ts)
     return Tracking(in_since, entry, first_seen, moved, known_stage)
+
+
+def _lookup(by_id: pd.Series, ids: pd.Series) -> pd.Series:
+    """by_id's value for each deal, aligned to the deals (missing → NaN/NaT)."""
+    return pd.Series(by_id.reindex(ids.to_numpy()).to_numpy(), index=ids.index)
 
 
 def stage_averages(log: HistoryLog, pipeline: str) -> pd.DataFrame:

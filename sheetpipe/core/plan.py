@@ -306,15 +306,16 @@ def _plan_pipeline(
     in_since = tracking.in_since.dt.normalize()
     days_in_stage = (today - in_since).dt.days
     days_in_pipeline = (today - tracking.first_seen.dt.normalize()).dt.days
-    stage_of = stage_key.map(by_key)
     averages = stage_averages(log, name)
     enough = averages[averages["samples"] >= settings.min_samples_for_stage_average]["mean"]
     facts = DealFacts(
         stage=stage_text,
         known_stage=known,
-        closed=stage_of.map(lambda s: (s.closed or "") if s else ""),
-        max_days=stage_of.map(lambda s: s.max_days if s else None).astype(float),
-        min_score=stage_of.map(lambda s: s.min_score if s else None).astype(float),
+        closed=stage_key.map({k: s.closed or "" for k, s in by_key.items()})
+        .astype(object)
+        .fillna(""),
+        max_days=stage_key.map({k: s.max_days for k, s in by_key.items()}).astype(float),
+        min_score=stage_key.map({k: s.min_score for k, s in by_key.items()}).astype(float),
         days_in_stage=days_in_stage.where(known),
         days_in_pipeline=days_in_pipeline,
         stage_average=stage_key.map(enough).astype(float),

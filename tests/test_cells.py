@@ -1,0 +1,128 @@
+"""The pure cell helpers, tested exhaustively: every spreadsheet hands values over differently."""
+
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+
+from sheetpipe.core import cells
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, ""), ("", ""), ("  ", ""), (float("nan"), ""), (True, "TRUE"), (False, "FALSE"),
+        (72.0, "72"), (72.5, "72.5"), (3, "3"), (date(2026, 3, 4), "2026-03-04"),
+        (datetime(2026, 3, 4), "2026-03-04"), (datetime(2026, 3, 4, 9, 5), "2026-03-04 09:05"),
+        ("Proposal", "Proposal"),
+    ],
+)  # fmt: skip
+def test_text(value, expected):
+    assert cells.text(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (5, 5.0), (5.5, 5.5), ("1,200", 1200.0), ("$ 50", 50.0), ("€1 200,", 1200.0),
+        ("12%", 12.0), ("-3", -3.0), ("ten", None), ("", None), (None, None), (True, None),
+        ("inf", None), ("1e3", 1000.0),
+    ],
+)  # fmt: skip
+def test_number(value, expected):
+    assert cells.number(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (True, True), (False, False), ("Yes", True), (" y ", True), ("TRUE", True), ("1", True),
+        ("x", True), ("✓", True), ("No", False), ("n", False), ("false", False), ("0", False),
+        ("", None), (None, None), ("maybe", None),
+    ],
+)  # fmt: skip
+def test_yes(value, expected):
+    assert cells.yes(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "order", "expected"),
+    [
+        ("2026-03-04", "DMY", date(2026, 3, 4)),
+        ("2026-03-04T10:30", "MDY", date(2026, 3, 4)),
+        ("03/04/2026", "DMY", date(2026, 4, 3)),
+        ("03/04/2026", "MDY", date(2026, 3, 4)),
+        ("2026/03/04", "YMD", date(2026, 3, 4)),
+        ("4.3.26", "DMY", date(2026, 3, 4)),
+        ("31/02/2026", "DMY", None),  # no 31 February
+        (datetime(2026, 3, 4, 15, 0), "DMY", date(2026, 3, 4)),
+        (date(2026, 3, 4), "DMY", date(2026, 3, 4)),
+        (46085, "DMY", date(2026, 3, 4)),  # Google's serial day number
+        (46085.75, "DMY", date(2026, 3, 4)),
+        ("26 Nov 2026", "DMY", date(2026, 11, 26)),
+        ("next week", "DMY", None),
+        ("", "DMY", None),
+        (None, "DMY", None),
+        (True, "DMY", None),
+        (5, "DMY", date(1900, 1, 4)),
+        (-3, "DMY", None),
+    ],
+)
+def test_parse_date(value, order, expected):
+    assert cells.parse_date(value, order) == expected
+
+
+@pytest.mark.parametrize(
+    ("index", "letters"),
+    [(1, "A"), (2, "B"), (26, "Z"), (27, "AA"), (52, "AZ"), (53, "BA"), (702, "ZZ"),
+     (703, "AAA"), (16384, "XFD")],
+)  # fmt: skip
+def test_col_letter(index, letters):
+    assert cells.col_letter(index) == letters
+
+
+def test_col_letter_rejects_zero():
+    with pytest.raises(ValueError):
+        cells.col_letter(0)
+
+
+def test_a1_quotes_names_a_spreadsheet_would_quote():
+    assert cells.a1("Weights", 7, 4) == "Weights!D7"
+    assert cells.a1("My deals", 2, 1) == "'My deals'!A2"
+    assert cells.a1("Bob's", 2, 1) == "'Bob''s'!A2"
+
+
+@pytest.mark.parametrize(
+    ("value", "formula"),
+    [('=HYPERLINK("http://x","y")', True), ("+1", True), ("-1", True), ("@SUM(A1)", True),
+     ("Acme", False), ("", False), (5, False), (None, False)],
+)  # fmt: skip
+def test_looks_like_formula(value, formula):
+    assert cells.looks_like_formula(value) is formula
+
+
+MIXED = pd.Series(
+    [None, "", "  ", "Yes", True, 5, 5.0, "1,200", date(2026, 3, 4), "03/04/2026", float("nan")],
+    dtype=object,
+)
+
+
+def test_vectorised_forms_agree_with_scalar_forms():
+    """Each vectorised helper gives, cell by cell, what its scalar twin gives."""
+    assert list(cells.blank_mask(MIXED)) == [cells.is_blank(v) for v in MIXED]
+    assert list(cells.texts(MIXED)) == [cells.text(v) for v in MIXED]
+    numbers = cells.numbers(MIXED)
+    for got, value in zip(numbers, MIXED, strict=True):
+        want = cells.number(value)
+        assert (pd.isna(got) and want is None) or got == want
+    assert list(cells.yeses(MIXED)) == [cells.yes(v) is True for v in MIXED]
+    for got, value in zip(cells.dates(MIXED, "DMY"), MIXED, strict=True):
+        want = cells.parse_date(value, "DMY") if not isinstance(value, int | float) else None
+        if isinstance(value, int | float) and not pd.isna(value):
+            want = cells.parse_date(value)
+        assert (pd.isna(got) and want is None) or got.date() == want
+
+
+def test_datetimes_keep_the_time_of_day():
+    got = cells.datetimes(pd.Series(["2026-03-04 14:30", datetime(2026, 3, 4, 9, 15)]))
+    assert list(got) == [pd.Timestamp("2026-03-04 14:30"), pd.Timestamp("2026-03-04 09:15")]

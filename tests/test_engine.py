@@ -1,0 +1,449 @@
+"""The engine through plan_cycle: what a salesperson sees in the owned columns and tabs."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from sheetpipe.core.apply import apply_changes
+from sheetpipe.core.plan import plan_cycle
+
+from .helpers import NAMES, NOW, column, record
+from .helpers import plan as plan_with
+from .helpers import snapshot as snapshot_with
+
+TODAY = NOW.date()
+# The template's stages, but Contact has no minimum score, so that tests of other signs
+# see only the sign they test.
+STAGES = [
+    ["Deals", "Discovery", 1, "", 7, "10%", "Research the company (+1d)", "No", ""],
+    ["Deals", "Contact", 2, "", 14, "50%", "", "No", ""],
+    [
+        "Deals",
+        "Proposal",
+        3,
+        60,
+        10,
+        "75%",
+        "Send the proposal (+1d)\nFollow up on the proposal (+5d)",
+        "No",
+        "",
+    ],
+    ["Deals", "Won", 4, "", "", "100%", "", "No", "won"],
+    ["Deals", "Lost", 5, "", "", "0%", "", "No", "lost"],
+    ["Customers", "Onboarding", 1, "", 14, "", "", "No", ""],
+    ["Customers", "Adoption", 2, "", 60, "", "", "No", ""],
+]
+
+
+def plan(now=NOW, **kwargs):
+    kwargs.setdefault("stages", STAGES)
+    return plan_with(now, **kwargs)
+
+
+def snapshot(**kwargs):
+    kwargs.setdefault("stages", STAGES)
+    return snapshot_with(**kwargs)
+
+
+def ago(days: int) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+def hist(deal_id, deal, to, days, frm="", pipeline="Deals"):
+    return [ago(days), deal_id, deal, pipeline, frm, to, "Ana"]
+
+
+def deal(**cells):
+    base = {"Deal": "Acme", "Stage": "Contact", "ID": "D-0001", "Last contact": TODAY}
+    return {**base, **cells}
+
+
+def health(**kwargs):
+    result = plan(**kwargs)
+    desired = result.pipelines[0].desired
+    return list(zip(desired["Health"], desired["Why"], strict=True))
+
+
+# ---- health: each dead-lead sign is a rule with its threshold in Settings or Stages ----
+
+
+@pytest.mark.parametrize(
+    ("cells", "reason"),
+    [
+        ({"Target": "No"}, "not the target audience (Target is No)"),
+        ({"Budget": "No"}, "no budget"),
+        ({"Budget": 0}, "no budget"),
+        ({"Lost reason": "Chose HubSpot"}, "explicit no: Chose HubSpot"),
+        ({"Last contact": TODAY - timedelta(days=31)}, "no contact for 31 days (dead after 30)"),
+    ],
+)
+def test_dead_signs(cells, reason):
+    got = health(deals=[deal(**cells)], history=[hist("D-0001", "Acme", "Contact", 3)])
+    assert got == [("Dead", reason)]
+
+
+def test_too_long_in_stage_goes_at_risk_then_stalled_then_dead():
+    # Contact: Max days 14, At risk from 75 % (10.5 days), Dead after 2 × 14.
+    expected = {
+        10: ("OK", ""),
+        11: ("At risk", "11 days in Contact (limit 14)"),
+        15: ("Stalled", "15 days in Contact (limit 14)"),
+        29: ("Dead", "29 days in Contact (dead after 28)"),
+    }
+    for days, want in expected.items():
+        got = health(deals=[deal()], history=[hist("D-0001", "Acme", "Contact", days)])
+        assert got == [want], days
+
+
+def test_limits_come_from_settings():
+    got = health(
+        deals=[deal()],
+        history=[hist("D-0001", "Acme", "Contact", 15)],
+        settings={"Dead after times max days": 1},
+    )
+    assert got == [("Dead", "15 days in Contact (dead after 14)")]
+
+
+def test_no_contact_stalls_then_kills():
+    rows = [hist("D-0001", "Acme", "Contact", 2)]
+    quiet = deal(**{"Last contact": TODAY - timedelta(days=20)})
+    assert health(deals=[quiet], history=rows) == [("Stalled", "no contact for 20 days")]
+    never = deal(**{"Last contact": None})
+    old = [hist("D-0001", "Acme", "Discovery", 40), hist("D-0001", "Acme", "Contact", 2)]
+    assert health(deals=[never], history=old) == [
+        ("Dead", "no contact recorded in 40 days (dead after 30)")
+    ]
+
+
+def test_too_long_in_pipeline():
+    rows = [hist("D-0001", "Acme", "Discovery", 200), hist("D-0001", "Acme", "Contact", 1)]
+    assert health(deals=[deal()], history=rows) == [
+        ("Dead", "200 days in the pipeline (dead after 180)")
+    ]
+
+
+def test_stuck_at_the_gatekeeper():
+    rows = [hist("D-0001", "Acme", "Discovery", 25), hist("D-0001", "Acme", "Contact", 1)]
+    no_dm = deal(**{"Decision maker reached": "No"})
+    assert health(deals=[no_dm], history=rows) == [
+        ("Dead", "stuck at the gatekeeper: no decision maker after 25 days")
+    ]
+    unknown = deal(**{"Decision maker reached": None})  # not asked yet is not a no
+    assert health(deals=[unknown], history=rows) == [("OK", "")]
+
+
+def test_stage_average_from_history_once_there_are_enough_samples():
+    """Five finished 3-day stays in Contact: 7 days is over 2× that average."""
+    rows = []
+    for n in range(2, 7):
+        rows += [hist(f"D-{n:04d}", "x", "Contact", 20), hist(f"D-{n:04d}", "x", "Proposal", 17)]
+    rows.append(hist("D-0001", "Acme", "Contact", 7))
+    assert health(deals=[deal()], history=rows) == [
+        ("Stalled", "7 days in Contact, over 2× its average of 3 days")
+    ]
+    assert health(deals=[deal()], history=rows[2:]) == [("OK", "")]  # four samples: not yet
+
+
+def test_expected_close_passed_and_score_below_stage_minimum():
+    late = deal(**{"Expected close": TODAY - timedelta(days=3), "Stage": "Proposal"})
+    got = health(deals=[late], history=[hist("D-0001", "Acme", "Proposal", 1)], weights=[])
+    assert got == [
+        ("At risk", "expected close 2026-03-07 has passed; score 0 is below the 60 Proposal needs")
+    ]
+
+
+def test_hot_needs_sql_and_nothing_wrong():
+    hot = deal(Source="Referral")
+    weights = [["Source", "is", "Referral", 65, "", ""]]
+    rows = [hist("D-0001", "Acme", "Contact", 1)]
+    assert health(deals=[hot], weights=weights, history=rows) == [("Hot", "score 65 (SQL from 60)")]
+    quiet = deal(Source="Referral", **{"Last contact": TODAY - timedelta(days=20)})
+    assert health(deals=[quiet], weights=weights, history=rows)[0][0] == "Stalled"
+
+
+def test_every_reason_is_listed_worst_first():
+    many = deal(Budget="No", **{"Last contact": TODAY - timedelta(days=20)})
+    got = health(deals=[many], history=[hist("D-0001", "Acme", "Contact", 15)])
+    assert got == [("Dead", "no budget; 15 days in Contact (limit 14); no contact for 20 days")]
+
+
+def test_closed_stages_are_won_or_lost_whatever_else():
+    rows = [hist("D-0001", "Acme", "Won", 90), hist("D-0002", "Beta", "Lost", 90)]
+    deals = [deal(Stage="Won"), deal(Stage="Lost", Deal="Beta", ID="D-0002", Budget="No")]
+    assert health(deals=deals, history=rows) == [("Won", ""), ("Lost", "")]
+
+
+# ---- stage tracking from History ----
+
+
+def test_first_sight_and_stage_change_append_history():
+    result = plan(
+        deals=[deal(ID=None, Stage="Discovery"), deal(Deal="Beta", ID="D-0007", Stage="Proposal")],
+        history=[hist("D-0007", "Beta", "Contact", 5)],
+    )
+    history = [row for _, _, rows in result.changes.appends for row in rows if row[1] != ""]
+    when, by = NOW, "sheetpipe"
+    assert [r for r in history if isinstance(r[0], datetime) and r[6] == by] == [
+        [when, "D-0008", "Acme", "Deals", "", "Discovery", by],
+        [when, "D-0007", "Beta", "Deals", "Contact", "Proposal", by],
+    ]
+    desired = result.pipelines[0].desired
+    assert list(desired["In stage since"].dt.date) == [TODAY, TODAY]
+    assert list(desired["Days in stage"]) == [0, 0]
+
+
+def test_in_stage_since_follows_a_corrected_history_date():
+    rows = [hist("D-0001", "Acme", "Contact", 6)]
+    desired = plan(deals=[deal()], history=rows).pipelines[0].desired
+    assert (desired["In stage since"].iloc[0].date(), desired["Days in stage"].iloc[0]) == (
+        TODAY - timedelta(days=6), 6,
+    )  # fmt: skip
+    rows[0][0] = "2026-03-01 08:00"  # a manager types a corrected date as text
+    desired = plan(deals=[deal()], history=rows).pipelines[0].desired
+    assert desired["Days in stage"].iloc[0] == 9
+
+
+def test_days_are_counted_in_the_sheets_timezone():
+    late_utc = datetime(2026, 3, 10, 23, 30, tzinfo=UTC)  # already the 11th in Tokyo
+    rows = [hist("D-0001", "Acme", "Contact", 1)]
+    rows[0][0] = datetime(2026, 3, 9, 12, 0)
+    utc = plan(late_utc, deals=[deal()], history=rows).pipelines[0].desired
+    tokyo = (
+        plan(late_utc, deals=[deal()], history=rows, settings={"Timezone": "Asia/Tokyo"})
+        .pipelines[0]
+        .desired
+    )
+    assert (utc["Days in stage"].iloc[0], tokyo["Days in stage"].iloc[0]) == (1, 2)
+
+
+# ---- tasks ----
+
+
+def tasks_of(result):
+    tab = NAMES.tasks
+    rows = [r for name, _, rows in result.changes.appends if name == tab for r in rows]
+    return [
+        dict(
+            zip(
+                ("id", "created", "due", "owner", "deal_id", "deal", "task", "kind"),
+                r,
+                strict=False,
+            )
+        )
+        for r in rows
+    ]
+
+
+def test_playbook_tasks_when_a_deal_enters_a_stage_with_due_offsets():
+    result = plan(
+        deals=[deal(Owner="Ana", Stage="Proposal")], history=[hist("D-0001", "Acme", "Contact", 3)]
+    )
+    got = [(t["id"], t["task"], t["due"], t["owner"], t["kind"]) for t in tasks_of(result)]
+    assert got == [
+        ("deals/D-0001/proposal#1/playbook-1", "Send the proposal", TODAY + timedelta(days=1), "Ana", "playbook"),
+        ("deals/D-0001/proposal#1/playbook-2", "Follow up on the proposal", TODAY + timedelta(days=5), "Ana", "playbook"),
+    ]  # fmt: skip
+
+
+def test_alert_tasks_for_stalled_dead_and_hot():
+    deals = [
+        deal(ID="D-0001", Stage="Won"),
+        deal(
+            ID="D-0002", Deal="Quiet", Stage="Won", **{"Last contact": TODAY - timedelta(days=20)}
+        ),
+        deal(ID="D-0003", Deal="Broke", Stage="Won", Budget="No"),
+    ]
+    for d in deals:
+        d["Stage"] = "Contact"
+    deals[0]["Source"] = "Referral"
+    rows = [hist(f"D-000{n}", "x", "Contact", 2) for n in (1, 2, 3)]
+    result = plan(deals=deals, history=rows, weights=[["Source", "is", "Referral", 70, "", ""]])
+    alerts = {
+        t["deal_id"]: (t["kind"], t["task"]) for t in tasks_of(result) if t["kind"] != "playbook"
+    }
+    assert alerts == {
+        "D-0001": ("hot", "Call now: score 70 (SQL from 60)."),
+        "D-0002": ("stalled", "Deal stalled: no contact for 20 days. Get it moving or update its stage."),
+        "D-0003": ("dead", "Close it or move it to nurture: no budget."),
+    }  # fmt: skip
+
+
+def test_tasks_are_not_added_twice_and_reentry_gets_fresh_ones():
+    first = snapshot(deals=[deal(Stage="Proposal")], history=[hist("D-0001", "Acme", "Contact", 3)])
+    plan1 = plan_cycle(first, NAMES, NOW)
+    assert len(tasks_of(plan1)) == 2
+    after = apply_changes(first, plan1.changes)
+    assert tasks_of(plan_cycle(after, NAMES, NOW + timedelta(hours=1))) == []
+    # Back to Contact, then into Proposal again: a second entry, fresh playbook tasks.
+    after.find("Deals").rows[1][1] = "Contact"
+    back = apply_changes(after, plan_cycle(after, NAMES, NOW + timedelta(days=1)).changes)
+    back.find("Deals").rows[1][1] = "Proposal"
+    again = plan_cycle(back, NAMES, NOW + timedelta(days=2))
+    assert [t["id"] for t in tasks_of(again) if t["kind"] == "playbook"] == [
+        "deals/D-0001/proposal#2/playbook-1", "deals/D-0001/proposal#2/playbook-2",
+    ]  # fmt: skip
+
+
+# ---- IDs ----
+
+
+def test_empty_ids_are_filled_and_never_reuse_an_id_from_history():
+    result = plan(
+        deals=[deal(ID=None), deal(ID="D-0003", Deal="Beta")],
+        history=[hist("D-0009", "Deleted deal", "Contact", 50)],
+    )
+    assert list(result.pipelines[0].desired["ID"]) == ["D-0010", "D-0003"]
+
+
+def test_a_copied_row_gets_a_new_id_and_a_problem_note():
+    result = plan(
+        deals=[deal(Deal="Copy of Acme"), deal(Deal="Acme"), deal(ID="D-0002", Deal="Beta")],
+        history=[hist("D-0001", "Acme", "Contact", 3)],
+    )
+    assert list(result.pipelines[0].desired["ID"]) == ["D-0003", "D-0001", "D-0002"]
+    assert [str(p) for p in result.problems] == [
+        "Deals!Q2: ID D-0001 is also on row 3 (a copied row?); this row got the new ID D-0003."
+    ]
+
+
+# ---- bad input never stops the pipeline ----
+
+
+def test_unknown_and_missing_stages_are_reported_and_the_rest_runs():
+    result = plan(
+        deals=[
+            deal(Stage="Propsal"),
+            deal(ID="D-0002", Deal="Beta", Stage=None),
+            deal(ID="D-0003", Deal="Gamma"),
+        ],
+        history=[hist("D-0003", "Gamma", "Contact", 1)],
+    )
+    messages = [str(p) for p in result.problems]
+    assert (
+        messages[0]
+        == "Deals!B3: the deal has no Stage; pick one from the list. The row is skipped until then."
+    )
+    assert messages[1].startswith(
+        'Deals!B2: stage "Propsal" is not a Deals stage in Stages (Discovery, '
+    )
+    desired = result.pipelines[0].desired
+    assert list(desired.index) == [2, 4]
+    assert desired.loc[4, "Health"] == "OK"
+    assert desired.loc[2, "Why"] == 'stage "Propsal" is not in Stages'
+
+
+def test_settings_and_stages_problems_name_their_cells():
+    result = plan(
+        deals=[deal()],
+        settings={"MQL threshold": "thirty", "Timezone": "Mars/Olympus", "Colour": "red"},
+        stages=[
+            ["Deals", "Contact", 1, "", 14, "", "", "", ""],
+            ["Deals", "contact ", 2, "", 5, "", "", "", ""],
+            ["Deals", "Proposal", 3, "", "ten", "", "", "", ""],
+            ["Deals", "Won", 4, "", "", "", "", "", "maybe"],
+        ],
+    )
+    messages = {str(p) for p in result.problems}
+    assert 'Settings!B2: MQL threshold "thirty" is not a number; using 30.' in messages
+    assert any(
+        m.startswith('Settings!B15: Timezone "Mars/Olympus" is not a known time zone')
+        for m in messages
+    )
+    assert any(
+        m.startswith('Settings!A18: "Colour" is not a setting sheetpipe knows') for m in messages
+    )
+    assert any(
+        m.startswith('Stages!B3: stage "contact" is already defined on row 2') for m in messages
+    )
+    assert 'Stages!E4: Max days "ten" is not a number; the row is skipped' in messages
+    assert 'Stages!I5: Closed "maybe" must be won, lost or empty' in messages
+    assert "Stages tab: Deals has 1 open stages; a clean pipeline has 2 to 6." in messages
+    assert "Stages tab: Customers has 0 open stages; a clean pipeline has 2 to 6." in messages
+
+
+def test_a_pipeline_without_required_columns_is_skipped_not_fatal():
+    snap = snapshot(deals=[deal()])
+    snap.find("Customers").rows = [["Name", "Phase"], ["x", "y"]]
+    result = plan_cycle(snap, NAMES, NOW)
+    assert [p.name for p in result.pipelines] == ["Deals"]
+    assert (
+        "Customers tab: the header row has no Deal or Stage column; this pipeline is skipped. "
+        "Add the column to row 1."
+    ) in [str(p) for p in result.problems]
+
+
+# ---- the plan and the sheet ----
+
+
+def test_owned_columns_are_added_at_the_right_end_and_filled():
+    snap = snapshot(deals=[{"Deal": "Acme", "Stage": "Discovery"}])
+    result = plan_cycle(snap, NAMES, NOW)
+    width = len(snap.find("Deals").header)
+    assert [(c, h) for t, c, h in result.changes.new_columns if t == "Deals"] == [
+        (width + 1, "ID"), (width + 2, "Score"), (width + 3, "Lead status"), (width + 4, "Health"),
+        (width + 5, "Why"), (width + 6, "In stage since"), (width + 7, "Days in stage"),
+    ]  # fmt: skip
+    after = apply_changes(snap, result.changes)
+    assert record(after, "Deals", 2)["Health"] == "OK"
+    assert record(after, "Deals", 2)["In stage since"] == TODAY
+
+
+def test_a_second_plan_after_applying_is_empty():
+    snap = snapshot(deals=[deal(ID=None), deal(Deal="B", ID=None, Stage="Proposal", Budget="No")])
+    first = plan_cycle(snap, NAMES, NOW)
+    assert first.changes.has_sheet_changes()
+    after = apply_changes(snap, first.changes)
+    second = plan_cycle(after, NAMES, NOW + timedelta(minutes=5))
+    assert not second.changes.has_sheet_changes()
+
+
+def test_auto_advance_moves_a_deal_on_when_its_score_allows():
+    stages = [
+        ["Deals", "Discovery", 1, "", 7, "", "", "Yes", ""],
+        ["Deals", "Qualification", 2, 20, 10, "", "", "No", ""],
+        ["Deals", "Won", 3, "", "", "", "", "", "won"],
+    ]
+    result = plan(
+        deals=[deal(Stage="Discovery", Source="Referral"), deal(ID="D-0002", Stage="Discovery")],
+        weights=[["Source", "is", "Referral", 25, "", ""]],
+        stages=stages,
+        history=[hist("D-0001", "Acme", "Discovery", 2), hist("D-0002", "Acme", "Discovery", 2)],
+    )
+    stage_writes = [(w.rows, w.values) for w in result.changes.writes if w.name == "Stage"]
+    assert stage_writes == [([2], ["Qualification"])]
+    history = [r for t, _, rows in result.changes.appends if t == "History" for r in rows]
+    assert history == [
+        [NOW, "D-0001", "Acme", "Deals", "Discovery", "Qualification", "sheetpipe (auto advance)"]
+    ]
+
+
+def test_renamed_columns_and_tabs_from_config():
+    from sheetpipe.core.contract import Names
+
+    names = Names(
+        pipelines=("Pipeline",), columns={"Deal": "Opportunity", "Last contact": "Last touch"}
+    )
+    snap = snapshot_with(
+        stages=[
+            ["Pipeline", "Discovery", 1, "", 7, "", "", "", ""],
+            ["Pipeline", "Won", 2, "", "", "", "", "", "won"],
+        ]
+    )
+    deals_tab = snap.tabs.pop("Deals")
+    deals_tab.name = "Pipeline"
+    deals_tab.rows = [
+        ["Opportunity", "Stage", "Last touch"],
+        ["Acme", "Discovery", TODAY - timedelta(days=20)],
+    ]
+    snap.tabs["Pipeline"] = deals_tab
+    result = plan_cycle(snap, names, NOW)
+    assert result.pipelines[0].desired["Why"].tolist() == ["no contact for 20 days"]
+    after = apply_changes(snap, result.changes)
+    assert column(after, "History", "Deal") == ["Acme"]
+    assert column(after, "History", "Pipeline") == ["Pipeline"]
+
+
+def test_in_stage_since_is_a_date():
+    result = plan(deals=[deal()], history=[hist("D-0001", "Acme", "Contact", 3)])
+    write = next(w for w in result.changes.writes if w.name == "In stage since")
+    assert write.values == [date(2026, 3, 7)]
