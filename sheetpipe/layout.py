@@ -53,8 +53,6 @@ def template_tabs(names: Names) -> list[tuple[str, list[Row]]]:
         ("Status", names.status),
     ):
         rows = stages if template == "Stages" else read_csv_template(f"{template}.csv")
-        if template in ("Tasks", "History"):
-            rows = [[names.col(h) for h in rows[0]]]
         tabs.append((name, rows))
     return tabs
 

@@ -44,9 +44,13 @@ class Names:
         return self.columns.get(contract_name, contract_name)
 
     def owned_tabs(self) -> dict[str, tuple[str, ...]]:
-        """Tabs the daemon creates when missing, with their headers."""
+        """Tabs the daemon creates when missing, with their headers.
+
+        Column renames in config are for the pipeline tabs people built; the daemon's own
+        tabs always use the contract's column names.
+        """
         return {
-            self.tasks: tuple(map(self.col, TASKS_COLUMNS)),
-            self.history: tuple(map(self.col, HISTORY_COLUMNS)),
+            self.tasks: TASKS_COLUMNS,
+            self.history: HISTORY_COLUMNS,
             self.status: STATUS_COLUMNS,
         }

@@ -115,9 +115,9 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
     problems += found
     stages, found = parse_stages(table(names.stages), names.pipelines)
     problems += found
-    log = read_history(_owned_table(snapshot, names.history, names), settings.date_order)
+    log = read_history(_owned_table(snapshot, names.history), settings.date_order)
     problems += log.problems
-    tasks_table = _owned_table(snapshot, names.tasks, names)
+    tasks_table = _owned_table(snapshot, names.tasks)
     existing_tasks = (
         set(cells.texts(tasks_table.get("Task ID")).str.strip()) if tasks_table else set()
     )
@@ -142,9 +142,9 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
     return plan
 
 
-def _owned_table(snapshot: Snapshot, name: str, names: Names) -> Table | None:
+def _owned_table(snapshot: Snapshot, name: str) -> Table | None:
     tab = snapshot.find(name)
-    return read_table(tab, names.columns) if tab else None
+    return read_table(tab) if tab else None
 
 
 def _ensure_owned_tabs(snapshot: Snapshot, names: Names, changes: ChangeSet) -> None:
@@ -184,7 +184,7 @@ def _append(
         return
     tab = snapshot.find(name)
     header = [cells.norm(h) for h in _header_after(snapshot, name, changes)]
-    position = {cells.norm(names.col(c)): c for c in contract}
+    position = {cells.norm(c): c for c in contract}
     ordered = [[row.get(position.get(h, ""), None) for h in header] for row in rows]
     first = len(tab.rows) + 1 if tab else 2
     changes.appends.append((tab.name if tab else name, first, ordered))
@@ -195,7 +195,7 @@ def _owned_formats(snapshot: Snapshot, names: Names, changes: ChangeSet) -> None
         tab = snapshot.find(name)
         header = [cells.norm(h) for h in _header_after(snapshot, name, changes)]
         want: list[FormatSpec] = [FrozenHeader()]
-        done = cells.norm(names.col("Done"))
+        done = cells.norm("Done")
         if name == names.tasks and done in header:
             want.append(ListDropdown(header.index(done) + 1, ("Yes", "No")))
         installed = tab.formats if tab else frozenset()
