@@ -86,8 +86,11 @@ def write_workbook(path: Path, sheets: dict[str, list[Row]]) -> Path:
     wb.remove(wb.active)
     for name, rows in sheets.items():
         ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(row)
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row, start=1):
+                cell = ws.cell(r, c, value)
+                if isinstance(value, str) and value.startswith("="):
+                    cell.data_type = "s"  # typed as text ('=…), not a formula
     wb.save(path)
     return path
 

@@ -269,6 +269,7 @@ def _plan_pipeline(
     )
     problems += found
 
+    _report_bad_dates(pipeline, cols, rules, settings, problems)
     scores = score(cols, rules, now.date(), settings)
     stage_text = cells.texts(pipeline.get("Stage")[active]).str.strip()
     stage_text, advanced = _auto_advance(stage_text, scores, stages, name)
@@ -428,6 +429,26 @@ def _report_unknown_stages(
                 "stage tracking and tasks wait until it is one.",
             )
         )
+
+
+def _report_bad_dates(
+    pipeline: Table, cols: Columns, rules: list[Rule], settings: Settings, problems: list[Problem]
+) -> None:
+    used = {"last contact", "expected close"}
+    used |= {r.field for r in rules if r.kind in ("within days", "older than days")}
+    example = {"DMY": "26/11/2026", "MDY": "11/26/2026", "YMD": "2026/11/26"}[settings.date_order]
+    for field in sorted(used & set(cols.frame.columns)):
+        bad = cols.get(field, "date").isna() & ~cols.get(field, "blank")
+        for row in bad.index[bad]:
+            problems.append(
+                Problem(
+                    pipeline.where(row, field),
+                    f'"{cells.text(cols.frame.at[row, field])}" is not a date; type it like '
+                    f"2026-11-26 or {example} (Date order {settings.date_order}). Until then "
+                    "it counts as empty.",
+                    "warning",
+                )
+            )
 
 
 def _differs(current: pd.Series, desired: pd.Series, kind: str) -> pd.Series:

@@ -1,0 +1,156 @@
+"""The contract every backend passes, run against each of them (vdirsyncer's pattern).
+
+A backend test module subclasses `BackendContract` and provides a `backend` fixture
+that returns a factory: given tabs (name → rows), it makes a real sheet holding them
+and returns a Backend on it. The Google backend will run this same suite.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from sheetpipe.core.apply import apply_changes
+from sheetpipe.core.plan import plan_cycle
+from sheetpipe.model import (
+    ChangeSet,
+    ColumnWrite,
+    FrozenHeader,
+    HealthColours,
+    ListDropdown,
+    Snapshot,
+)
+from sheetpipe.sync import run_cycle
+
+from .helpers import NAMES, NOW, column, record, tabs
+
+FORMULA_TEXTS = ['=HYPERLINK("http://x","y")', "+1", "@SUM(A1)", "-2", "=1+1"]
+
+
+def deals(n: int = 3) -> list[dict]:
+    return [
+        {
+            "Deal": f"Deal {i}",
+            "Stage": ["Discovery", "Contact", "Proposal"][i % 3],
+            "Owner": "Ana",
+            "Value": 1000 * i,
+            "Last contact": date(2026, 3, 1),
+        }
+        for i in range(1, n + 1)
+    ]
+
+
+class BackendContract:
+    @pytest.fixture
+    def backend(self):  # pragma: no cover - each backend module provides it
+        raise NotImplementedError
+
+    def test_reads_every_tab_with_values_as_typed(self, backend):
+        sheet = backend(tabs(deals()))
+        snap = sheet.read()
+        assert {"Deals", "Customers", "Weights", "Stages", "Settings", "Tasks", "History"} <= set(
+            snap.tabs
+        )
+        assert column(snap, "Deals", "Deal") == ["Deal 1", "Deal 2", "Deal 3"]
+        assert column(snap, "Deals", "Value") == [1000, 2000, 3000]
+        assert [_day(v) for v in column(snap, "Deals", "Last contact")] == [date(2026, 3, 1)] * 3
+
+    def test_applies_every_kind_of_change(self, backend):
+        sheet = backend(tabs(deals()))
+        before = sheet.read()
+        width = len(before.find("Deals").header)
+        changes = ChangeSet(
+            new_tabs=[("Extra", [["A", "B"], [1, "x"]])],
+            new_columns=[("Deals", width + 1, "Score")],
+            writes=[ColumnWrite("Deals", width + 1, "Score", [2, 4], [10, 30])],
+            appends=[
+                (
+                    "Tasks",
+                    2,
+                    [["T-1", NOW, date(2026, 3, 11), "Ana", "D-1", "Deal 1", "Call", "hot", "No"]],
+                )
+            ],
+            formats=[("Deals", FrozenHeader())],
+        )
+        sheet.apply(changes, "Status")
+        after = sheet.read()
+        assert after.find("Extra").rows == [["A", "B"], [1, "x"]]
+        assert column(after, "Deals", "Score") == [10, None, 30]
+        task = record(after, "Tasks", 2)
+        assert (task["Task ID"], task["Task"], _day(task["Due"])) == (
+            "T-1",
+            "Call",
+            date(2026, 3, 11),
+        )
+        assert FrozenHeader() in after.find("Deals").formats
+
+    def test_formula_like_text_stays_text(self, backend):
+        rows = [{"Deal": text, "Stage": "Discovery"} for text in FORMULA_TEXTS]
+        sheet = backend(tabs(rows))
+        for _ in range(3):
+            run_cycle(sheet, NAMES, NOW)
+        snap = sheet.read()
+        assert column(snap, "Deals", "Deal") == FORMULA_TEXTS
+        assert column(snap, "History", "Deal") == FORMULA_TEXTS  # copied by the daemon
+        assert set(column(snap, "Tasks", "Deal")) == set(FORMULA_TEXTS)
+
+    def test_installs_formats_once_and_finds_them_again(self, backend):
+        sheet = backend(tabs(deals()))
+        run_cycle(sheet, NAMES, NOW)
+        formats = sheet.read().find("Deals").formats
+        stages = ("Discovery", "Qualification", "Contact", "Proposal", "Won", "Lost")
+        header = sheet.read().find("Deals").header
+        assert FrozenHeader() in formats
+        assert HealthColours(header.index("Health") + 1, len(header)) in formats
+        assert ListDropdown(header.index("Stage") + 1, stages) in formats
+        assert ListDropdown(9, ("Yes", "No")) in sheet.read().find("Tasks").formats
+        again = plan_cycle(sheet.read(), NAMES, NOW)
+        assert again.changes.formats == []
+
+    def test_a_sync_converges_and_the_next_plans_nothing(self, backend):
+        sheet = backend(tabs(deals(12)))
+        first = run_cycle(sheet, NAMES, NOW)
+        assert first.applied and first.plan.changes.cells_changed > 0
+        second = run_cycle(sheet, NAMES, NOW + timedelta(minutes=5))
+        assert not second.applied
+        assert second.plan.changes.is_empty()
+
+    def test_matches_the_in_memory_reference(self, backend):
+        """What the backend holds after a cycle equals the pure apply of the same plan."""
+        sheet = backend(tabs(deals(6)))
+        before = sheet.read()
+        report = run_cycle(sheet, NAMES, NOW)
+        expected = apply_changes(before, report.plan.changes)
+        actual = sheet.read()
+        for name in ("Deals", "History", "Tasks", "Status"):
+            assert _values(actual, name) == _values(expected, name), name
+
+    def test_status_lists_problems_with_their_cells(self, backend):
+        sheet = backend(tabs(deals(), weights=[["Value", ">", "lots", 5, "", ""]]))
+        run_cycle(sheet, NAMES, NOW)
+        status = sheet.read().find("Status").rows
+        assert status[4][:2] == ["Deals", 3]
+        problems = [r[:2] for r in status if r and r[0] == "Weights!C2"]
+        assert problems == [
+            ["Weights!C2", 'value "lots" is not a number, which ">" needs; this rule is skipped.']
+        ]
+
+
+def _day(value: object) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    return value  # type: ignore[return-value]
+
+
+def _values(snap: Snapshot, name: str) -> list[list[str]]:
+    """Cells as text, so a backend's date vs datetime for a date cell compares equal."""
+    from sheetpipe.core.cells import text
+
+    out = []
+    for row in snap.find(name).rows:
+        texts = [text(v) for v in row]
+        while texts and texts[-1] == "":
+            texts.pop()
+        out.append(texts)
+    return out

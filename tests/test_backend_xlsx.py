@@ -1,0 +1,240 @@
+"""The xlsx backend: the shared contract, plus what only a file on disk can get wrong.
+
+Every test writes a real workbook with openpyxl and reads the saved file back.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import date, timedelta
+
+import openpyxl
+import pytest
+
+from sheetpipe.backends.xlsx import XlsxBackend
+from sheetpipe.core.plan import plan_cycle
+from sheetpipe.errors import AlreadyRunning, BackendError, SheetChanged, SheetNotFound, WorkbookBusy
+from sheetpipe.model import ChangeSet
+from sheetpipe.sync import run_cycle
+
+from .backend_contract import BackendContract, deals
+from .helpers import NAMES, NOW, tabs, write_workbook
+
+
+class TestXlsxBackend(BackendContract):
+    @pytest.fixture
+    def backend(self, tmp_path):
+        def make(sheets):
+            return XlsxBackend(write_workbook(tmp_path / "pipeline.xlsx", sheets))
+
+        return make
+
+
+@pytest.fixture
+def workbook(tmp_path):
+    return write_workbook(tmp_path / "pipeline.xlsx", tabs(deals()))
+
+
+def sheet_rows(path, name):
+    wb = openpyxl.load_workbook(path)
+    return [list(r) for r in wb[name].iter_rows(values_only=True)]
+
+
+def test_formula_text_is_stored_as_a_string_cell_with_quote_prefix(workbook):
+    backend = XlsxBackend(workbook)
+    snap = backend.read()
+    text = '=HYPERLINK("http://evil.example","click")'
+    row = len(snap.find("History").rows) + 1
+    backend.apply(ChangeSet(appends=[("History", row, [[NOW, "D-9", text]])]), "Status")
+    cell = openpyxl.load_workbook(workbook)["History"].cell(row, 3)
+    assert (cell.value, cell.data_type, cell.quotePrefix) == (text, "s", True)
+
+
+def test_colour_rules_are_whole_row_keyed_on_health(workbook):
+    run_cycle(XlsxBackend(workbook), NAMES, NOW)
+    ws = openpyxl.load_workbook(workbook)["Deals"]
+    header = [c.value for c in ws[1]]
+    health = openpyxl.utils.get_column_letter(header.index("Health") + 1)
+    last = openpyxl.utils.get_column_letter(len(header))
+    rules = {
+        (str(cf.sqref), rule.formula[0], rule.dxf.fill.fgColor.rgb[-6:])
+        for cf in ws.conditional_formatting
+        for rule in cf.rules
+    }
+    assert rules == {
+        (f"A2:{last}1048576", f'${health}2="Dead"', "F4CCCC"),
+        (f"A2:{last}1048576", f'${health}2="Stalled"', "FCE5CD"),
+        (f"A2:{last}1048576", f'${health}2="At risk"', "FFF2CC"),
+        (f"A2:{last}1048576", f'${health}2="Hot"', "D9EAD3"),
+    }
+    assert ws.freeze_panes == "A2"
+    lists = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
+    assert lists == {"B2:B1048576": '"Discovery,Qualification,Contact,Proposal,Won,Lost"'}
+    done = openpyxl.load_workbook(workbook)["Tasks"].data_validations.dataValidation
+    assert [(str(dv.sqref), dv.formula1) for dv in done] == [("I2:I1048576", '"Yes,No"')]
+
+
+def test_colour_rules_stay_single_and_keep_a_persons_own_rules(workbook):
+    wb = openpyxl.load_workbook(workbook)
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.styles import PatternFill
+
+    mine = CellIsRule(
+        operator="greaterThan", formula=["5000"], fill=PatternFill("solid", start_color="0000FF")
+    )
+    wb["Deals"].conditional_formatting.add("F2:F100", mine)
+    wb.save(workbook)
+    for i in range(3):
+        run_cycle(XlsxBackend(workbook), NAMES, NOW + timedelta(days=i))
+    # A new column moves the colour range; the old rules are replaced, not piled up.
+    wb = openpyxl.load_workbook(workbook)
+    wb["Deals"].cell(1, wb["Deals"].max_column + 1).value = "Notes"
+    wb.save(workbook)
+    run_cycle(XlsxBackend(workbook), NAMES, NOW + timedelta(days=4))
+    ws = openpyxl.load_workbook(workbook)["Deals"]
+    formulas = [r.formula[0] for cf in ws.conditional_formatting for r in cf.rules]
+    assert len(formulas) == 5 and "5000" in formulas
+
+
+def test_save_is_atomic_and_keeps_one_backup(workbook):
+    before = workbook.read_bytes()
+    run_cycle(XlsxBackend(workbook), NAMES, NOW)
+    backup = workbook.with_name("pipeline.xlsx.bak")
+    assert backup.read_bytes() == before
+    assert [p.name for p in workbook.parent.iterdir() if p.name.endswith(".tmp")] == []
+    middle = workbook.read_bytes()
+    run_cycle(XlsxBackend(workbook), NAMES, NOW + timedelta(days=1))
+    assert backup.read_bytes() == middle
+
+
+def test_a_kill_during_save_leaves_the_old_or_the_new_workbook(tmp_path):
+    """SIGKILL a sync at many moments; every time the workbook opens and is whole."""
+    path = write_workbook(tmp_path / "pipeline.xlsx", tabs(deals(400)))
+    script = textwrap.dedent(
+        f"""
+        from datetime import datetime
+        from sheetpipe.backends.xlsx import XlsxBackend
+        from sheetpipe.core.contract import Names
+        from sheetpipe.core.plan import plan_cycle
+from sheetpipe.sync import run_cycle
+        import itertools
+        for day in itertools.count(1):
+            run_cycle(XlsxBackend({str(path)!r}), Names(), datetime(2026, 3, day % 28 + 1, 9))
+        """
+    )
+    delays = [0.3, 0.5, 0.7, 0.9, 1.1, 1.4, 1.7, 2.0]
+    for delay in delays:
+        proc = subprocess.Popen([sys.executable, "-c", script])
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        wb = openpyxl.load_workbook(path)  # raises if the file is corrupt
+        assert wb["Deals"].cell(401, 1).value == "Deal 400"
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    # A killed save may leave its temporary file behind; it is never the workbook itself.
+    assert all(name.startswith(".pipeline.xlsx.") for name in leftovers)
+
+
+@pytest.mark.parametrize("lock_name", ["~$pipeline.xlsx", ".~lock.pipeline.xlsx#"])
+def test_an_open_workbook_is_not_overwritten(workbook, lock_name):
+    (workbook.parent / lock_name).write_text("someone")
+    before = workbook.read_bytes()
+    with pytest.raises(WorkbookBusy, match="open in Excel or LibreOffice"):
+        run_cycle(XlsxBackend(workbook), NAMES, NOW)
+    assert workbook.read_bytes() == before
+
+
+def test_a_second_sheetpipe_is_refused(workbook):
+    first = XlsxBackend(workbook)
+    with first.session(), pytest.raises(AlreadyRunning, match="another sheetpipe"):
+        run_cycle(XlsxBackend(workbook), NAMES, NOW)
+
+
+def test_a_save_by_someone_else_during_the_cycle_writes_nothing(workbook):
+    backend = XlsxBackend(workbook)
+    with backend.session():
+        snap = backend.read()
+        plan = plan_cycle(snap, NAMES, NOW)
+        wb = openpyxl.load_workbook(workbook)
+        wb["Deals"]["A2"] = "Renamed by a person"
+        wb.save(workbook)
+        os.utime(workbook, ns=(1, 1))
+        with pytest.raises(SheetChanged):
+            backend.apply(plan.changes, "Status")
+    assert sheet_rows(workbook, "Deals")[1][0] == "Renamed by a person"
+
+
+def test_missing_and_damaged_workbooks_get_one_clear_error(tmp_path):
+    with pytest.raises(SheetNotFound, match="sheetpipe init --xlsx"):
+        XlsxBackend(tmp_path / "nope.xlsx").read()
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"not a zip")
+    with pytest.raises(BackendError, match="could not be read as an .xlsx workbook"):
+        XlsxBackend(broken).read()
+
+
+def test_dates_typed_as_text_and_as_dates_both_work(tmp_path):
+    rows = [
+        {"Deal": "Real date", "Stage": "Discovery", "Last contact": date(2026, 2, 20)},
+        {"Deal": "ISO text", "Stage": "Discovery", "Last contact": "2026-02-20"},
+        {"Deal": "Typed DMY", "Stage": "Discovery", "Last contact": "20/02/2026"},
+        {"Deal": "Nonsense", "Stage": "Discovery", "Last contact": "last Tuesday"},
+    ]
+    path = write_workbook(tmp_path / "pipeline.xlsx", tabs(rows, weights=[]))
+    report = run_cycle(XlsxBackend(path), NAMES, NOW)
+    why = report.plan.pipelines[0].desired["Why"].tolist()
+    assert why == ["no contact for 18 days"] * 3 + [""]  # unreadable counts as empty
+    assert [str(p) for p in report.plan.problems] == [
+        'Deals!H5: "last Tuesday" is not a date; type it like 2026-11-26 or 26/11/2026 '
+        "(Date order DMY). Until then it counts as empty."
+    ]
+
+
+def test_formula_cells_are_read_by_their_cached_value(tmp_path):
+    """A person's formula column (as Excel saves it, with cached values) feeds the rules."""
+    path = write_workbook(
+        tmp_path / "pipeline.xlsx", tabs(deals(2), weights=[["Value", ">", "5000", 20, "", ""]])
+    )
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Deals"]
+    ws["F2"] = "=3000*3"
+    wb.save(path)
+    _add_cached_value(path, "Deals", "F2", 9000)
+    report = run_cycle(XlsxBackend(path), NAMES, NOW)
+    assert report.plan.pipelines[0].desired["Score"].tolist()[0] >= 20
+    assert openpyxl.load_workbook(path)["Deals"]["F2"].value == "=3000*3"  # formula kept
+
+
+def _add_cached_value(path, sheet, ref, value):
+    """Write the cached value Excel would store next to a formula (openpyxl writes none)."""
+    import re
+    import shutil
+    import zipfile
+
+    wb = openpyxl.load_workbook(path)
+    index = wb.sheetnames.index(sheet) + 1
+    name = f"xl/worksheets/sheet{index}.xml"
+    tmp = path.with_suffix(".rewrite")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == name:
+                xml = data.decode()
+                xml = re.sub(
+                    rf'(<c r="{ref}"[^>]*>)<f>([^<]*)</f><v\s*/>',
+                    rf"\1<f>\2</f><v>{value}</v>",
+                    xml,
+                )
+                xml = re.sub(
+                    rf'(<c r="{ref}"[^>]*>)<f>([^<]*)</f>(?!<v>)',
+                    rf"\1<f>\2</f><v>{value}</v>",
+                    xml,
+                )
+                data = xml.encode()
+            dst.writestr(item, data)
+    shutil.move(tmp, path)
