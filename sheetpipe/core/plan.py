@@ -437,13 +437,13 @@ def _report_bad_dates(
     used = {"last contact", "expected close"}
     used |= {r.field for r in rules if r.kind in ("within days", "older than days")}
     example = {"DMY": "26/11/2026", "MDY": "11/26/2026", "YMD": "2026/11/26"}[settings.date_order]
-    for field in sorted(used & set(cols.frame.columns)):
-        bad = cols.get(field, "date").isna() & ~cols.get(field, "blank")
+    for name in sorted(used & set(cols.frame.columns)):
+        bad = cols.get(name, "date").isna() & ~cols.get(name, "blank")
         for row in bad.index[bad]:
             problems.append(
                 Problem(
-                    pipeline.where(row, field),
-                    f'"{cells.text(cols.frame.at[row, field])}" is not a date; type it like '
+                    pipeline.where(row, name),
+                    f'"{cells.text(cols.frame.at[row, name])}" is not a date; type it like '
                     f"2026-11-26 or {example} (Date order {settings.date_order}). Until then "
                     "it counts as empty.",
                     "warning",
