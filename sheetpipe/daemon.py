@@ -29,16 +29,24 @@ FIRST_RETRY, MAX_RETRY = 5.0, 900.0
 Cycle = Callable[[str], str]  # takes the "next run" text for Status, returns the log line
 
 
-def backoff(failures: int, every: float) -> float:
+def backoff(failures: int, every: float, first: float = FIRST_RETRY) -> float:
     """Seconds before retry number `failures` (1-based): doubling, capped, with jitter."""
-    delay = min(FIRST_RETRY * 2 ** (failures - 1), max(every, FIRST_RETRY), MAX_RETRY)
+    delay = min(first * 2 ** (failures - 1), max(every, first), MAX_RETRY)
     return delay * random.uniform(0.8, 1.0)  # jitter so many daemons do not retry in step
 
 
 class Daemon:
-    def __init__(self, cycle: Cycle, every: float, *, clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        cycle: Cycle,
+        every: float,
+        *,
+        first_retry: float = FIRST_RETRY,
+        clock: Callable[[], datetime] | None = None,
+    ):
         self.cycle = cycle
         self.every = every
+        self.first_retry = first_retry
         self.clock = clock or (lambda: datetime.now(UTC))
         self.scheduler = schedule.Scheduler()
         self.stopping = threading.Event()
@@ -76,7 +84,7 @@ class Daemon:
             return
         except Exception as exc:  # the daemon outlives any one bad cycle
             self.failures += 1
-            delay = backoff(self.failures, self.every)
+            delay = backoff(self.failures, self.every, self.first_retry)
             log.error(
                 "cycle failed (%s: %s); retry %d in %.0fs",
                 type(exc).__name__, exc, self.failures, delay,

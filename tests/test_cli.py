@@ -1,0 +1,229 @@
+"""The commands as a user runs them, on real workbooks in a temporary folder."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from sheetpipe.cli import cli
+
+from .helpers import tabs, write_config, write_workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def invoke(*args, cwd: Path | None = None):
+    runner = CliRunner()
+    if cwd is None:
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+    import os
+
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def rows(path: Path, sheet: str) -> list[dict]:
+    ws = openpyxl.load_workbook(path)[sheet]
+    values = list(ws.iter_rows(values_only=True))
+    return [dict(zip(values[0], r, strict=False)) for r in values[1:]]
+
+
+def test_demo_makes_a_workbook_that_shows_every_health(tmp_path):
+    result = invoke("demo", str(tmp_path / "demo"))
+    assert result.exit_code == 0, result.output
+    workbook = tmp_path / "demo" / "pipeline.xlsx"
+    assert f"Demo workbook: {workbook.resolve()}" in result.output
+    summary = re.search(r"Hot (\d+) · At risk (\d+) · Stalled (\d+) · Dead (\d+)", result.output)
+    assert summary and all(int(n) > 0 for n in summary.groups())
+    deals = rows(workbook, "Deals")
+    assert len(deals) == 48
+    assert {d["Health"] for d in deals} == {
+        "Hot",
+        "OK",
+        "At risk",
+        "Stalled",
+        "Dead",
+        "Won",
+        "Lost",
+    }
+    assert all(isinstance(d["Score"], int) and d["In stage since"] for d in deals)
+    stalled = next(d for d in deals if d["Health"] == "Stalled")
+    assert stalled["Why"]
+    tasks = rows(workbook, "Tasks")
+    assert {t["Kind"] for t in tasks} >= {"playbook", "stalled", "dead", "hot"}
+    assert len(rows(workbook, "History")) > 48
+    # The demo leaves a working setup: syncing again changes nothing.
+    again = invoke("sync", "--config", str(tmp_path / "demo" / "sheetpipe.toml"))
+    assert again.exit_code == 0 and "cells=0 tasks=0" in again.output
+
+
+def test_demo_does_not_overwrite_without_force(tmp_path):
+    assert invoke("demo", str(tmp_path)).exit_code == 0
+    second = invoke("demo", str(tmp_path))
+    assert second.exit_code == 1 and "already exists; use --force" in second.output
+    assert invoke("demo", str(tmp_path), "--force").exit_code == 0
+
+
+def test_init_lays_out_every_tab_and_a_config(tmp_path):
+    workbook = tmp_path / "team" / "pipeline.xlsx"
+    result = invoke("init", "--xlsx", str(workbook))
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(workbook)
+    assert wb.sheetnames == [
+        "Deals",
+        "Customers",
+        "Weights",
+        "Stages",
+        "Settings",
+        "Team",
+        "Tasks",
+        "History",
+        "Status",
+    ]
+    assert [c.value for c in wb["Settings"]["A"]][1:3] == ["MQL threshold", "SQL threshold"]
+    assert wb["Settings"]["B2"].value == 30  # a number a manager can edit, not text
+    config = (tmp_path / "team" / "sheetpipe.toml").read_text()
+    assert 'path = "pipeline.xlsx"' in config
+    sync = invoke("sync", "--config", str(tmp_path / "team" / "sheetpipe.toml"))
+    assert sync.exit_code == 0, sync.output
+
+
+def test_init_on_an_existing_workbook_only_adds_what_is_missing(tmp_path):
+    workbook = tmp_path / "pipeline.xlsx"
+    own = {
+        "Deals": [["Deal", "Stage", "My column"], ["Acme", "Contact", "keep me"]],
+        "Weights": [["Field", "Rule", "Value", "Points"], ["Stage", "is", "Contact", 99]],
+    }
+    write_workbook(workbook, own)
+    result = invoke("init", "--xlsx", str(workbook))
+    assert result.exit_code == 0, result.output
+    assert (
+        "Added to" in result.output
+        and "Weights" not in result.output.split("Added to")[1].split("\n")[0]
+    )
+    wb = openpyxl.load_workbook(workbook)
+    assert [list(r) for r in wb["Deals"].iter_rows(values_only=True)] == own["Deals"]
+    assert [list(r) for r in wb["Weights"].iter_rows(values_only=True)] == own["Weights"]
+    assert {"Stages", "Settings", "Tasks", "History", "Status", "Customers"} <= set(wb.sheetnames)
+    again = invoke("init", "--xlsx", str(workbook))
+    assert "already has every tab; nothing changed" in again.output
+
+
+def test_sync_dry_run_prints_changes_and_writes_nothing(tmp_path):
+    workbook = write_workbook(
+        tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Discovery"}])
+    )
+    config = write_config(tmp_path)
+    before = workbook.read_bytes()
+    result = invoke("sync", "--dry-run", "--config", str(config), "--now", "2026-03-10T09:00")
+    assert result.exit_code == 0, result.output
+    assert "+ column Deals!Q1 'ID'" in result.output
+    assert "~ Deals!Q2 ID: '' → 'D-0001'" in result.output
+    assert (
+        "+ History row 2: 2026-03-10 09:00 | D-0001 | Acme | Deals |  | Discovery | sheetpipe"
+        in result.output
+    )
+    assert result.output.strip().splitlines()[-1].startswith("Dry run: would change deals=1")
+    assert workbook.read_bytes() == before
+
+
+def test_sync_now_evaluates_as_of_another_day(tmp_path):
+    workbook = write_workbook(
+        tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Discovery"}])
+    )
+    config = write_config(tmp_path)
+    assert invoke("sync", "--config", str(config), "--now", "2026-03-01").exit_code == 0
+    assert invoke("sync", "--config", str(config), "--now", "2026-03-12").exit_code == 0
+    deal = rows(workbook, "Deals")[0]
+    assert (deal["Days in stage"], deal["Health"]) == (11, "Stalled")
+    bad = invoke("sync", "--config", str(config), "--now", "yesterday")
+    assert bad.exit_code == 2 and "is not YYYY-MM-DD" in bad.output
+
+
+def test_check_lists_problems_and_fails_on_errors(tmp_path):
+    write_workbook(
+        tmp_path / "pipeline.xlsx",
+        tabs([{"Deal": "Acme", "Stage": "Propsal"}], weights=[["Value", ">", "lots", 5, "", ""]]),
+    )
+    config = write_config(tmp_path)
+    result = invoke("check", "--config", str(config))
+    assert result.exit_code == 1
+    assert 'error: Weights!C2: value "lots" is not a number' in result.output
+    assert 'error: Deals!B2: stage "Propsal" is not a Deals stage' in result.output
+    assert "1 deals checked: 2 errors, 0 warnings." in result.output
+    clean_dir = tmp_path / "clean"
+    clean_dir.mkdir()
+    write_workbook(clean_dir / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Proposal"}]))
+    assert invoke("check", "--config", str(write_config(clean_dir))).exit_code == 0
+
+
+def test_a_bad_config_lists_every_problem_in_one_message(tmp_path):
+    config = tmp_path / "sheetpipe.toml"
+    config.write_text(
+        '[sheet]\nbackend = "excel"\n[daemon]\nevery = "often"\n[tabs]\npipelines = []\n'
+    )
+    result = invoke("sync", "--config", str(config))
+    assert result.exit_code == 2
+    assert "has 3 problem(s)" in result.output
+    assert '[sheet] backend = "excel" must be one of: xlsx, google' in result.output
+    assert '[daemon] every: "often" is not a duration like 30s, 5m or 1h' in result.output
+    assert "[tabs] pipelines must be a list of tab names" in result.output
+    missing = invoke("sync", "--config", str(tmp_path / "nope.toml"))
+    assert missing.exit_code == 2 and "not found. Create one with `sheetpipe init" in missing.output
+
+
+def test_an_open_workbook_skips_with_exit_75(tmp_path):
+    write_workbook(tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Discovery"}]))
+    (tmp_path / ".~lock.pipeline.xlsx#").write_text("x")
+    result = invoke("sync", "--config", str(write_config(tmp_path)))
+    assert result.exit_code == 75 and "is open in Excel or LibreOffice" in result.output
+
+
+def test_run_once_and_explain(tmp_path):
+    write_workbook(
+        tmp_path / "pipeline.xlsx",
+        tabs([{"Deal": "Acme", "Stage": "Discovery", "Source": "Referral", "Budget": "Yes"}]),
+    )
+    config = write_config(tmp_path)
+    assert invoke("run", "--once", "--config", str(config)).exit_code == 0
+    result = invoke("explain", "D-0001", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "D-0001 Acme (Deals row 2, Discovery)"
+    assert "  +15  Source is Referral  (Weights row 7)" in lines
+    assert "  +15  Budget is yes  (Weights row 10)" in lines
+    assert "  = score 30 → MQL" in lines
+    assert invoke("explain", "D-0099", "--config", str(config)).exit_code == 1
+
+
+def test_every_command_has_help_and_is_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    for name, command in cli.commands.items():
+        assert command.help and len(command.help) > 20, name
+        assert f"sheetpipe {name}" in readme, f"README does not document `sheetpipe {name}`"
+        for param in command.params:
+            if isinstance(param, __import__("click").Option):
+                assert param.help, f"{name} {param.opts} has no help"
+        result = CliRunner().invoke(cli, [name, "--help"])
+        assert result.exit_code == 0 and "Usage: " in result.output
+
+
+@pytest.mark.parametrize("entry", [["sheetpipe"], [sys.executable, "-m", "sheetpipe"]])
+def test_installed_entry_points(entry, tmp_path):
+    import shutil
+
+    if entry[0] == "sheetpipe":
+        found = shutil.which("sheetpipe") or str(Path(sys.executable).with_name("sheetpipe"))
+        entry = [found]
+    result = subprocess.run([*entry, "--version"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("sheetpipe, version ")
