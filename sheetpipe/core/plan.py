@@ -248,6 +248,9 @@ def _plan_pipeline(
                 "the deal has no Stage; pick one from the list. The row is skipped until then.",
             )
         )
+    # Every row with anything in it gets an ID (a row waiting for its Stage too, so that
+    # no two rows ever share one); only rows with a Stage go on to be scored and tracked.
+    present = frame.index[~deal_blank | ~stage_blank | ~cells.blank_mask(pipeline.get("ID"))]
     active = frame.index[~stage_blank]
     for row in frame.index[deal_blank & ~stage_blank]:
         problems.append(
@@ -257,17 +260,19 @@ def _plan_pipeline(
     today = pd.Timestamp(now.date())
     cols = Columns(rows, settings.date_order)
 
-    id_where = {r: cells.a1(pipeline.name, r, col_of["id"]) for r in _duplicate_rows(rows)}
-    known_names = _history_names(log, name)
-    ids, found = assign_ids(
+    id_where = {
+        r: cells.a1(pipeline.name, r, col_of["id"]) for r in _duplicate_rows(frame.loc[present])
+    }
+    all_ids, found = assign_ids(
         name,
-        pipeline.get("ID")[active],
-        pipeline.get("Deal")[active],
-        known_names,
+        pipeline.get("ID")[present],
+        pipeline.get("Deal")[present],
+        _history_names(log, name),
         set(log.rows["id"]),
         id_where,
     )
     problems += found
+    ids = all_ids[active]
 
     _report_bad_dates(pipeline, cols, rules, settings, problems)
     scores = score(cols, rules, now.date(), settings)
@@ -355,8 +360,8 @@ def _plan_pipeline(
     # A deal in an unknown stage keeps whatever stage dates it had: they cannot be known.
     skip = {"In stage since": ~known, "Days in stage": ~known}
     for column, kind in KINDS.items():
-        values = desired[column]
-        current = pipeline.get(column)[active]
+        values = all_ids if column == "ID" else desired[column]
+        current = pipeline.get(column)[values.index]
         changed = _differs(current, values, kind) & ~skip.get(column, False)
         if changed.any():
             out = values[changed]
