@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 # Spreadsheets (Excel, LibreOffice, Google) count days from 1899-12-30.
 SERIAL_EPOCH = datetime(1899, 12, 30)
@@ -118,39 +121,96 @@ def looks_like_formula(value: Any) -> bool:
 
 
 # ---- vectorised forms ---------------------------------------------------------------
+# These run over every deal each cycle, so each one first asks pandas (in C) what a
+# column holds; only genuinely mixed columns fall back to a per-cell Python pass.
+
+_NUMERIC = ("integer", "floating", "mixed-integer-float", "decimal")
+
+
+def _kind(col: pd.Series) -> str:
+    return infer_dtype(col, skipna=True)
+
+
+def _series(values: list | np.ndarray, col: pd.Series, dtype: object = object) -> pd.Series:
+    return pd.Series(values, index=col.index, dtype=dtype)
+
+
+def _per_distinct(
+    col: pd.Series, fn: Callable[[str], Any], blank: Any, dtype: object = object
+) -> pd.Series:
+    """fn applied once per distinct text of a column of str (blanks get `blank`).
+
+    Sheets repeat the same few values (stages, yes/no, industries) down a whole column,
+    so this turns a per-cell Python pass into a per-value one. Only for str columns:
+    hashing would merge True with 1 in a mixed one.
+    """
+    codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=dtype)
+    for i, value in enumerate(uniques):
+        mapped[i] = fn(value)
+    mapped[-1] = blank  # code -1
+    return _series(mapped.take(codes), col, dtype)
+
+
+def _nan_if_none(value: float | None) -> float:
+    return np.nan if value is None else value
 
 
 def blank_mask(col: pd.Series) -> pd.Series:
     """True where a cell is empty (None, NaN, or only spaces)."""
-    as_text = col.where(col.map(type) == str, None)  # noqa: E721 (exact type: bool is not str)
-    return col.isna() | as_text.fillna("x").str.strip().eq("")
+    kind = _kind(col)
+    if kind in _NUMERIC or kind in ("datetime", "date", "boolean", "empty"):
+        return col.isna()
+    if kind == "string":
+        return _per_distinct(col, lambda v: not v.strip(), True, bool)
+    values = col.to_numpy()
+    return _series(
+        [v is None or v != v or (type(v) is str and not v.strip()) for v in values], col, bool
+    )
 
 
 def texts(col: pd.Series) -> pd.Series:
     """Display text of every cell (see `text`)."""
-    if col.map(type).eq(str).all():
-        return col.fillna("")
-    return col.map(text).astype(object)
+    kind = _kind(col)
+    if kind == "empty":
+        return _series([""] * len(col), col)
+    if kind == "string":
+        return _per_distinct(col, lambda v: v if v.strip() else "", "")
+    return _series([text(v) for v in col.to_numpy()], col)
 
 
 def norms(col: pd.Series) -> pd.Series:
-    return texts(col).str.strip().str.casefold()
+    """Trimmed, case-folded text of every cell, for matching."""
+    if _kind(col) in ("string", "empty"):
+        return _per_distinct(col, lambda v: v.strip().casefold(), "")
+    return _series([v.strip().casefold() for v in texts(col).to_numpy()], col)
 
 
 def numbers(col: pd.Series) -> pd.Series:
     """Float per cell, NaN where the cell is blank or not a number (bools are not numbers)."""
+    kind = _kind(col)
+    if kind in _NUMERIC:
+        out = pd.to_numeric(col, errors="coerce").astype(float)
+        return out.where(np.isfinite(out))
+    if kind in ("empty", "datetime", "date", "boolean"):
+        return _series(np.full(len(col), np.nan), col, float)
+    if kind == "string":
+        return _per_distinct(col, lambda v: _nan_if_none(number(v)), np.nan, float)
     kinds = col.map(type)
     out = pd.to_numeric(col.where(kinds.isin((int, float))), errors="coerce").astype(float)
     is_str = kinds.eq(str)
     if is_str.any():
         cleaned = col[is_str].str.replace(_NUMBER_NOISE, "", regex=True).str.removesuffix("%")
         out[is_str] = pd.to_numeric(cleaned, errors="coerce").astype(float)
-    return out.where(~out.isin([math.inf, -math.inf]))
+    return out.where(np.isfinite(out))
 
 
 def yeses(col: pd.Series) -> pd.Series:
     """True where a cell is yes-like or a ticked checkbox."""
-    return col.map(lambda v: v is True) | norms(col).isin(YES_WORDS)
+    if _kind(col) == "boolean":
+        return col.eq(True)
+    ticked = _series([v is True for v in col.to_numpy()], col, bool)
+    return ticked | norms(col).isin(YES_WORDS)
 
 
 def dates(col: pd.Series, order: str = "DMY") -> pd.Series:
@@ -164,7 +224,20 @@ def datetimes(col: pd.Series, order: str = "DMY") -> pd.Series:
     Accepts real dates, serial day numbers, ISO text (2026-03-04, with or without a
     time) and typed dates in the sheet's day/month order (04/03/2026, 4.3.26).
     """
+    kind = _kind(col)
+    if kind in ("datetime", "date"):
+        try:
+            return pd.to_datetime(col).astype("datetime64[ns]")
+        except (TypeError, ValueError):  # time-zone-aware values: fall through
+            pass
     out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
+    if kind == "empty":
+        return out
+    if kind == "string":
+        codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+        parsed = _text_dates(pd.Series(uniques, dtype=object).str.strip(), order).to_numpy()
+        values = np.append(parsed, np.datetime64("NaT", "ns")).take(codes)
+        return pd.Series(values, index=col.index, dtype="datetime64[ns]")
     kinds = col.map(type)
     is_dt = kinds.isin((datetime, date, pd.Timestamp))
     if is_dt.any():

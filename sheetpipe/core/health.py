@@ -36,9 +36,11 @@ class DealFacts:
     today: pd.Timestamp
 
 
-def _num(series: pd.Series) -> pd.Series:
-    """Whole numbers as text (7, not 7.0) for reasons."""
-    return series.round().astype("Int64").astype(str)
+def _words(values: pd.Series) -> pd.Series:
+    """Numbers as a person writes them in a reason (7, not 7.0); text as it is."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.round().astype("Int64").astype(str).astype(object)
+    return values.astype(str).astype(object)
 
 
 class Reasons:
@@ -48,12 +50,13 @@ class Reasons:
         self.text = pd.Series("", index=index, dtype=object)
 
     def add(self, mask: pd.Series, *parts: pd.Series | str) -> None:
+        """Append a reason where `mask` holds; Series parts are formatted only there."""
         mask = mask.fillna(False).astype(bool)
         if not mask.any():
             return
         piece = pd.Series("", index=mask.index[mask], dtype=object)
         for part in parts:
-            piece = piece + (part[mask].astype(str) if isinstance(part, pd.Series) else part)
+            piece = piece + (_words(part[mask]) if isinstance(part, pd.Series) else part)
         current = self.text[mask]
         self.text[mask] = np.where(current.eq(""), piece, current + SEP + piece)
 
@@ -69,7 +72,7 @@ def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
     cols, s = facts.cols, settings
     in_stage = facts.days_in_stage
 
-    lost_reason = cells.texts(cols.frame.get("lost reason", _none(index))).str.strip()
+    lost_reason = cells.texts(cols.raw("lost reason")).str.strip()
     dead.add(lost_reason.ne(""), "explicit no: ", lost_reason)
     target = cols.get("target", "norm")
     dead.add(target.isin(cells.NO_WORDS - {""}), "not the target audience (Target is No)")
@@ -82,35 +85,35 @@ def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
     dead_limit = facts.max_days * s.dead_after_times_max_days
     dead.add(
         in_stage > dead_limit,
-        _num(in_stage), " days in ", facts.stage, " (dead after ", _num(dead_limit), ")",
+        (in_stage), " days in ", facts.stage, " (dead after ", (dead_limit), ")",
     )  # fmt: skip
     over_limit = (in_stage > facts.max_days) & ~(in_stage > dead_limit)
     stalled.add(
         over_limit,
-        _num(in_stage), " days in ", facts.stage, " (limit ", _num(facts.max_days), ")",
+        (in_stage), " days in ", facts.stage, " (limit ", (facts.max_days), ")",
     )  # fmt: skip
     avg_limit = facts.stage_average * s.stalled_after_times_stage_average
     stalled.add(
         (in_stage > avg_limit) & ~(in_stage > facts.max_days),
-        _num(in_stage), " days in ", facts.stage, f", over {s.stalled_after_times_stage_average:g}×"
-        " its average of ", _num(facts.stage_average), " days",
+        (in_stage), " days in ", facts.stage, f", over {s.stalled_after_times_stage_average:g}×"
+        " its average of ", (facts.stage_average), " days",
     )  # fmt: skip
     risk_from = facts.max_days * s.at_risk_at_share_of_max_days
     risk.add(
         (in_stage >= risk_from) & ~(in_stage > facts.max_days) & ~(in_stage > avg_limit),
-        _num(in_stage), " days in ", facts.stage, " (limit ", _num(facts.max_days), ")",
+        (in_stage), " days in ", facts.stage, " (limit ", (facts.max_days), ")",
     )  # fmt: skip
 
     in_pipeline = facts.days_in_pipeline
     dead.add(
         in_pipeline > s.dead_after_days_in_pipeline,
-        _num(in_pipeline),
+        (in_pipeline),
         f" days in the pipeline (dead after {s.dead_after_days_in_pipeline:g})",
     )
     no_dm = cols.get("decision maker reached", "norm").isin(cells.NO_WORDS - {""})
     dead.add(
         no_dm & (in_pipeline > s.dead_after_days_without_decision_maker),
-        "stuck at the gatekeeper: no decision maker after ", _num(in_pipeline), " days",
+        "stuck at the gatekeeper: no decision maker after ", (in_pipeline), " days",
     )  # fmt: skip
 
     _contact(facts, settings, dead, stalled)
@@ -122,7 +125,7 @@ def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
     )  # fmt: skip
     risk.add(
         facts.score < facts.min_score,
-        "score ", facts.score.astype(str), " is below the ", _num(facts.min_score), " ",
+        "score ", facts.score.astype(str), " is below the ", (facts.min_score), " ",
         facts.stage, " needs",
     )  # fmt: skip
     unknown = ~facts.known_stage
@@ -160,13 +163,5 @@ def _contact(facts: DealFacts, s: Settings, dead: Reasons, stalled: Reasons) -> 
         np.where(never, "no contact recorded in ", "no contact for "), index=since.index
     )
     is_dead = quiet > s.dead_after_days_without_contact
-    dead.add(
-        is_dead, lead, _num(quiet), f" days (dead after {s.dead_after_days_without_contact:g})"
-    )
-    stalled.add(
-        (quiet > s.stalled_after_days_without_contact) & ~is_dead, lead, _num(quiet), " days"
-    )
-
-
-def _none(index: pd.Index) -> pd.Series:
-    return pd.Series(None, index=index, dtype=object)
+    dead.add(is_dead, lead, (quiet), f" days (dead after {s.dead_after_days_without_contact:g})")
+    stalled.add((quiet > s.stalled_after_days_without_contact) & ~is_dead, lead, (quiet), " days")

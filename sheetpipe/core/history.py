@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from sheetpipe.core import cells
@@ -28,7 +29,7 @@ class HistoryLog:
 
 def read_history(table: Table | None, date_order: str) -> HistoryLog:
     columns = ["when", "id", "deal", "pipeline", "to"]
-    if table is None or table.frame.empty:
+    if table is None or len(table.tab.rows) < 2:
         return HistoryLog(pd.DataFrame(columns=columns), [])
     when = cells.datetimes(table.get("When"), date_order)
     frame = pd.DataFrame(
@@ -52,9 +53,13 @@ def read_history(table: Table | None, date_order: str) -> HistoryLog:
             )
         )
     frame = frame[~unreadable & frame["id"].ne("")]
-    frame = frame.assign(seq=range(len(frame)))
-    frame = frame.sort_values(["pipeline", "id", "when", "seq"], kind="stable")
-    return HistoryLog(frame.drop(columns="seq"), problems)
+    # Sort by deal, then time (sheet order breaks ties); on integer codes, as sorting
+    # 100,000s of strings would cost more than all the rest of reading History.
+    pipeline_code = pd.factorize(frame["pipeline"])[0]
+    id_code = pd.factorize(frame["id"])[0]
+    when = frame["when"].to_numpy().astype("int64")
+    order = np.lexsort((np.arange(len(frame)), when, id_code, pipeline_code))
+    return HistoryLog(frame.iloc[order], problems)
 
 
 @dataclass
@@ -70,21 +75,20 @@ def track(
     log: HistoryLog, pipeline: str, ids: pd.Series, stages: pd.Series, now: datetime
 ) -> Tracking:
     """Compare each deal's stage (normed) with its last History row."""
-    rows = log.for_pipeline(pipeline)
-    grouped = rows.groupby("id", sort=False)
-    last = grouped.tail(1).set_index("id")
+    rows = log.for_pipeline(pipeline)  # sorted by deal, then time
+    last = rows.drop_duplicates("id", keep="last").set_index("id")
     known_stage = _lookup(last["to"], ids).astype(object).fillna("")
     known_since = _lookup(last["when"], ids).astype("datetime64[ns]")
     moved = known_stage.ne(stages)
     now_ts = pd.Timestamp(now)
     in_since = known_since.where(~moved, now_ts).astype("datetime64[ns]")
 
-    entries = rows.groupby(["id", "to"]).size()
-    key = pd.MultiIndex.from_arrays([ids, stages])
-    entry = pd.Series(entries.reindex(key).fillna(0).to_numpy(int), index=ids.index)
+    entries = (rows["id"] + "\0" + rows["to"]).value_counts()
+    key = ids + "\0" + stages
+    entry = pd.Series(entries.reindex(key.to_numpy()).fillna(0).to_numpy(int), index=ids.index)
     entry = entry + moved.astype(int)
 
-    first = grouped["when"].min()
+    first = rows.drop_duplicates("id", keep="first").set_index("id")["when"]
     first_seen = _lookup(first, ids).astype("datetime64[ns]").fillna(now_ts)
     return Tracking(in_since, entry, first_seen, moved, known_stage)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -22,17 +23,19 @@ def assign_ids(
     current: pd.Series,  # ID cells as read, index = sheet row
     deals: pd.Series,  # Deal names, to decide which copy keeps a duplicated ID
     known_names: dict[str, str],  # ID → deal name from History, if any
-    used_elsewhere: set[str],  # IDs in History, so a deleted deal's ID is never reused
-    where: dict[int, str],  # sheet row → address of its ID cell
+    used_elsewhere: pd.Series,  # IDs in History, so a deleted deal's ID is never reused
+    where: Callable[[int], str],  # sheet row → address of its ID cell
 ) -> tuple[pd.Series, list[Problem]]:
     ids = texts(current).str.strip()
     problems: list[Problem] = []
     prefix = id_prefix(pipeline)
-    taken = set(ids[ids.ne("")]) | used_elsewhere
-    counter = max((_number(i, prefix) for i in taken), default=0)
+    counter: int | None = None  # found only when a new ID is needed: most cycles need none
 
     def fresh() -> str:
         nonlocal counter
+        if counter is None:
+            taken = set(ids[ids.ne("")]) | set(used_elsewhere)
+            counter = max((_number(i, prefix) for i in taken), default=0)
         counter += 1
         return f"{prefix}-{counter:04d}"
 
@@ -45,7 +48,7 @@ def assign_ids(
             ids[row] = fresh()
             problems.append(
                 Problem(
-                    where[row],
+                    where(row),
                     f"ID {value} is also on row {keeper} (a copied row?); this row got the "
                     f"new ID {ids[row]}.",
                     "warning",

@@ -22,7 +22,7 @@ from sheetpipe.core.ids import assign_ids
 from sheetpipe.core.scoring import Columns, lead_status, score
 from sheetpipe.core.settings import Settings, parse_settings
 from sheetpipe.core.stages import Stages, parse_stages
-from sheetpipe.core.table import Table, read_table
+from sheetpipe.core.table import Rows, Table, read_table
 from sheetpipe.core.tasks import plan_tasks
 from sheetpipe.core.weights import Rule, parse_weights
 from sheetpipe.model import (
@@ -238,10 +238,10 @@ def _plan_pipeline(
             col_of[cells.norm(column)] = width
             changes.new_columns.append((pipeline.name, width, names.col(column)))
 
-    frame = pipeline.frame
+    rows = pipeline.index
     deal_blank = cells.blank_mask(pipeline.get("Deal"))
     stage_blank = cells.blank_mask(pipeline.get("Stage"))
-    for row in frame.index[~deal_blank & stage_blank]:
+    for row in rows[~deal_blank & stage_blank]:
         problems.append(
             Problem(
                 pipeline.where(row, "Stage"),
@@ -250,26 +250,22 @@ def _plan_pipeline(
         )
     # Every row with anything in it gets an ID (a row waiting for its Stage too, so that
     # no two rows ever share one); only rows with a Stage go on to be scored and tracked.
-    present = frame.index[~deal_blank | ~stage_blank | ~cells.blank_mask(pipeline.get("ID"))]
-    active = frame.index[~stage_blank]
-    for row in frame.index[deal_blank & ~stage_blank]:
+    present = rows[~deal_blank | ~stage_blank | ~cells.blank_mask(pipeline.get("ID"))]
+    active = rows[~stage_blank]
+    for row in rows[deal_blank & ~stage_blank]:
         problems.append(
             Problem(pipeline.where(row, "Deal"), "the deal has no name; fill in Deal.", "warning")
         )
-    rows = frame.loc[active]
     today = pd.Timestamp(now.date())
-    cols = Columns(rows, settings.date_order)
+    cols = Columns(Rows(pipeline, active), settings.date_order)
 
-    id_where = {
-        r: cells.a1(pipeline.name, r, col_of["id"]) for r in _duplicate_rows(frame.loc[present])
-    }
     all_ids, found = assign_ids(
         name,
         pipeline.get("ID")[present],
         pipeline.get("Deal")[present],
         _history_names(log, name),
-        set(log.rows["id"]),
-        id_where,
+        log.rows["id"],
+        lambda row: cells.a1(pipeline.name, row, col_of["id"]),
     )
     problems += found
     ids = all_ids[active]
@@ -392,13 +388,6 @@ def _plan_pipeline(
     return PipelineResult(pipeline.name, result, cols)
 
 
-def _duplicate_rows(rows: pd.DataFrame) -> list[int]:
-    if "id" not in rows.columns:
-        return []
-    ids = cells.texts(rows["id"]).str.strip()
-    return list(rows.index[ids.ne("") & ids.duplicated(keep=False)])
-
-
 def _history_names(log: HistoryLog, pipeline: str) -> dict[str, str]:
     rows = log.for_pipeline(pipeline)
     return dict(zip(rows["id"], rows["deal"], strict=True))
@@ -442,13 +431,13 @@ def _report_bad_dates(
     used = {"last contact", "expected close"}
     used |= {r.field for r in rules if r.kind in ("within days", "older than days")}
     example = {"DMY": "26/11/2026", "MDY": "11/26/2026", "YMD": "2026/11/26"}[settings.date_order]
-    for name in sorted(used & set(cols.frame.columns)):
+    for name in sorted(c for c in used if cols.has(c)):
         bad = cols.get(name, "date").isna() & ~cols.get(name, "blank")
         for row in bad.index[bad]:
             problems.append(
                 Problem(
                     pipeline.where(row, name),
-                    f'"{cells.text(cols.frame.at[row, name])}" is not a date; type it like '
+                    f'"{cells.text(cols.raw(name)[row])}" is not a date; type it like '
                     f"2026-11-26 or {example} (Date order {settings.date_order}). Until then "
                     "it counts as empty.",
                     "warning",

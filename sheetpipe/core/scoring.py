@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,17 +14,29 @@ from sheetpipe.core.weights import Rule
 
 
 class Columns:
-    """A pipeline frame's columns, converted once per kind however many rules read them."""
+    """A pipeline's columns, converted once per kind however many rules read them.
 
-    def __init__(self, frame: pd.DataFrame, date_order: str):
-        self.frame = frame
+    `source` is anything with `.index` and `.get(column, default)`: a DataFrame keyed by
+    case-folded column names, or some rows of a Table.
+    """
+
+    def __init__(self, source: Any, date_order: str):
+        self.source = source
+        self.index = source.index
         self.date_order = date_order
         self._cache: dict[tuple[str, str], pd.Series] = {}
+
+    def raw(self, field: str) -> pd.Series:
+        found = self.source.get(field, None)
+        return self._empty() if found is None else found
+
+    def has(self, field: str) -> bool:
+        return self.source.get(field, None) is not None
 
     def get(self, field: str, kind: str) -> pd.Series:
         key = (field, kind)
         if key not in self._cache:
-            raw = self.frame[field] if field in self.frame.columns else self._empty()
+            raw = self.raw(field)
             convert = {
                 "norm": cells.norms,
                 "number": cells.numbers,
@@ -35,7 +48,7 @@ class Columns:
         return self._cache[key]
 
     def _empty(self) -> pd.Series:
-        return pd.Series(None, index=self.frame.index, dtype=object)
+        return pd.Series(None, index=self.index, dtype=object)
 
 
 def rule_points(rule: Rule, cols: Columns, today: date) -> pd.Series:
@@ -92,7 +105,7 @@ def _matches(rule: Rule, cols: Columns, today: date) -> pd.Series:
 
 def score(cols: Columns, rules: list[Rule], today: date, settings: Settings) -> pd.Series:
     """Whole-number scores, the sum of matching rules clamped to the Settings range."""
-    total = pd.Series(0.0, index=cols.frame.index)
+    total = pd.Series(0.0, index=cols.index)
     for rule in rules:
         total += rule_points(rule, cols, today)
     clamped = total.clip(settings.score_min, settings.score_max)
@@ -110,7 +123,8 @@ def lead_status(scores: pd.Series, settings: Settings) -> pd.Series:
 
 def explain(cols: Columns, rules: list[Rule], row: int, today: date) -> list[tuple[Rule, float]]:
     """The rules that gave one deal points, with the points each gave."""
-    single = Columns(cols.frame.loc[[row]], cols.date_order)
+    fields = {rule.field for rule in rules}
+    single = Columns(pd.DataFrame({f: cols.raw(f)[[row]] for f in fields}), cols.date_order)
     found = []
     for rule in rules:
         points = float(rule_points(rule, single, today).iloc[0])

@@ -76,7 +76,7 @@ def parse_stages(table: Table | None, pipelines: Iterable[str]) -> tuple[Stages,
     known = {norm(p): p for p in pipelines}
     problems = list(table.problems)
     result: dict[str, list[Stage]] = {norm(p): [] for p in pipelines}
-    for row in table.frame.index:
+    for row in table.index:
         stage, problem = _parse_row(table, row, known)
         if problem:
             problems.append(problem)

@@ -2,35 +2,64 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from operator import itemgetter
 
 import pandas as pd
 
 from sheetpipe.core.cells import a1, norm
 from sheetpipe.model import Problem, Tab
 
+_ALL_NONE = object()
+
 
 @dataclass
 class Table:
+    """A tab whose columns become pandas Series only when asked for, once each.
+
+    A cycle reads every tab but needs few of most tabs' columns (Tasks: only Task ID),
+    so building whole frames would be most of a cycle's cost.
+    """
+
     tab: Tab
-    frame: pd.DataFrame  # object columns named by norm(header); index = 1-based sheet row
     cols: dict[str, int]  # norm(header) → 1-based column
     problems: list[Problem]
+    _cache: dict[str, pd.Series] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
         return self.tab.name
 
+    @property
+    def index(self) -> pd.RangeIndex:
+        """Sheet row numbers of the rows below the header."""
+        return pd.RangeIndex(2, 1 + max(len(self.tab.rows), 1))
+
     def has(self, column: str) -> bool:
         return norm(column) in self.cols
 
-    def get(self, column: str) -> pd.Series:
-        """The column's cells, or all-None when the tab has no such column."""
+    def get(self, column: str, default: object = _ALL_NONE) -> pd.Series:
+        """The column's cells; all-None (or `default`) when the tab has no such column."""
         key = norm(column)
-        if key in self.frame.columns:
-            return self.frame[key]
-        return pd.Series(None, index=self.frame.index, dtype=object)
+        if key not in self.cols:
+            if default is _ALL_NONE:
+                return pd.Series(None, index=self.index, dtype=object)
+            return default  # type: ignore[return-value]
+        if key not in self._cache:
+            i = self.cols[key] - 1
+            body = self.tab.rows[1:]
+            if self._narrowest > i:  # the common case: no row ends before this column
+                values = list(map(itemgetter(i), body))
+            else:
+                values = [row[i] if i < len(row) else None for row in body]
+            self._cache[key] = pd.Series(values, index=self.index, dtype=object)
+        return self._cache[key]
+
+    @cached_property
+    def _narrowest(self) -> int:
+        return min(map(len, self.tab.rows[1:]), default=0)
 
     def where(self, row: int, column: str) -> str:
         return a1(self.tab.name, row, self.cols.get(norm(column), 1))
@@ -38,6 +67,25 @@ class Table:
     @property
     def width(self) -> int:
         return len(self.tab.header)
+
+
+class Rows:
+    """Some rows of a Table, read column by column (what scoring and health look at)."""
+
+    def __init__(self, table: Table, index: pd.Index):
+        self.table = table
+        self.index = index
+        self._all = index.equals(table.index)
+
+    def get(self, column: str, default: object = None) -> pd.Series | None:
+        if not self.table.has(column):
+            return default  # type: ignore[return-value]
+        values = self.table.get(column)
+        return values if self._all else values[self.index]
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.table.cols)
 
 
 def read_table(tab: Tab, renames: Mapping[str, str] | None = None) -> Table:
@@ -61,24 +109,4 @@ def read_table(tab: Tab, renames: Mapping[str, str] | None = None) -> Table:
             )
             continue
         cols[key] = i
-    width = len(header)
-    body = [_pad(row, width) for row in tab.rows[1:]]
-    frame = pd.DataFrame(body, columns=range(width), dtype=object) if body else None
-    data = {
-        key: (frame[i - 1] if frame is not None else pd.Series(dtype=object))
-        for key, i in cols.items()
-    }
-    index = pd.RangeIndex(2, 2 + len(body))
-    out = pd.DataFrame(data, dtype=object)
-    out.index = index
-    return Table(tab, out, cols, problems)
-
-
-def _pad(row: list, width: int) -> list:
-    if len(row) == width:
-        return row
-    return (list(row) + [None] * width)[:width]
-
-
-def missing(table: Table, columns: Iterable[str]) -> list[str]:
-    return [c for c in columns if not table.has(c)]
+    return Table(tab, cols, problems)

@@ -8,6 +8,7 @@ while a deal that comes back to a stage later gets fresh tasks.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 import pandas as pd
@@ -27,8 +28,13 @@ def slug(value: str) -> str:
 
 def cause_prefix(pipeline: str, ids: pd.Series, stages: pd.Series, entry: pd.Series) -> pd.Series:
     """'deals/D-0007/proposal#2': this deal's second entry into Proposal."""
-    stage_slug = stages.map(slug)
-    return f"{slug(pipeline)}/" + ids + "/" + stage_slug + "#" + entry.astype(str)
+    slugs = {s: slug(s) for s in stages.unique()}
+    head = slug(pipeline)
+    return pd.Series(
+        [f"{head}/{i}/{slugs[s]}#{e}" for i, s, e in zip(ids, stages, entry, strict=True)],
+        index=ids.index,
+        dtype=object,
+    )
 
 
 def plan_tasks(
@@ -49,46 +55,63 @@ def plan_tasks(
     prefix = cause_prefix(pipeline, deals["id"], deals["stage"], deals["entry"])
     out: list[dict[str, object]] = []
 
-    def add(mask: pd.Series, suffix: str, kind: str, task: pd.Series, due: pd.Series) -> None:
-        task_ids = prefix[mask] + suffix
-        new = task_ids[~task_ids.isin(existing)]
-        if new.empty:
+    def add(
+        mask: pd.Series,
+        suffix: str,
+        kind: str,
+        task: Callable[[pd.Index], pd.Series],
+        due: Callable[[pd.Index], pd.Series],
+    ) -> None:
+        """Append the tasks of one kind that Tasks lacks; text and due are made for those only."""
+        fresh = [(r, p + suffix) for r, p in prefix[mask].items() if p + suffix not in existing]
+        if not fresh:
             return
-        existing.update(new)
-        rows = deals.loc[new.index]
-        for task_id, (_, row), text, when in zip(
-            new, rows.iterrows(), task[new.index], due[new.index], strict=True
+        rows = pd.Index([r for r, _ in fresh])
+        existing.update(t for _, t in fresh)
+        picked = deals.loc[rows]
+        for (_, task_id), owner, deal_id, deal, text, when in zip(
+            fresh, picked["owner"], picked["id"], picked["deal"], task(rows), due(rows), strict=True
         ):
             out.append(
                 {
                     "Task ID": task_id,
                     "Created": now,
                     "Due": when,
-                    "Owner": row["owner"],
-                    "Deal ID": row["id"],
-                    "Deal": row["deal"],
+                    "Owner": owner,
+                    "Deal ID": deal_id,
+                    "Deal": deal,
                     "Task": text,
                     "Kind": kind,
                     "Done": "No",
                 }
             )
 
-    today = pd.Series(now.date(), index=deals.index, dtype=object)
+    def today(rows: pd.Index) -> pd.Series:
+        return pd.Series(now.date(), index=rows, dtype=object)
+
     for kind, template in ALERTS.items():
         hit = deals["health"].eq(kind.capitalize())
         if hit.any():
-            why = deals.loc[hit, "why"].where(deals.loc[hit, "why"].ne(""), kind)
-            text = why.map(lambda w, t=template: t.format(why=w))
-            add(hit, f"/{kind}", kind, text, today)
 
-    stage_key = deals["stage"].str.strip().str.casefold()
+            def alert(rows: pd.Index, template: str = template, kind: str = kind) -> pd.Series:
+                why = deals.loc[rows, "why"]
+                return why.where(why.ne(""), kind).map(lambda w: template.format(why=w))
+
+            add(hit, f"/{kind}", kind, alert, today)
+
+    stage_key = deals["stage"].map(str.casefold)
     for stage in stages.of(pipeline):
         in_stage = stage_key.eq(stage.name.strip().casefold())
         if not stage.playbook or not in_stage.any():
             continue
-        entered = deals.loc[in_stage, "in_since"].dt.normalize()
         for i, action in enumerate(stage.playbook, start=1):
-            due = (entered + pd.Timedelta(days=action.due_days)).dt.date
-            text = pd.Series(action.text, index=due.index, dtype=object)
-            add(in_stage, f"/playbook-{i}", "playbook", text, due)
+
+            def due(rows: pd.Index, days: int = action.due_days) -> pd.Series:
+                entered = deals.loc[rows, "in_since"].dt.normalize()
+                return (entered + pd.Timedelta(days=days)).dt.date
+
+            def what(rows: pd.Index, text: str = action.text) -> pd.Series:
+                return pd.Series(text, index=rows, dtype=object)
+
+            add(in_stage, f"/playbook-{i}", "playbook", what, due)
     return out

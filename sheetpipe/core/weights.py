@@ -43,7 +43,7 @@ def parse_weights(table: Table | None, fields: Iterable[str]) -> tuple[list[Rule
     known_fields = {norm(f) for f in fields}
     rules: list[Rule] = []
     problems = list(table.problems)
-    for row in table.frame.index:
+    for row in table.index:
         rule, problem = _parse_row(table, row, known_fields)
         if problem:
             problems.append(problem)

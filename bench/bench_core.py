@@ -1,0 +1,95 @@
+"""Pure computation benchmark: plan_cycle over N deals and 30 weight rules.
+
+Each size runs in a fresh process so its peak memory (ru_maxrss) is its own. The floor,
+measured in the same process, is building the pandas frames from the same rows
+(read_table of every tab), the least any pandas engine must do. Prints JSON.
+
+    python bench/bench_core.py [--sizes 1000,10000,100000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def measure(n: int, repeat: int) -> dict:
+    from bench.workload import NOW, edit_some, workload
+    from sheetpipe.core.apply import apply_changes
+    from sheetpipe.core.contract import Names
+    from sheetpipe.core.plan import plan_cycle
+    from sheetpipe.core.table import read_table
+
+    names = Names()
+    snap = workload(n)
+    rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def best(fn) -> float:
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    floor = best(lambda: [read_table(t) for t in snap.tabs.values()])
+    first_plan = plan_cycle(snap, names, NOW)
+    first = best(lambda: plan_cycle(snap, names, NOW))
+    synced = apply_changes(snap, first_plan.changes)
+    idle_plan = plan_cycle(synced, names, NOW)
+    assert not idle_plan.changes.has_sheet_changes()
+    idle = best(lambda: plan_cycle(synced, names, NOW))
+    edited = edit_some(synced, 0.01)
+    busy_plan = plan_cycle(synced, names, NOW)
+    busy = best(lambda: plan_cycle(synced, names, NOW))
+    return {
+        "deals": n,
+        "rules": len(first_plan.rules),
+        "floor_frames_s": round(floor, 4),
+        "first_sync_s": round(first, 4),
+        "idle_cycle_s": round(idle, 4),
+        "busy_cycle_1pct_s": round(busy, 4),
+        "idle_vs_floor": round(idle / floor, 2),
+        "cells_first_sync": first_plan.changes.cells_changed,
+        "cells_busy": busy_plan.changes.cells_changed,
+        "deals_edited": edited,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_after_data_mb": round(rss_data, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one, args.repeat)))
+        return
+    results = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", str(n), "--repeat", str(args.repeat)],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        results.append(json.loads(out.stdout))
+        print(json.dumps(results[-1]), file=sys.stderr)
+    print(json.dumps({"benchmark": "core", "cpus": _cpus(), "results": results}, indent=2))
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    main()
