@@ -1,8 +1,9 @@
 """Pure computation benchmark: plan_cycle over N deals and 30 weight rules.
 
 Each size runs in a fresh process so its peak memory (ru_maxrss) is its own. The floor,
-measured in the same process, is building the pandas frames from the same rows
-(read_table of every tab), the least any pandas engine must do. Prints JSON.
+measured in the same process, is building pandas frames of the same Deals and History
+rows (pd.DataFrame(rows)), the least any pandas engine must do to look at them at all.
+Prints JSON.
 
     python bench/bench_core.py [--sizes 1000,10000,100000] [--repeat 3]
 """
@@ -21,11 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def measure(n: int, repeat: int) -> dict:
+    import pandas as pd
+
     from bench.workload import NOW, edit_some, workload
     from sheetpipe.core.apply import apply_changes
     from sheetpipe.core.contract import Names
     from sheetpipe.core.plan import plan_cycle
-    from sheetpipe.core.table import read_table
 
     names = Names()
     snap = workload(n)
@@ -39,7 +41,9 @@ def measure(n: int, repeat: int) -> dict:
             times.append(time.perf_counter() - start)
         return min(times)
 
-    floor = best(lambda: [read_table(t) for t in snap.tabs.values()])
+    floor = best(
+        lambda: [pd.DataFrame(snap.find(t).rows[1:], dtype=object) for t in ("Deals", "History")]
+    )
     first_plan = plan_cycle(snap, names, NOW)
     first = best(lambda: plan_cycle(snap, names, NOW))
     synced = apply_changes(snap, first_plan.changes)

@@ -101,8 +101,9 @@ def workload(n: int, seed: int = 1) -> Snapshot:
             ]
         )
         history.append([entered, deal_id, name, "Deals", "Discovery", stage, "import"])
+        domain = (opp["account"] or "prospect").split()[0].lower()
         rows.append([
-            name, stage, opp["sales_agent"], f"buyer{i}@{(opp['account'] or 'x').split()[0].lower()}.example",
+            name, stage, opp["sales_agent"], f"buyer{i}@{domain}.example",
             opp["account"], float(value), today + timedelta(days=rng.randint(-20, 90)),
             today - timedelta(days=rng.randint(0, 45)),
             "Chose a competitor" if stage == "Lost" else None,
