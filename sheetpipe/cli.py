@@ -11,7 +11,7 @@ import click
 
 from sheetpipe import __version__
 from sheetpipe.backends import open_backend
-from sheetpipe.config import Config, load_config, parse_duration
+from sheetpipe.config import load_config, parse_duration
 from sheetpipe.errors import SheetpipeError
 
 DEFAULT_CONFIG = "sheetpipe.toml"
@@ -283,6 +283,3 @@ def _toml_string(value: str) -> str:
 
 def main() -> None:
     cli(prog_name="sheetpipe")
-
-
-__all__ = ["cli", "main", "Config"]

@@ -447,3 +447,16 @@ def test_in_stage_since_is_a_date():
     result = plan(deals=[deal()], history=[hist("D-0001", "Acme", "Contact", 3)])
     write = next(w for w in result.changes.writes if w.name == "In stage since")
     assert write.values == [date(2026, 3, 7)]
+
+
+def test_settings_defaults_template_and_dataclass_agree():
+    """Three places name each setting's default; they must say the same."""
+    from sheetpipe.core.settings import DEFAULTS, Settings, attr
+    from sheetpipe.layout import read_csv_template
+
+    defaults = Settings()
+    assert {attr(k): v for k, (v, _) in DEFAULTS.items()} == {
+        k: getattr(defaults, k) for k in defaults.__dataclass_fields__ if k != "problems"
+    }
+    template = {row[0]: row[1] for row in read_csv_template("Settings.csv")[1:]}
+    assert template == {k: v for k, (v, _) in DEFAULTS.items()}

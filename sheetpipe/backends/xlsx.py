@@ -138,10 +138,7 @@ class XlsxBackend(Backend):
                 "written. The next cycle starts from the new file."
             )
         for name, rows in changes.new_tabs:
-            ws = wb.create_sheet(name)
-            for r, values in enumerate(rows, start=1):
-                for c, value in enumerate(values, start=1):
-                    _set(ws.cell(r, c), value)
+            _write_rows(wb.create_sheet(name), 1, rows)
         for tab, col, header in changes.new_columns:
             _set(wb[tab].cell(1, col), header)
         for write in changes.writes:
@@ -149,18 +146,13 @@ class XlsxBackend(Backend):
             for row, value in zip(write.rows, write.values, strict=True):
                 _set(ws.cell(row, write.col), value)
         for tab, first, rows in changes.appends:
-            ws = wb[tab]
-            for offset, values in enumerate(rows):
-                for c, value in enumerate(values, start=1):
-                    _set(ws.cell(first + offset, c), value)
+            _write_rows(wb[tab], first, rows)
         for tab, spec in changes.formats:
             _install(wb[tab], spec)
         if changes.status is not None:
             ws = wb[status_tab] if status_tab in wb.sheetnames else wb.create_sheet(status_tab)
             ws.delete_rows(1, ws.max_row)
-            for r, values in enumerate(changes.status, start=1):
-                for c, value in enumerate(values, start=1):
-                    _set(ws.cell(r, c), value)
+            _write_rows(ws, 1, changes.status)
         self.writes = 1
         save_atomically(wb, self.path, self.backup_path)
         self._stamp = _stamp(self.path)
@@ -170,10 +162,7 @@ class XlsxBackend(Backend):
         wb = openpyxl.Workbook()
         wb.remove(wb.active)
         for name, rows in tabs:
-            ws = wb.create_sheet(name)
-            for r, values in enumerate(rows, start=1):
-                for c, value in enumerate(values, start=1):
-                    _set(ws.cell(r, c), value)
+            _write_rows(wb.create_sheet(name), 1, rows)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         save_atomically(wb, self.path, None)
 
@@ -181,6 +170,12 @@ class XlsxBackend(Backend):
 def _stamp(path: Path) -> tuple[int, int]:
     info = path.stat()
     return info.st_mtime_ns, info.st_size
+
+
+def _write_rows(ws: Worksheet, first: int, rows: list[list]) -> None:
+    for r, values in enumerate(rows, start=first):
+        for c, value in enumerate(values, start=1):
+            _set(ws.cell(r, c), value)
 
 
 def _set(cell, value: object) -> None:  # noqa: ANN001 (openpyxl Cell)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sheetpipe.core.cells import DATE_ORDERS, a1, norm, number, text
+from sheetpipe.core.cells import DATE_ORDERS, norm, number, text
 from sheetpipe.core.table import Table
 from sheetpipe.model import Problem
 
@@ -43,6 +43,9 @@ def attr(name: str) -> str:
 
 @dataclass(frozen=True)
 class Settings:
+    """Typed settings. Defaults repeat DEFAULTS (a test keeps the two, and the template
+    CSV, in step) so that each one reads as a plain attribute with its type."""
+
     mql_threshold: float = 30
     sql_threshold: float = 60
     nurture_below: float = 30
@@ -151,7 +154,3 @@ def _cross_check(settings: Settings, table: Table) -> Settings:
 
 def _fields(settings: Settings) -> dict[str, object]:
     return {k: getattr(settings, k) for k in settings.__dataclass_fields__ if k != "problems"}
-
-
-def where_setting(table_name: str, row: int) -> str:
-    return a1(table_name, row, 2)
