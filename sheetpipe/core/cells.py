@@ -179,6 +179,13 @@ def texts(col: pd.Series) -> pd.Series:
     return _series([text(v) for v in col.to_numpy()], col)
 
 
+def stripped(col: pd.Series) -> pd.Series:
+    """Display text of every cell, trimmed (case kept): names, IDs, stages as written."""
+    if _kind(col) in ("string", "empty"):
+        return _per_distinct(col, str.strip, "")
+    return _series([v.strip() for v in texts(col).to_numpy()], col)
+
+
 def norms(col: pd.Series) -> pd.Series:
     """Trimmed, case-folded text of every cell, for matching."""
     if _kind(col) in ("string", "empty"):

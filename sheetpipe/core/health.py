@@ -72,7 +72,7 @@ def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
     cols, s = facts.cols, settings
     in_stage = facts.days_in_stage
 
-    lost_reason = cells.texts(cols.raw("lost reason")).str.strip()
+    lost_reason = cells.stripped(cols.raw("lost reason"))
     dead.add(lost_reason.ne(""), "explicit no: ", lost_reason)
     target = cols.get("target", "norm")
     dead.add(target.isin(cells.NO_WORDS - {""}), "not the target audience (Target is No)")

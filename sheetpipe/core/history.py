@@ -22,21 +22,29 @@ from sheetpipe.model import Problem
 class HistoryLog:
     rows: pd.DataFrame  # when, id, pipeline (norm), to (norm), sorted by deal then time
     problems: list[Problem]
+    table: Table | None = None
+
+    def names(self, pipeline: str) -> dict[str, str]:
+        """Deal ID → the deal's name as History last wrote it (read only when needed)."""
+        if self.table is None:
+            return {}
+        rows = self.for_pipeline(pipeline)
+        deal = cells.stripped(self.table.get("Deal")[rows.index])
+        return dict(zip(rows["id"], deal, strict=True))
 
     def for_pipeline(self, pipeline: str) -> pd.DataFrame:
         return self.rows[self.rows["pipeline"].eq(cells.norm(pipeline))]
 
 
 def read_history(table: Table | None, date_order: str) -> HistoryLog:
-    columns = ["when", "id", "deal", "pipeline", "to"]
+    columns = ["when", "id", "pipeline", "to"]
     if table is None or len(table.tab.rows) < 2:
         return HistoryLog(pd.DataFrame(columns=columns), [])
     when = cells.datetimes(table.get("When"), date_order)
     frame = pd.DataFrame(
         {
             "when": when,
-            "id": cells.texts(table.get("Deal ID")).str.strip(),
-            "deal": cells.texts(table.get("Deal")).str.strip(),
+            "id": cells.stripped(table.get("Deal ID")),
             "pipeline": cells.norms(table.get("Pipeline")),
             "to": cells.norms(table.get("To stage")),
         }
@@ -59,7 +67,7 @@ def read_history(table: Table | None, date_order: str) -> HistoryLog:
     id_code = pd.factorize(frame["id"])[0]
     when = frame["when"].to_numpy().astype("int64")
     order = np.lexsort((np.arange(len(frame)), when, id_code, pipeline_code))
-    return HistoryLog(frame.iloc[order], problems)
+    return HistoryLog(frame.iloc[order], problems, table)
 
 
 @dataclass
@@ -74,22 +82,46 @@ class Tracking:
 def track(
     log: HistoryLog, pipeline: str, ids: pd.Series, stages: pd.Series, now: datetime
 ) -> Tracking:
-    """Compare each deal's stage (normed) with its last History row."""
-    rows = log.for_pipeline(pipeline)  # sorted by deal, then time
-    last = rows.drop_duplicates("id", keep="last").set_index("id")
-    known_stage = _lookup(last["to"], ids).astype(object).fillna("")
-    known_since = _lookup(last["when"], ids).astype("datetime64[ns]")
+    """Compare each deal's stage (normed) with its last History row.
+
+    Works on integer codes: History holds a row per stage change of every deal ever,
+    often twice as many rows as the pipeline has deals.
+    """
+    rows = log.for_pipeline(pipeline)  # contiguous per deal, by time within a deal
+    id_code, known_ids = pd.factorize(rows["id"])
+    to_code, known_stages = pd.factorize(rows["to"])
+    is_last = np.append(id_code[1:] != id_code[:-1], True) if len(rows) else np.array([], bool)
+    is_first = np.insert(id_code[1:] != id_code[:-1], 0, True) if len(rows) else is_last
+    when = rows["when"].to_numpy()
+    last_to = np.empty(len(known_ids), dtype=object)
+    last_to[id_code[is_last]] = rows["to"].to_numpy()[is_last]
+    last_when = np.empty(len(known_ids), dtype="datetime64[ns]")
+    last_when[id_code[is_last]] = when[is_last]
+    first_when = np.empty(len(known_ids), dtype="datetime64[ns]")
+    first_when[id_code[is_first]] = when[is_first]
+
+    deal = pd.Index(known_ids).get_indexer(ids.to_numpy())  # -1: never seen
+    seen = deal >= 0
+    pick = np.where(seen, deal, 0)
+    now_ts = np.datetime64(pd.Timestamp(now).to_datetime64(), "ns")
+    known_stage = pd.Series(
+        np.where(seen, last_to[pick] if len(known_ids) else "", ""), index=ids.index
+    )
+    known_stage = known_stage.fillna("").astype(object)
     moved = known_stage.ne(stages)
-    now_ts = pd.Timestamp(now)
-    in_since = known_since.where(~moved, now_ts).astype("datetime64[ns]")
+    since = np.where(seen, last_when[pick] if len(known_ids) else now_ts, now_ts)
+    in_since = pd.Series(since, index=ids.index).where(~moved, now_ts).astype("datetime64[ns]")
+    first = np.where(seen, first_when[pick] if len(known_ids) else now_ts, now_ts)
+    first_seen = pd.Series(first, index=ids.index).astype("datetime64[ns]")
 
-    entries = (rows["id"] + "\0" + rows["to"]).value_counts()
-    key = ids + "\0" + stages
-    entry = pd.Series(entries.reindex(key.to_numpy()).fillna(0).to_numpy(int), index=ids.index)
-    entry = entry + moved.astype(int)
-
-    first = rows.drop_duplicates("id", keep="first").set_index("id")["when"]
-    first_seen = _lookup(first, ids).astype("datetime64[ns]").fillna(now_ts)
+    # Entries into each stage, counted per (deal, stage) pair of codes.
+    n_stages = max(len(known_stages), 1)
+    counts = np.bincount(id_code * n_stages + to_code, minlength=len(known_ids) * n_stages)
+    stage = pd.Index(known_stages).get_indexer(stages.to_numpy())
+    both = seen & (stage >= 0)
+    entry = np.zeros(len(ids), dtype=int)
+    entry[both] = counts[deal[both] * n_stages + stage[both]]
+    entry = pd.Series(entry, index=ids.index) + moved.astype(int)
     return Tracking(in_since, entry, first_seen, moved, known_stage)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from sheetpipe.core.cells import texts
+from sheetpipe.core.cells import stripped
 from sheetpipe.model import Problem
 
 _NUMBERED = re.compile(r"^(?P<prefix>.+)-(?P<n>\d+)$")
@@ -22,11 +22,11 @@ def assign_ids(
     pipeline: str,
     current: pd.Series,  # ID cells as read, index = sheet row
     deals: pd.Series,  # Deal names, to decide which copy keeps a duplicated ID
-    known_names: dict[str, str],  # ID → deal name from History, if any
+    known_names: Callable[[], dict[str, str]],  # ID → deal name in History (asked lazily)
     used_elsewhere: pd.Series,  # IDs in History, so a deleted deal's ID is never reused
     where: Callable[[int], str],  # sheet row → address of its ID cell
 ) -> tuple[pd.Series, list[Problem]]:
-    ids = texts(current).str.strip()
+    ids = stripped(current).copy()  # copied: new IDs are written into it
     problems: list[Problem] = []
     prefix = id_prefix(pipeline)
     counter: int | None = None  # found only when a new ID is needed: most cycles need none
@@ -41,7 +41,7 @@ def assign_ids(
 
     duplicated = ids.ne("") & ids.duplicated(keep=False)
     for value, rows in ids[duplicated].groupby(ids[duplicated]).groups.items():
-        keeper = _keeper(list(rows), deals, known_names.get(value))
+        keeper = _keeper(list(rows), deals, known_names().get(value))
         for row in rows:
             if row == keeper:
                 continue

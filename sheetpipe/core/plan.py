@@ -118,9 +118,7 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
     log = read_history(_owned_table(snapshot, names.history), settings.date_order)
     problems += log.problems
     tasks_table = _owned_table(snapshot, names.tasks)
-    existing_tasks = (
-        set(cells.texts(tasks_table.get("Task ID")).str.strip()) if tasks_table else set()
-    )
+    existing_tasks = _task_ids(tasks_table)
     _ensure_owned_tabs(snapshot, names, changes)
 
     plan = Plan(changes, problems, settings, rules, now=now)
@@ -140,6 +138,12 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
     _append(snapshot, names.tasks, TASKS_COLUMNS, task_rows, names, changes)
     _owned_formats(snapshot, names, changes)
     return plan
+
+
+def _task_ids(tasks: Table | None) -> set[str]:
+    if tasks is None:
+        return set()
+    return {v.strip() if type(v) is str else cells.text(v) for v in tasks.get("Task ID")}
 
 
 def _owned_table(snapshot: Snapshot, name: str) -> Table | None:
@@ -239,8 +243,8 @@ def _plan_pipeline(
             changes.new_columns.append((pipeline.name, width, names.col(column)))
 
     rows = pipeline.index
-    deal_blank = cells.blank_mask(pipeline.get("Deal"))
-    stage_blank = cells.blank_mask(pipeline.get("Stage"))
+    deal_blank = pipeline.converted("Deal", cells.blank_mask)
+    stage_blank = pipeline.converted("Stage", cells.blank_mask)
     for row in rows[~deal_blank & stage_blank]:
         problems.append(
             Problem(
@@ -250,7 +254,7 @@ def _plan_pipeline(
         )
     # Every row with anything in it gets an ID (a row waiting for its Stage too, so that
     # no two rows ever share one); only rows with a Stage go on to be scored and tracked.
-    present = rows[~deal_blank | ~stage_blank | ~cells.blank_mask(pipeline.get("ID"))]
+    present = rows[~deal_blank | ~stage_blank | ~pipeline.converted("ID", cells.blank_mask)]
     active = rows[~stage_blank]
     for row in rows[deal_blank & ~stage_blank]:
         problems.append(
@@ -263,7 +267,7 @@ def _plan_pipeline(
         name,
         pipeline.get("ID")[present],
         pipeline.get("Deal")[present],
-        _history_names(log, name),
+        lambda: log.names(name),
         log.rows["id"],
         lambda row: cells.a1(pipeline.name, row, col_of["id"]),
     )
@@ -272,7 +276,7 @@ def _plan_pipeline(
 
     _report_bad_dates(pipeline, cols, rules, settings, problems)
     scores = score(cols, rules, now.date(), settings)
-    stage_text = cells.texts(pipeline.get("Stage")[active]).str.strip()
+    stage_text = pipeline.converted("Stage", cells.stripped)[active]
     stage_text, advanced = _auto_advance(stage_text, scores, stages, name)
     if advanced.any():
         changes.writes.append(
@@ -284,7 +288,9 @@ def _plan_pipeline(
                 list(stage_text[advanced]),
             )
         )
-    stage_key = stage_text.str.casefold()
+    stage_key = pipeline.converted("Stage", cells.norms)[active]
+    if advanced.any():
+        stage_key = stage_key.where(~advanced, stage_text.map(str.casefold))
     by_key = {s.name.strip().casefold(): s for s in stages.of(name)}
     known = stage_key.isin(by_key)
     _report_unknown_stages(pipeline, stage_text[~known], by_key, problems)
@@ -340,8 +346,8 @@ def _plan_pipeline(
     deals = pd.DataFrame(
         {
             "id": ids,
-            "deal": cells.texts(pipeline.get("Deal")[active]),
-            "owner": cells.texts(pipeline.get("Owner")[active]),
+            "deal": pipeline.converted("Deal", cells.texts)[active],
+            "owner": pipeline.converted("Owner", cells.texts)[active],
             "stage": stage_text,
             "entry": tracking.entry,
             "in_since": tracking.in_since,
@@ -372,8 +378,8 @@ def _plan_pipeline(
             )
     touched = {r for w in changes.writes if w.tab == pipeline.name for r in w.rows}
     if touched:
-        read_ids = cells.texts(pipeline.get("ID"))
-        read_deals = cells.texts(pipeline.get("Deal"))
+        read_ids = pipeline.converted("ID", cells.texts)
+        read_deals = pipeline.converted("Deal", cells.texts)
         changes.expect[pipeline.name] = {r: (read_ids[r], read_deals[r]) for r in touched}
 
     specs: list[FormatSpec] = [
@@ -388,11 +394,6 @@ def _plan_pipeline(
     return PipelineResult(pipeline.name, result, cols)
 
 
-def _history_names(log: HistoryLog, pipeline: str) -> dict[str, str]:
-    rows = log.for_pipeline(pipeline)
-    return dict(zip(rows["id"], rows["deal"], strict=True))
-
-
 def _auto_advance(
     stage_text: pd.Series, scores: pd.Series, stages: Stages, pipeline: str
 ) -> tuple[pd.Series, pd.Series]:
@@ -403,7 +404,7 @@ def _auto_advance(
         nxt = stages.next_open(stage)
         if not stage.auto_advance or stage.closed or nxt is None or nxt.min_score is None:
             continue
-        ready = stage_text.str.casefold().eq(stage.name.strip().casefold()) & (
+        ready = stage_text.map(str.casefold).eq(stage.name.strip().casefold()) & (
             scores >= nxt.min_score
         )
         result[ready] = nxt.name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import itemgetter
@@ -27,6 +27,7 @@ class Table:
     cols: dict[str, int]  # norm(header) → 1-based column
     problems: list[Problem]
     _cache: dict[str, pd.Series] = field(default_factory=dict, repr=False)
+    _converted: dict[tuple, pd.Series] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -60,6 +61,13 @@ class Table:
     @cached_property
     def _narrowest(self) -> int:
         return min(map(len, self.tab.rows[1:]), default=0)
+
+    def converted(self, column: str, how: Callable[[pd.Series], pd.Series]) -> pd.Series:
+        """A whole column converted by a cells helper, once per cycle however often asked."""
+        key = (norm(column), how)
+        if key not in self._converted:
+            self._converted[key] = how(self.get(column))
+        return self._converted[key]
 
     def where(self, row: int, column: str) -> str:
         return a1(self.tab.name, row, self.cols.get(norm(column), 1))
