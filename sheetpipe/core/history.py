@@ -37,7 +37,7 @@ class HistoryLog:
 
 
 def read_history(table: Table | None, date_order: str) -> HistoryLog:
-    columns = ["when", "id", "pipeline", "to"]
+    columns = ["when", "id", "pipeline", "to", "id_code"]
     if table is None or len(table.tab.rows) < 2:
         return HistoryLog(pd.DataFrame(columns=columns), [])
     when = cells.datetimes(table.get("When"), date_order)
@@ -67,7 +67,8 @@ def read_history(table: Table | None, date_order: str) -> HistoryLog:
     id_code = pd.factorize(frame["id"])[0]
     when = frame["when"].to_numpy().astype("int64")
     order = np.lexsort((np.arange(len(frame)), when, id_code, pipeline_code))
-    return HistoryLog(frame.iloc[order], problems, table)
+    frame = frame.assign(id_code=id_code).iloc[order]
+    return HistoryLog(frame, problems, table)
 
 
 @dataclass
@@ -135,7 +136,12 @@ def stage_averages(log: HistoryLog, pipeline: str) -> pd.DataFrame:
     rows = log.for_pipeline(pipeline)
     if rows.empty:
         return pd.DataFrame({"mean": [], "samples": []})
-    left = rows.groupby("id")["when"].shift(-1)
+    # Rows are contiguous per deal: a stay ends where the same deal's next row begins.
+    code = rows["id_code"].to_numpy()
+    when = rows["when"].to_numpy()
+    same_deal_next = np.append(code[1:] == code[:-1], False)
+    ends = np.append(when[1:], np.datetime64("NaT", "ns"))
+    left = pd.Series(np.where(same_deal_next, ends, np.datetime64("NaT", "ns")), index=rows.index)
     days = (left - rows["when"]).dt.total_seconds() / 86400
     stays = pd.DataFrame({"to": rows["to"], "days": days}).dropna()
     stats = stays.groupby("to")["days"].agg(["mean", "count"])
