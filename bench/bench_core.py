@@ -3,7 +3,9 @@
 Each size runs in a fresh process so its peak memory (ru_maxrss) is its own. The floor,
 measured in the same process, is building pandas frames of the same Deals and History
 rows (pd.DataFrame(rows)), the least any pandas engine must do to look at them at all.
-Prints JSON.
+Memory: peak_rss_mb is the whole process (the sheet as Python objects, the benchmark's own
+copy of it, and the first sync's change set); idle_cycle_alloc_peak_mb is what one idle
+cycle allocates on top of the sheet it reads (tracemalloc). Prints JSON.
 
     python bench/bench_core.py [--sizes 1000,10000,100000] [--repeat 3]
 """
@@ -16,6 +18,7 @@ import resource
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -50,6 +53,10 @@ def measure(n: int, repeat: int) -> dict:
     idle_plan = plan_cycle(synced, names, NOW)
     assert not idle_plan.changes.has_sheet_changes()
     idle = best(lambda: plan_cycle(synced, names, NOW))
+    tracemalloc.start()
+    plan_cycle(synced, names, NOW)
+    idle_peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
     edited = edit_some(synced, 0.01)
     busy_plan = plan_cycle(synced, names, NOW)
     busy = best(lambda: plan_cycle(synced, names, NOW))
@@ -64,6 +71,7 @@ def measure(n: int, repeat: int) -> dict:
         "cells_first_sync": first_plan.changes.cells_changed,
         "cells_busy": busy_plan.changes.cells_changed,
         "deals_edited": edited,
+        "idle_cycle_alloc_peak_mb": round(idle_peak, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "rss_after_data_mb": round(rss_data, 1),
     }
