@@ -1,0 +1,48 @@
+"""The Status tab: rewritten when what it says changes or the heartbeat is due, never idly."""
+
+from datetime import timedelta
+
+from sheetpipe.backends.memory import MemoryBackend
+from sheetpipe.sync import run_cycle
+
+from .helpers import NAMES, NOW, snapshot
+
+
+def status(backend: MemoryBackend) -> dict[str, list]:
+    return {row[0]: row[1:] for row in backend.snapshot.find("Status").rows if row and row[0]}
+
+
+def test_status_reports_the_cycle_and_idles_quietly_until_the_heartbeat():
+    backend = MemoryBackend(snapshot(deals=[{"Deal": "Acme", "Stage": "Discovery"}]))
+    first = run_cycle(backend, NAMES, NOW, next_run="2026-03-10 09:35 UTC (every 300s)")
+    assert first.applied
+    shown = status(backend)
+    assert shown["Last run"][0] == "2026-03-10 09:30"
+    assert shown["Next run"][0] == "2026-03-10 09:35 UTC (every 300s)"
+    assert shown["Last change"][0] == "2026-03-10 09:30"
+    assert shown["Last change"][1].startswith(
+        "6 cells, 3 rows appended (2 tasks, 1 history); 1 read, 1 write"
+    )
+    assert shown["Deals"][0] == 1
+    # Idle for 59 minutes: nothing at all is written.
+    for minutes in (5, 30, 59):
+        assert not run_cycle(backend, NAMES, NOW + timedelta(minutes=minutes)).applied
+    # The heartbeat: Last run moves on, Last change stays.
+    beat = run_cycle(backend, NAMES, NOW + timedelta(minutes=61))
+    assert beat.applied and not beat.plan.changes.has_sheet_changes()
+    shown = status(backend)
+    assert (shown["Last run"][0], shown["Last change"][0]) == (
+        "2026-03-10 10:31",
+        "2026-03-10 09:30",
+    )
+
+
+def test_a_new_problem_is_reported_at_once():
+    backend = MemoryBackend(snapshot(deals=[{"Deal": "Acme", "Stage": "Discovery"}]))
+    run_cycle(backend, NAMES, NOW)
+    backend.snapshot.find("Weights").rows.append(["Value", ">", "lots", 5, None, None])
+    report = run_cycle(backend, NAMES, NOW + timedelta(minutes=5))
+    assert report.applied and not report.plan.changes.has_sheet_changes()
+    shown = status(backend)
+    assert shown["Problems"][:2] == [1, "1 errors, 0 warnings"]
+    assert shown["Weights!C16"][0].startswith('value "lots" is not a number')
