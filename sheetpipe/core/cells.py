@@ -144,12 +144,29 @@ def _per_distinct(
     so this turns a per-cell Python pass into a per-value one. Only for str columns:
     hashing would merge True with 1 in a mixed one.
     """
-    codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+    values = col.to_numpy(dtype=object)
+    if _mostly_distinct(values):  # IDs, names, e-mails: hashing would only add work
+        return _series([blank if v is None or v != v else fn(v) for v in values], col, dtype)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = np.empty(len(uniques) + 1, dtype=dtype)
     for i, value in enumerate(uniques):
         mapped[i] = fn(value)
     mapped[-1] = blank  # code -1
     return _series(mapped.take(codes), col, dtype)
+
+
+def _mostly_distinct(values: np.ndarray, sample: int = 2000) -> bool:
+    if len(values) <= 4 * sample:
+        return False
+    picked = values[:: len(values) // sample]
+    return len(pd.unique(picked)) > 0.5 * len(picked)
+
+
+def codes(col: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each cell's matching text as an integer code, and the texts: rules compare codes."""
+    normed = norms(col)
+    found, uniques = pd.factorize(normed.to_numpy(dtype=object))
+    return found, list(uniques)
 
 
 def _nan_if_none(value: float | None) -> float:

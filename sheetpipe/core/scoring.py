@@ -39,6 +39,7 @@ class Columns:
             raw = self.raw(field)
             convert = {
                 "norm": cells.norms,
+                "codes": cells.codes,
                 "number": cells.numbers,
                 "blank": cells.blank_mask,
                 "yes": cells.yeses,
@@ -70,16 +71,20 @@ def _cap(points: pd.Series, cap: float | None) -> pd.Series:
 
 def _matches(rule: Rule, cols: Columns, today: date) -> pd.Series:
     kind, op, field = rule.kind, rule.operand, rule.field
-    if kind in ("is", "is not"):
-        same = cols.get(field, "norm").eq(op)
-        as_number = cells.number(op)
+    if kind in ("is", "is not", "contains", "one of"):
+        # Text rules test each distinct value once, then spread the answer by code.
+        codes, texts = cols.get(field, "codes")
+        if kind == "contains":
+            hits = [str(op) in t for t in texts]
+        elif kind == "one of":
+            hits = [t in op for t in texts]  # type: ignore[operator]
+        else:
+            hits = [t == op for t in texts]
+        same = pd.Series(np.asarray(hits + [False], dtype=bool)[codes], index=cols.index)
+        as_number = cells.number(op) if kind in ("is", "is not") else None
         if as_number is not None:
             same |= cols.get(field, "number").eq(as_number)
         return ~same if kind == "is not" else same
-    if kind == "contains":
-        return cols.get(field, "norm").str.contains(str(op), regex=False)
-    if kind == "one of":
-        return cols.get(field, "norm").isin(op)  # type: ignore[arg-type]
     if kind == "between":
         low, high = op  # type: ignore[misc]
         return cols.get(field, "number").between(low, high)
