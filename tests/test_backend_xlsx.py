@@ -118,23 +118,28 @@ def test_a_kill_during_save_leaves_the_old_or_the_new_workbook(tmp_path):
         from datetime import datetime
         from sheetpipe.backends.xlsx import XlsxBackend
         from sheetpipe.core.contract import Names
-        from sheetpipe.core.plan import plan_cycle
-from sheetpipe.sync import run_cycle
+        from sheetpipe.sync import run_cycle
         import itertools
         for day in itertools.count(1):
             run_cycle(XlsxBackend({str(path)!r}), Names(), datetime(2026, 3, day % 28 + 1, 9))
         """
     )
-    delays = [0.3, 0.5, 0.7, 0.9, 1.1, 1.4, 1.7, 2.0]
+    delays = [0.3, 0.5, 0.7, 0.9, 1.1, 1.4, 1.7, 2.0, 2.5, 3.0]
+    killed = 0
     for delay in delays:
-        proc = subprocess.Popen([sys.executable, "-c", script])
+        proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
         try:
             proc.wait(timeout=delay)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+            killed += 1
+        assert proc.returncode == -9, proc.stderr.read().decode()  # killed, not crashed
         wb = openpyxl.load_workbook(path)  # raises if the file is corrupt
         assert wb["Deals"].cell(401, 1).value == "Deal 400"
+    # The syncs really ran between the kills: the workbook holds their work.
+    history = openpyxl.load_workbook(path)["History"]
+    assert killed == len(delays) and history.max_row > 400
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     # A killed save may leave its temporary file behind; it is never the workbook itself.
     assert all(name.startswith(".pipeline.xlsx.") for name in leftovers)

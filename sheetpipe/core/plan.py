@@ -3,59 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
-
-import pandas as pd
+from datetime import datetime
 
 from sheetpipe.core import cells
 from sheetpipe.core.contract import (
-    DAEMON,
     HISTORY_COLUMNS,
-    OWNED_COLUMNS,
-    PIPELINE_REQUIRED,
     TASKS_COLUMNS,
     Names,
 )
-from sheetpipe.core.health import DealFacts, assess
-from sheetpipe.core.history import HistoryLog, read_history, stage_averages, track
-from sheetpipe.core.ids import assign_ids
-from sheetpipe.core.scoring import Columns, lead_status, score
+from sheetpipe.core.history import read_history
+from sheetpipe.core.pipeline import CycleInputs, PipelineResult, plan_pipeline
 from sheetpipe.core.settings import Settings, parse_settings
-from sheetpipe.core.stages import Stages, parse_stages
-from sheetpipe.core.table import Rows, Table, read_table
-from sheetpipe.core.tasks import plan_tasks
+from sheetpipe.core.stages import parse_stages
+from sheetpipe.core.table import Table, read_table
 from sheetpipe.core.weights import Rule, parse_weights
 from sheetpipe.model import (
     ChangeSet,
-    ColumnWrite,
     FormatSpec,
     FrozenHeader,
-    HealthColours,
     ListDropdown,
     Problem,
     Snapshot,
 )
-
-# How each owned column is compared with what the sheet holds.
-KINDS = {
-    "ID": "text",
-    "Score": "int",
-    "Lead status": "text",
-    "Health": "text",
-    "Why": "text",
-    "In stage since": "date",
-    "Days in stage": "int",
-}
-
-
-@dataclass
-class PipelineResult:
-    name: str
-    desired: pd.DataFrame  # owned columns by contract name + deal/stage, index = sheet row
-    columns: Columns | None = None
-
-    def count(self, health: str) -> int:
-        return int(self.desired["Health"].eq(health).sum()) if not self.desired.empty else 0
 
 
 @dataclass
@@ -122,20 +91,16 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
     _ensure_owned_tabs(snapshot, names, changes)
 
     plan = Plan(changes, problems, settings, rules, now=now)
-    task_rows: list[dict[str, object]] = []
-    history_rows: list[dict[str, object]] = []
+    cycle = CycleInputs(names, settings, rules, stages, log, existing_tasks, now, changes, problems)
     for name, pipeline in pipelines.items():
         if pipeline is None:
             continue
-        result = _plan_pipeline(
-            pipeline, name, names, settings, rules, stages, log, existing_tasks, now, plan,
-            task_rows, history_rows,
-        )  # fmt: skip
+        result = plan_pipeline(pipeline, name, cycle)
         if result is not None:
             plan.pipelines.append(result)
-    plan.tasks_added, plan.history_added = len(task_rows), len(history_rows)
-    _append(snapshot, names.history, HISTORY_COLUMNS, history_rows, names, changes)
-    _append(snapshot, names.tasks, TASKS_COLUMNS, task_rows, names, changes)
+    plan.tasks_added, plan.history_added = len(cycle.task_rows), len(cycle.history_rows)
+    _append(snapshot, names.history, HISTORY_COLUMNS, cycle.history_rows, names, changes)
+    _append(snapshot, names.tasks, TASKS_COLUMNS, cycle.task_rows, names, changes)
     _owned_formats(snapshot, names, changes)
     return plan
 
@@ -205,263 +170,3 @@ def _owned_formats(snapshot: Snapshot, names: Names, changes: ChangeSet) -> None
         installed = tab.formats if tab else frozenset()
         tab_name = tab.name if tab else name
         changes.formats += [(tab_name, spec) for spec in want if spec not in installed]
-
-
-def _plan_pipeline(
-    pipeline: Table,
-    name: str,
-    names: Names,
-    settings: Settings,
-    rules: list[Rule],
-    stages: Stages,
-    log: HistoryLog,
-    existing_tasks: set[str],
-    now: datetime,
-    plan: Plan,
-    task_rows: list[dict[str, object]],
-    history_rows: list[dict[str, object]],
-) -> PipelineResult | None:
-    problems, changes = plan.problems, plan.changes
-    problems += pipeline.problems
-    absent = [c for c in PIPELINE_REQUIRED if not pipeline.has(c)]
-    if absent:
-        problems.append(
-            Problem(
-                f"{pipeline.name} tab",
-                f"the header row has no {' or '.join(map(names.col, absent))} column; this "
-                "pipeline is skipped. Add the column to row 1.",
-            )
-        )
-        return None
-
-    col_of = dict(pipeline.cols)
-    width = pipeline.width
-    for column in OWNED_COLUMNS:
-        if not pipeline.has(column):
-            width += 1
-            col_of[cells.norm(column)] = width
-            changes.new_columns.append((pipeline.name, width, names.col(column)))
-
-    rows = pipeline.index
-    deal_blank = pipeline.converted("Deal", cells.blank_mask)
-    stage_blank = pipeline.converted("Stage", cells.blank_mask)
-    for row in rows[~deal_blank & stage_blank]:
-        problems.append(
-            Problem(
-                pipeline.where(row, "Stage"),
-                "the deal has no Stage; pick one from the list. The row is skipped until then.",
-            )
-        )
-    # Every row with anything in it gets an ID (a row waiting for its Stage too, so that
-    # no two rows ever share one); only rows with a Stage go on to be scored and tracked.
-    present = rows[~deal_blank | ~stage_blank | ~pipeline.converted("ID", cells.blank_mask)]
-    active = rows[~stage_blank]
-    for row in rows[deal_blank & ~stage_blank]:
-        problems.append(
-            Problem(pipeline.where(row, "Deal"), "the deal has no name; fill in Deal.", "warning")
-        )
-    today = pd.Timestamp(now.date())
-    cols = Columns(Rows(pipeline, active), settings.date_order)
-
-    all_ids, found = assign_ids(
-        name,
-        pipeline.get("ID")[present],
-        pipeline.get("Deal")[present],
-        lambda: log.names(name),
-        log.rows["id"],
-        lambda row: cells.a1(pipeline.name, row, col_of["id"]),
-    )
-    problems += found
-    ids = all_ids[active]
-
-    _report_bad_dates(pipeline, cols, rules, settings, problems)
-    scores = score(cols, rules, now.date(), settings)
-    stage_text = pipeline.converted("Stage", cells.stripped)[active]
-    stage_text, advanced = _auto_advance(stage_text, scores, stages, name)
-    if advanced.any():
-        changes.writes.append(
-            ColumnWrite(
-                pipeline.name,
-                col_of["stage"],
-                names.col("Stage"),
-                list(advanced.index[advanced]),
-                list(stage_text[advanced]),
-            )
-        )
-    stage_key = pipeline.converted("Stage", cells.norms)[active]
-    if advanced.any():
-        stage_key = stage_key.where(~advanced, stage_text.map(str.casefold))
-    by_key = {s.name.strip().casefold(): s for s in stages.of(name)}
-    known = stage_key.isin(by_key)
-    _report_unknown_stages(pipeline, stage_text[~known], by_key, problems)
-
-    tracking = track(log, name, ids, stage_key.where(known, "\0unknown"), now)
-    moved = tracking.moved & known
-    for row in moved.index[moved]:
-        previous = tracking.previous[row]
-        history_rows.append(
-            {
-                "When": now,
-                "Deal ID": ids[row],
-                "Deal": cells.text(pipeline.get("Deal")[row]),
-                "Pipeline": pipeline.name,
-                "From stage": by_key[previous].name if previous in by_key else previous,
-                "To stage": by_key[stage_key[row]].name,
-                "By": f"{DAEMON} (auto advance)" if advanced[row] else DAEMON,
-            }
-        )
-
-    in_since = tracking.in_since.dt.normalize()
-    days_in_stage = (today - in_since).dt.days
-    days_in_pipeline = (today - tracking.first_seen.dt.normalize()).dt.days
-    averages = stage_averages(log, name)
-    enough = averages[averages["samples"] >= settings.min_samples_for_stage_average]["mean"]
-    facts = DealFacts(
-        stage=stage_text,
-        known_stage=known,
-        closed=stage_key.map({k: s.closed or "" for k, s in by_key.items()})
-        .astype(object)
-        .fillna(""),
-        max_days=stage_key.map({k: s.max_days for k, s in by_key.items()}).astype(float),
-        min_score=stage_key.map({k: s.min_score for k, s in by_key.items()}).astype(float),
-        days_in_stage=days_in_stage.where(known),
-        days_in_pipeline=days_in_pipeline,
-        stage_average=stage_key.map(enough).astype(float),
-        score=scores,
-        cols=cols,
-        today=today,
-    )
-    health, why = assess(facts, settings)
-    desired = pd.DataFrame(
-        {
-            "ID": ids,
-            "Score": scores,
-            "Lead status": lead_status(scores, settings),
-            "Health": health,
-            "Why": why,
-            "In stage since": in_since,
-            "Days in stage": days_in_stage,
-        }
-    )
-    deals = pd.DataFrame(
-        {
-            "id": ids,
-            "deal": pipeline.converted("Deal", cells.texts)[active],
-            "owner": pipeline.converted("Owner", cells.texts)[active],
-            "stage": stage_text,
-            "entry": tracking.entry,
-            "in_since": tracking.in_since,
-            "health": health,
-            "why": why,
-        }
-    )[known]
-    task_rows += plan_tasks(
-        pipeline=name, deals=deals, stages=stages, existing=existing_tasks, now=now
-    )
-
-    # A deal in an unknown stage keeps whatever stage dates it had: they cannot be known.
-    skip = {"In stage since": ~known, "Days in stage": ~known}
-    for column, kind in KINDS.items():
-        values = all_ids if column == "ID" else desired[column]
-        current = pipeline.get(column)[values.index]
-        changed = _differs(current, values, kind) & ~skip.get(column, False)
-        if changed.any():
-            out = values[changed]
-            changes.writes.append(
-                ColumnWrite(
-                    pipeline.name,
-                    col_of[cells.norm(column)],
-                    names.col(column),
-                    list(out.index),
-                    _python_values(out, kind),
-                )
-            )
-    touched = {r for w in changes.writes if w.tab == pipeline.name for r in w.rows}
-    if touched:
-        read_ids = pipeline.converted("ID", cells.texts)
-        read_deals = pipeline.converted("Deal", cells.texts)
-        changes.expect[pipeline.name] = {r: (read_ids[r], read_deals[r]) for r in touched}
-
-    specs: list[FormatSpec] = [
-        FrozenHeader(),
-        HealthColours(col_of["health"], width),
-        ListDropdown(col_of["stage"], tuple(s.name for s in stages.of(name))),
-    ]
-    if not stages.of(name):
-        specs.pop()
-    changes.formats += [(pipeline.name, s) for s in specs if s not in pipeline.tab.formats]
-    result = desired.assign(Deal=deals["deal"], Stage=stage_text, Owner=deals["owner"])
-    return PipelineResult(pipeline.name, result, cols)
-
-
-def _auto_advance(
-    stage_text: pd.Series, scores: pd.Series, stages: Stages, pipeline: str
-) -> tuple[pd.Series, pd.Series]:
-    """Move deals one stage on where the stage says Auto advance and the score is enough."""
-    advanced = pd.Series(False, index=stage_text.index)
-    result = stage_text.copy()
-    for stage in stages.of(pipeline):
-        nxt = stages.next_open(stage)
-        if not stage.auto_advance or stage.closed or nxt is None or nxt.min_score is None:
-            continue
-        ready = stage_text.map(str.casefold).eq(stage.name.strip().casefold()) & (
-            scores >= nxt.min_score
-        )
-        result[ready] = nxt.name
-        advanced |= ready
-    return result, advanced
-
-
-def _report_unknown_stages(
-    pipeline: Table, unknown: pd.Series, by_key: dict, problems: list[Problem]
-) -> None:
-    choices = ", ".join(s.name for s in by_key.values()) or "none yet: add them to Stages"
-    for row, value in unknown.items():
-        problems.append(
-            Problem(
-                pipeline.where(row, "Stage"),
-                f'stage "{value}" is not a {pipeline.name} stage in Stages ({choices}); '
-                "stage tracking and tasks wait until it is one.",
-            )
-        )
-
-
-def _report_bad_dates(
-    pipeline: Table, cols: Columns, rules: list[Rule], settings: Settings, problems: list[Problem]
-) -> None:
-    used = {"last contact", "expected close"}
-    used |= {r.field for r in rules if r.kind in ("within days", "older than days")}
-    example = {"DMY": "26/11/2026", "MDY": "11/26/2026", "YMD": "2026/11/26"}[settings.date_order]
-    for name in sorted(c for c in used if cols.has(c)):
-        bad = cols.get(name, "date").isna() & ~cols.get(name, "blank")
-        for row in bad.index[bad]:
-            problems.append(
-                Problem(
-                    pipeline.where(row, name),
-                    f'"{cells.text(cols.raw(name)[row])}" is not a date; type it like '
-                    f"2026-11-26 or {example} (Date order {settings.date_order}). Until then "
-                    "it counts as empty.",
-                    "warning",
-                )
-            )
-
-
-def _differs(current: pd.Series, desired: pd.Series, kind: str) -> pd.Series:
-    if kind == "text":
-        return cells.texts(current).ne(desired.fillna(""))
-    if kind == "int":
-        have = cells.numbers(current)
-        want = desired.astype(float)
-        return ~((have == want) | (have.isna() & want.isna()))
-    have = cells.dates(current)
-    want = desired
-    return ~((have == want) | (have.isna() & want.isna()))
-
-
-def _python_values(values: pd.Series, kind: str) -> list[object]:
-    """Plain Python values for backends: int, str, date or None."""
-    if kind == "int":
-        return [None if pd.isna(v) else int(v) for v in values]
-    if kind == "date":
-        return [None if pd.isna(v) else date(v.year, v.month, v.day) for v in values]
-    return [str(v) for v in values]
