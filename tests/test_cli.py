@@ -227,3 +227,12 @@ def test_installed_entry_points(entry, tmp_path):
         entry = [found]
     result = subprocess.run([*entry, "--version"], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.startswith("sheetpipe, version ")
+
+
+def test_a_backend_not_built_yet_is_one_clear_line(tmp_path):
+    config = tmp_path / "sheetpipe.toml"
+    config.write_text('[sheet]\nbackend = "google"\nspreadsheet = "abc"\n')
+    result = invoke("sync", "--config", str(config))
+    assert result.exit_code == 2
+    assert 'backend = "google" is not available in this version of sheetpipe yet' in result.output
+    assert "Traceback" not in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sheetpipe.backends.base import Backend
 from sheetpipe.backends.memory import MemoryBackend
+from sheetpipe.errors import ConfigError
 
 __all__ = ["Backend", "MemoryBackend", "open_backend"]
 
@@ -13,4 +14,7 @@ def open_backend(config) -> Backend:  # noqa: ANN001 (config.Config; avoids an i
         from sheetpipe.backends.xlsx import XlsxBackend
 
         return XlsxBackend(config.workbook)
-    raise NotImplementedError(f"backend {config.backend!r} is not available yet")
+    raise ConfigError(
+        f'{config.path}: [sheet] backend = "{config.backend}" is not available in this version '
+        'of sheetpipe yet; use backend = "xlsx".'
+    )
