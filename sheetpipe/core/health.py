@@ -38,6 +38,8 @@ class DealFacts:
 
 def _words(values: pd.Series) -> pd.Series:
     """Numbers as a person writes them in a reason (7, not 7.0); text as it is."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d").astype(object)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.round().astype("Int64").astype(str).astype(object)
     return values.astype(str).astype(object)
@@ -74,11 +76,9 @@ def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
 
     lost_reason = cells.stripped(cols.raw("lost reason"))
     dead.add(lost_reason.ne(""), "explicit no: ", lost_reason)
-    target = cols.get("target", "norm")
-    dead.add(target.isin(cells.NO_WORDS - {""}), "not the target audience (Target is No)")
-    budget = cols.get("budget", "norm")
+    dead.add(_says_no(cols, "target"), "not the target audience (Target is No)")
     dead.add(
-        budget.isin(cells.NO_WORDS - {""}) | cols.get("budget", "number").eq(0),
+        _says_no(cols, "budget") | cols.get("budget", "number").eq(0),
         "no budget",
     )
 
@@ -110,7 +110,7 @@ def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
         (in_pipeline),
         f" days in the pipeline (dead after {s.dead_after_days_in_pipeline:g})",
     )
-    no_dm = cols.get("decision maker reached", "norm").isin(cells.NO_WORDS - {""})
+    no_dm = _says_no(cols, "decision maker reached")
     dead.add(
         no_dm & (in_pipeline > s.dead_after_days_without_decision_maker),
         "stuck at the gatekeeper: no decision maker after ", (in_pipeline), " days",
@@ -121,11 +121,11 @@ def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
     expected = cols.get("expected close", "date")
     overdue = (facts.today - expected).dt.days
     risk.add(
-        overdue > 0, "expected close ", expected.dt.strftime("%Y-%m-%d"), " has passed",
+        overdue > 0, "expected close ", expected, " has passed",
     )  # fmt: skip
     risk.add(
         facts.score < facts.min_score,
-        "score ", facts.score.astype(str), " is below the ", (facts.min_score), " ",
+        "score ", facts.score, " is below the ", (facts.min_score), " ",
         facts.stage, " needs",
     )  # fmt: skip
     unknown = ~facts.known_stage
@@ -141,7 +141,7 @@ def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
     why.add(
         hot & health.eq("Hot"),
         "score ",
-        facts.score.astype(str),
+        facts.score,
         f" (SQL from {s.sql_threshold:g})",
     )
     for level in (dead, stalled, risk):
@@ -151,6 +151,13 @@ def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
     health[lost] = "Lost"
     why.text[won | lost] = ""
     return health, why.text
+
+
+def _says_no(cols: Columns, field: str) -> pd.Series:
+    """True where the cell is an explicit no (blank is not a no: nobody asked yet)."""
+    codes, texts = cols.get(field, "codes")
+    no = np.array([t in cells.NO_WORDS and t != "" for t in texts] + [False], dtype=bool)
+    return pd.Series(no[codes], index=cols.index)
 
 
 def _contact(facts: DealFacts, s: Settings, dead: Reasons, stalled: Reasons) -> None:
