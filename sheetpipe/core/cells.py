@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -92,10 +92,6 @@ def parse_date(value: Any, order: str = "DMY") -> date | None:
         return None
     parsed = dates(pd.Series([value], dtype=object), order).iloc[0]
     return None if pd.isna(parsed) else parsed.date()
-
-
-def serial_to_datetime(serial: float) -> datetime:
-    return SERIAL_EPOCH + timedelta(days=serial)
 
 
 def col_letter(index: int) -> str:

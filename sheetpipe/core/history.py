@@ -126,11 +126,6 @@ def track(
     return Tracking(in_since, entry, first_seen, moved, known_stage)
 
 
-def _lookup(by_id: pd.Series, ids: pd.Series) -> pd.Series:
-    """by_id's value for each deal, aligned to the deals (missing → NaN/NaT)."""
-    return pd.Series(by_id.reindex(ids.to_numpy()).to_numpy(), index=ids.index)
-
-
 def stage_averages(log: HistoryLog, pipeline: str) -> pd.DataFrame:
     """Mean days of finished stays per stage (normed), with the number of stays seen."""
     rows = log.for_pipeline(pipeline)

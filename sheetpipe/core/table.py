@@ -1,4 +1,4 @@
-"""A tab's rows as a pandas frame keyed by (case-folded) column name and sheet row."""
+"""A tab's columns as pandas Series keyed by (case-folded) column name and sheet row."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ import pandas as pd
 
 from sheetpipe.core.cells import a1, norm
 from sheetpipe.model import Problem, Tab
-
-_ALL_NONE = object()
 
 
 @dataclass
@@ -41,13 +39,11 @@ class Table:
     def has(self, column: str) -> bool:
         return norm(column) in self.cols
 
-    def get(self, column: str, default: object = _ALL_NONE) -> pd.Series:
-        """The column's cells; all-None (or `default`) when the tab has no such column."""
+    def get(self, column: str) -> pd.Series:
+        """The column's cells; all-None when the tab has no such column."""
         key = norm(column)
         if key not in self.cols:
-            if default is _ALL_NONE:
-                return pd.Series(None, index=self.index, dtype=object)
-            return default  # type: ignore[return-value]
+            return pd.Series(None, index=self.index, dtype=object)
         if key not in self._cache:
             i = self.cols[key] - 1
             body = self.tab.rows[1:]
