@@ -126,3 +126,19 @@ def test_vectorised_forms_agree_with_scalar_forms():
 def test_datetimes_keep_the_time_of_day():
     got = cells.datetimes(pd.Series(["2026-03-04 14:30", datetime(2026, 3, 4, 9, 15)]))
     assert list(got) == [pd.Timestamp("2026-03-04 14:30"), pd.Timestamp("2026-03-04 09:15")]
+
+
+@pytest.mark.parametrize(
+    "col",
+    [
+        MIXED,
+        pd.Series([None, " Won", "won", "WON ", "", "Lost", None] * 3, dtype=object),
+        # Long enough for the fast paths: few distinct values, then mostly distinct ones.
+        pd.Series([" Proposal", "proposal", None, "Lead", ""] * 3000, dtype=object),
+        pd.Series([f" D-{i} " if i % 7 else None for i in range(12000)], dtype=object),
+    ],
+)
+def test_codes_give_each_cell_its_matching_text(col):
+    found, texts = cells.codes(col)
+    assert len(texts) == len(set(texts)), "one code per distinct matching text"
+    assert [texts[c] for c in found] == [cells.norm(v) for v in col]

@@ -160,6 +160,13 @@ def _mostly_distinct(values: np.ndarray, sample: int = 2000) -> bool:
 
 def codes(col: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Each cell's matching text as an integer code, and the texts: rules compare codes."""
+    if _kind(col) in ("string", "empty") and not _mostly_distinct(col.to_numpy(dtype=object)):
+        # One hash pass over the column; normalising and re-coding touch only its
+        # distinct values (" Won" and "won" share a code).
+        raw, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+        normed = [v.strip().casefold() for v in uniques] + [""]  # code -1: blank
+        merged, texts = pd.factorize(np.asarray(normed, dtype=object))
+        return merged.take(raw), list(texts)
     normed = norms(col)
     found, uniques = pd.factorize(normed.to_numpy(dtype=object))
     return found, list(uniques)

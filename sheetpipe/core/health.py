@@ -46,25 +46,41 @@ def _words(values: pd.Series) -> pd.Series:
 
 
 class Reasons:
-    """Reason texts per deal for one health level, joined with '; '."""
+    """Reason texts per deal for one health level, joined with '; '.
+
+    Kept as numpy arrays with a mask of deals that have any reason: health runs a dozen
+    rules over every deal, and most rules hit few of them.
+    """
 
     def __init__(self, index: pd.Index):
-        self.text = pd.Series("", index=index, dtype=object)
+        self.index = index
+        self._text = np.full(len(index), "", dtype=object)
+        self._any = np.zeros(len(index), dtype=bool)
 
     def add(self, mask: pd.Series, *parts: pd.Series | str) -> None:
         """Append a reason where `mask` holds; Series parts are formatted only there."""
-        mask = mask.fillna(False).astype(bool)
-        if not mask.any():
+        hit = mask.fillna(False).to_numpy(dtype=bool)
+        if not hit.any():
             return
-        piece = pd.Series("", index=mask.index[mask], dtype=object)
+        piece = np.full(int(hit.sum()), "", dtype=object)
         for part in parts:
-            piece = piece + (_words(part[mask]) if isinstance(part, pd.Series) else part)
-        current = self.text[mask]
-        self.text[mask] = np.where(current.eq(""), piece, current + SEP + piece)
+            if isinstance(part, pd.Series):
+                piece = piece + _words(part[hit]).to_numpy(dtype=object)
+            else:
+                piece = piece + part
+        had = self._any[hit]
+        current = self._text[hit]
+        current[had] = current[had] + SEP
+        self._text[hit] = current + piece
+        self._any |= hit
 
     @property
     def any(self) -> pd.Series:
-        return self.text.ne("")
+        return pd.Series(self._any, index=self.index)
+
+    @property
+    def text(self) -> pd.Series:
+        return pd.Series(self._text, index=self.index, dtype=object)
 
 
 def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
@@ -149,8 +165,9 @@ def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
     won, lost = facts.closed.eq("won"), facts.closed.eq("lost")
     health[won] = "Won"
     health[lost] = "Lost"
-    why.text[won | lost] = ""
-    return health, why.text
+    text = why.text
+    text[won | lost] = ""
+    return health, text
 
 
 def _says_no(cols: Columns, field: str) -> pd.Series:

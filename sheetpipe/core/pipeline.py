@@ -299,6 +299,23 @@ def _report_bad_dates(
 
 
 def _differs(current: pd.Series, desired: pd.Series, kind: str) -> pd.Series:
+    """True where the sheet's cell does not already hold the desired value.
+
+    Most cells of an owned column hold exactly what the daemon wrote last time, so one
+    C-level equality pass settles them; only the rest are read the way people type.
+    """
+    if kind == "text" and desired.notna().all():
+        same = current.to_numpy(dtype=object) == desired.to_numpy(dtype=object)
+        if same.all():
+            return pd.Series(False, index=current.index)
+        out = pd.Series(False, index=current.index)
+        rest = ~same
+        out[rest] = _slow_differs(current[rest], desired[rest], kind)
+        return out
+    return _slow_differs(current, desired, kind)
+
+
+def _slow_differs(current: pd.Series, desired: pd.Series, kind: str) -> pd.Series:
     if kind == "text":
         return cells.texts(current).ne(desired.fillna(""))
     if kind == "int":

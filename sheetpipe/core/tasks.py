@@ -30,8 +30,12 @@ def cause_prefix(pipeline: str, ids: pd.Series, stages: pd.Series, entry: pd.Ser
     """'deals/D-0007/proposal#2': this deal's second entry into Proposal."""
     slugs = {s: slug(s) for s in stages.unique()}
     head = slug(pipeline)
+    # Plain lists: iterating pandas Series element by element costs several times more.
     return pd.Series(
-        [f"{head}/{i}/{slugs[s]}#{e}" for i, s, e in zip(ids, stages, entry, strict=True)],
+        [
+            f"{head}/{i}/{slugs[s]}#{e}"
+            for i, s, e in zip(ids.tolist(), stages.tolist(), entry.tolist(), strict=True)
+        ],
         index=ids.index,
         dtype=object,
     )
@@ -63,7 +67,9 @@ def plan_tasks(
         due: Callable[[pd.Index], pd.Series],
     ) -> None:
         """Append the tasks of one kind that Tasks lacks; text and due are made for those only."""
-        fresh = [(r, p + suffix) for r, p in prefix[mask].items() if p + suffix not in existing]
+        hit = mask.to_numpy(dtype=bool)
+        candidates = zip(prefix.index[hit].tolist(), prefix.to_numpy()[hit].tolist(), strict=True)
+        fresh = [(r, p + suffix) for r, p in candidates if p + suffix not in existing]
         if not fresh:
             return
         rows = pd.Index([r for r, _ in fresh])
