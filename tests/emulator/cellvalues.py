@@ -6,13 +6,16 @@ text as a person typing into Sheets would (numbers, percentages, currency, boole
 dates and times, formulas, a leading apostrophe forcing text). Output: FORMATTED_VALUE,
 UNFORMATTED_VALUE or FORMULA, with dates as serial numbers or formatted strings.
 
-Known limit: formulas are stored, never evaluated; a formula cell's value renders as
-an empty string under FORMATTED_VALUE and UNFORMATTED_VALUE.
+Known limit: formulas are stored; only plain arithmetic on numbers (`=4/2`, `= 1 / 1024`)
+is evaluated. Any other formula's value (functions, references) renders as an empty
+string under FORMATTED_VALUE and UNFORMATTED_VALUE.
 """
 
 from __future__ import annotations
 
+import ast
 import math
+import operator
 import re
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -74,6 +77,35 @@ def raw(value: Any) -> tuple[dict | None, dict | None]:
     if value == "":
         return None, None
     return {"stringValue": str(value)}, None
+
+
+_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+
+
+def arithmetic(formula: str) -> float | None:
+    """The value of a formula made only of numbers and + - * / ^ ( ); else None."""
+    try:
+        tree = ast.parse(formula[1:].replace("^", "**"), mode="eval")
+        return float(_eval(tree.body))
+    except (SyntaxError, ValueError, ZeroDivisionError, TypeError, OverflowError):
+        return None
+
+
+def _eval(node: ast.AST) -> float:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        return _OPS[type(node.op)](_eval(node.left), _eval(node.right))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _eval(node.operand)
+        return -value if isinstance(node.op, ast.USub) else value
+    raise ValueError("not plain arithmetic")
 
 
 def _parse_number(text: str) -> tuple[dict, dict | None] | None:
@@ -145,7 +177,12 @@ def render(uev: dict | None, fmt: dict | None, value_render: str, datetime_rende
     if uev is None:
         return None
     if "formulaValue" in uev:
-        return uev["formulaValue"] if value_render == "FORMULA" else ""
+        if value_render == "FORMULA":
+            return uev["formulaValue"]
+        result = arithmetic(uev["formulaValue"])
+        if result is None:
+            return ""
+        uev = {"numberValue": _tidy(result)}
     if "stringValue" in uev:
         return uev["stringValue"]
     if "boolValue" in uev:

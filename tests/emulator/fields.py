@@ -60,14 +60,50 @@ def select(value: Any, tree: Tree) -> Any:
     for key, sub in tree.items():
         if key in value:
             picked = select(value[key], sub)
-            if picked not in ({}, None) or not sub:
+            if picked is not None:
                 out[key] = picked
     return out
 
 
 def paths(text: str) -> list[list[str]]:
-    """'a.b,c' → [['a','b'], ['c']] for updates (no parentheses there)."""
-    return [p.split(".") for p in text.replace(" ", "").split(",") if p]
+    """'a.b,c(d,e)' → [['a','b'], ['c','d'], ['c','e']] for updates."""
+    out: list[list[str]] = []
+
+    def walk(tree: Tree, prefix: list[str]) -> None:
+        for key, sub in tree.items():
+            if sub:
+                walk(sub, prefix + [key])
+            else:
+                out.append(prefix + [key])
+
+    walk(parse(text), [])
+    return out
+
+
+def clean(value: Any) -> Any:
+    """Proto3 JSON as Google answers it: no nulls, no empty messages; colours in float32."""
+    if isinstance(value, dict):
+        out = {}
+        for key, sub in value.items():
+            sub = clean(sub)
+            if sub is None or sub == {}:
+                continue
+            if key in ("red", "green", "blue", "alpha") and isinstance(sub, int | float):
+                if sub == 0:
+                    continue
+                sub = _float32(sub)
+            out[key] = sub
+        return out
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    return value
+
+
+def _float32(number: float) -> float | int:
+    import numpy as np
+
+    shortest = float(repr(np.float32(number)).removeprefix("np.float32(").rstrip(")"))
+    return int(shortest) if shortest.is_integer() else shortest
 
 
 def update(target: dict, source: dict, mask: str) -> None:
@@ -85,7 +121,8 @@ def update(target: dict, source: dict, mask: str) -> None:
         node = target
         for part in path[:-1]:
             node = node.setdefault(part, {})
-        if src is None:
+        src = clean(src)
+        if src is None or src == {}:
             node.pop(path[-1], None)
         else:
             node[path[-1]] = src
