@@ -23,6 +23,7 @@ class Config:
     sheet_path: Path | None = None  # xlsx workbook, resolved against the config's folder
     spreadsheet: str = ""
     credentials: str = ""
+    api_endpoint: str = ""  # only for tests against a local emulator
     every_seconds: float = 300
     names: Names = field(default_factory=Names)
 
@@ -128,6 +129,7 @@ def parse_config(data: dict, path: Path) -> Config:
         sheet_path=sheet_path,
         spreadsheet=str(sheet.get("spreadsheet", "")),
         credentials=str(sheet.get("credentials", "")),
+        api_endpoint=str(sheet.get("api_endpoint", "")),
         every_seconds=every,
         names=Names(**names_kwargs),
     )

@@ -31,10 +31,18 @@ class AlreadyRunning(SheetpipeError):
     exit_code = 75
 
 
-class SheetChanged(SheetpipeError):
-    """The sheet changed between read and write; nothing was written, re-plan."""
+class Replan(SheetpipeError):
+    """What was planned may no longer fit the sheet: read it again and plan again."""
 
     exit_code = 75
+
+
+class SheetChanged(Replan):
+    """The sheet changed between read and write; nothing was written, re-plan."""
+
+
+class WriteUncertain(Replan):
+    """A write failed in a way that leaves unknown whether it landed; a fresh read decides."""
 
 
 class BackendError(SheetpipeError):

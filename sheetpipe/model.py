@@ -100,6 +100,7 @@ class ChangeSet:
     # What each touched row held when read (ID, Deal), so a backend whose sheet can change
     # under it (Google) can refuse to write a value to a row that now holds another deal.
     expect: dict[str, dict[int, tuple[str, str]]] = field(default_factory=dict)
+    expect_cols: dict[str, tuple[int, int]] = field(default_factory=dict)  # tab → (ID, Deal)
 
     @property
     def cells_changed(self) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import random
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +13,12 @@ from sheetpipe.core import cells
 from sheetpipe.core.contract import Names
 from sheetpipe.core.plan import Plan, plan_cycle
 from sheetpipe.core.status import plan_status
+from sheetpipe.errors import Replan
 from sheetpipe.model import ChangeSet, Snapshot
+
+log = logging.getLogger("sheetpipe")
+REPLANS = 4  # reads a cycle may take when the sheet keeps changing under it
+REPLAN_PAUSE = 0.5  # seconds before the first re-read; doubles, with jitter
 
 
 @dataclass
@@ -41,16 +48,29 @@ def run_cycle(
     next_run: str = "not scheduled (sheetpipe sync)",
 ) -> CycleReport:
     started = time.perf_counter()
-    with backend.session():
-        snapshot = backend.read()
-        plan = plan_cycle(snapshot, names, now)
-        writes = 0 if dry_run else 1
-        plan_status(
-            plan, snapshot.find(names.status), next_run=next_run, calls=f"1 read, {writes} write"
-        )
-        applied = not dry_run and not plan.changes.is_empty()
-        if applied:
-            backend.apply(plan.changes, names.status)
+    for attempt in range(1, REPLANS + 1):
+        try:
+            with backend.session():
+                snapshot = backend.read()
+                plan = plan_cycle(snapshot, names, now)
+                writes = 0 if dry_run else 1
+                plan_status(
+                    plan,
+                    snapshot.find(names.status),
+                    next_run=next_run,
+                    calls=f"1 read, {writes} write",
+                )
+                applied = not dry_run and not plan.changes.is_empty()
+                if applied:
+                    backend.apply(plan.changes, names.status)
+            break
+        except Replan as err:
+            # The sheet moved under the plan, or a write's fate is unknown: nothing wrong
+            # was written, and a fresh read shows what is there now.
+            if attempt == REPLANS:
+                raise
+            log.info("planning again (%s/%s): %s", attempt, REPLANS - 1, err)
+            time.sleep(min(REPLAN_PAUSE * 2 ** (attempt - 1), 10.0) * (0.5 + random.random()))
     return CycleReport(plan, snapshot, applied, time.perf_counter() - started, backend.calls())
 
 

@@ -138,19 +138,35 @@ class BackendContract:
 
 
 def _day(value: object) -> date | None:
+    """A date cell's day, whether the backend reads a date, a datetime or (Google's
+    UNFORMATTED_VALUE) a serial day number."""
     if isinstance(value, datetime):
         return value.date()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (datetime(1899, 12, 30) + timedelta(days=value)).date()
     return value  # type: ignore[return-value]
 
 
 def _values(snap: Snapshot, name: str) -> list[list[str]]:
-    """Cells as text, so a backend's date vs datetime for a date cell compares equal."""
+    """Cells as text; dates and times as serial numbers to the minute, so a date read
+    as a date, a datetime or a serial number compares equal."""
     from sheetpipe.core.cells import text
 
     out = []
     for row in snap.find(name).rows:
-        texts = [text(v) for v in row]
+        texts = [text(_serial(v)) for v in row]
         while texts and texts[-1] == "":
             texts.pop()
         out.append(texts)
     return out
+
+
+def _serial(value: object) -> object:
+    if isinstance(value, date):
+        moment = (
+            value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+        )
+        value = (moment - datetime(1899, 12, 30)) / timedelta(days=1)
+    if isinstance(value, float):
+        return round(value * 1440) / 1440 if value != int(value) else int(value)
+    return value

@@ -229,10 +229,13 @@ def test_installed_entry_points(entry, tmp_path):
     assert result.returncode == 0 and result.stdout.startswith("sheetpipe, version ")
 
 
-def test_a_backend_not_built_yet_is_one_clear_line(tmp_path):
+def test_a_google_sheet_without_a_key_file_is_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no gspread default key either
     config = tmp_path / "sheetpipe.toml"
     config.write_text('[sheet]\nbackend = "google"\nspreadsheet = "abc"\n')
     result = invoke("sync", "--config", str(config))
     assert result.exit_code == 2
-    assert 'backend = "google" is not available in this version of sheetpipe yet' in result.output
-    assert "Traceback" not in result.output
+    assert result.output.startswith("Error: gspread's default key location: no key file at ")
+    assert "set [sheet] credentials to its path" in result.output
+    assert len(result.output.strip().splitlines()) == 1

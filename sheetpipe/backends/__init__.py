@@ -14,7 +14,10 @@ def open_backend(config) -> Backend:  # noqa: ANN001 (config.Config; avoids an i
         from sheetpipe.backends.xlsx import XlsxBackend
 
         return XlsxBackend(config.workbook)
-    raise ConfigError(
-        f'{config.path}: [sheet] backend = "{config.backend}" is not available in this version '
-        'of sheetpipe yet; use backend = "xlsx".'
-    )
+    if config.backend == "google":
+        from sheetpipe.backends.google import GoogleBackend
+        from sheetpipe.backends.google_auth import find_key
+
+        key = find_key(config.credentials, config.path.parent)
+        return GoogleBackend(config.spreadsheet, key, config.api_endpoint or None)
+    raise ConfigError(f'{config.path}: [sheet] backend = "{config.backend}" is not known.')

@@ -233,6 +233,7 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
         read_ids = pipeline.converted("ID", cells.texts)
         read_deals = pipeline.converted("Deal", cells.texts)
         changes.expect[pipeline.name] = {r: (read_ids[r], read_deals[r]) for r in touched}
+        changes.expect_cols[pipeline.name] = (col_of["id"], col_of["deal"])
 
     specs: list[FormatSpec] = [
         FrozenHeader(),

@@ -32,6 +32,27 @@ QUOTA_MESSAGE = (
 )
 
 
+def _typed_cell(value: Any, cell: type) -> Any:
+    from datetime import date as _date
+    from datetime import datetime as _datetime
+
+    from .cellvalues import from_python
+
+    if value is None or value == "":
+        return None
+    if isinstance(value, _datetime):
+        fmt = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
+        return cell({"numberValue": from_python(value)}, {"numberFormat": fmt})
+    if isinstance(value, _date):
+        fmt = {"type": "DATE", "pattern": "yyyy-mm-dd"}
+        return cell({"numberValue": from_python(value)}, {"numberFormat": fmt})
+    if isinstance(value, bool):
+        return cell({"boolValue": value})
+    if isinstance(value, int | float):
+        return cell({"numberValue": value})
+    return cell({"stringValue": str(value)})
+
+
 def now_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -79,6 +100,30 @@ class Emulator:
             ss.readers.update(readers)
             self.files[sid] = ss
             return sid
+
+    def put_tab(self, sid: str, title: str, rows: list[list]) -> None:
+        """Give a spreadsheet a tab holding these values, as a person typed them (dates as
+        dates, text as text); replaces a tab of that name. For test set-up."""
+        from .model import Cell, Sheet
+
+        with self.lock:
+            ss = self.files[sid]
+            old = ss.by_title(title)
+            if old is not None:
+                ss.sheets.remove(old)
+            used = {s.id for s in ss.sheets}
+            sheet_id = max(used, default=0) + 1
+            width = max([len(r) for r in rows] + [26])
+            props = sheets_api.new_sheet_props(
+                sheet_id,
+                title,
+                len(ss.sheets),
+                {"gridProperties": {"rowCount": max(1000, len(rows)), "columnCount": width}},
+            )
+            sheet = Sheet(props)
+            sheet.rows = [[_typed_cell(v, Cell) for v in row] for row in rows]
+            ss.sheets.append(sheet)
+            ss.reindex()
 
     # ---- dispatch --------------------------------------------------------------------
 

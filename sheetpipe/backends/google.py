@@ -1,0 +1,300 @@
+"""A Google Sheet through the real gspread + google-auth stack.
+
+One cycle costs: one `values:batchGet` of every tab (the metadata, with the formatting
+sheetpipe installs, is read once and cached); and, only when something changes, one
+guard re-read of the touched tabs' header, ID and Deal columns, then one atomic
+`spreadsheets:batchUpdate`. An idle cycle is one request; a busy one is three.
+
+If the guard finds that rows moved (sorted, inserted, deleted) since the read, nothing
+is written: SheetChanged sends the cycle back to read and plan again. A write whose
+outcome is unknown (a timeout, a dropped connection, a 5xx) is never resent as it was:
+it raises WriteUncertain, and the fresh read decides (task and history IDs make the
+re-planned appends exactly-once).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import gspread
+import requests
+from google.auth import exceptions as auth_errors
+from gspread.exceptions import APIError
+from gspread.utils import extract_id_from_url
+
+from sheetpipe.backends.base import Backend
+from sheetpipe.backends.google_auth import TIMEOUT, load_credentials, make_session, read_retry
+from sheetpipe.backends.google_requests import SheetInfo, build_requests, quote
+from sheetpipe.core import cells
+from sheetpipe.errors import BackendError, SheetChanged, SheetNotFound, WriteUncertain
+from sheetpipe.model import ChangeSet, Snapshot, Tab
+
+META_FIELDS = (
+    "properties.title,"
+    "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,"
+    "data.rowData.values.dataValidation)"
+)
+META_MAX_AGE = 600.0  # seconds: tabs people add or rename show up within this
+
+
+def spreadsheet_key(text: str) -> str:
+    """The key from a spreadsheet URL, or the key itself."""
+    text = text.strip()
+    if text.startswith("http"):
+        try:
+            return extract_id_from_url(text)
+        except gspread.exceptions.NoValidUrlKeyFound:
+            raise SheetNotFound(
+                f"{text} is not a Google Sheets URL; copy it from the address bar."
+            ) from None
+    return text
+
+
+class GoogleBackend(Backend):
+    def __init__(
+        self,
+        spreadsheet: str,
+        key_file: Path,
+        endpoint: str | None = None,
+        *,
+        timeout: tuple[float, float] = TIMEOUT,
+        retry_backoff: float = 0.5,
+    ):
+        self.key = spreadsheet_key(spreadsheet)
+        self.key_file = key_file
+        self.credentials = load_credentials(key_file)
+        session = make_session(self.credentials, endpoint, read_retry(backoff=retry_backoff))
+        self.client = gspread.Client(self.credentials, session=session)
+        self.client.set_timeout(timeout)
+        self.http = self.client.http_client
+        self.title = ""
+        self._sheets: dict[str, SheetInfo] = {}
+        self._meta_at = 0.0
+        self._headers: dict[str, list[str]] = {}  # header row of each tab, as last read
+        self._extents: dict[str, tuple[int, int]] = {}  # rows, columns of each tab, as read
+        self.requests_sent = 0
+
+    def describe(self) -> str:
+        return f'Google spreadsheet "{self.title}" ({self.key})' if self.title else self.key
+
+    # ---- reading --------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        try:
+            self._metadata(force=True)
+        except SheetNotFound:
+            return False
+        return True
+
+    def _call(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001
+        """One API request; any failure becomes an error a user can act on."""
+        self.requests_sent += 1
+        try:
+            return fn(*args, **kwargs)
+        except APIError as err:
+            raise self._explain(err, what) from None
+        except auth_errors.RefreshError as err:
+            raise BackendError(
+                f"Google refused the key {self.key_file} ({err.args[0] if err.args else err}); "
+                "the key may be deleted or disabled: create a new key for the service account."
+            ) from None
+        except (requests.ConnectionError, requests.Timeout, auth_errors.TransportError) as err:
+            raise BackendError(
+                f"no answer from the Google Sheets API while {what}: {err}"
+            ) from None
+
+    def _explain(self, err: APIError, what: str) -> Exception:
+        code = err.response.status_code
+        message = str(err.error.get("message", "")) if isinstance(err.error, dict) else str(err)
+        email = self.credentials.service_account_email
+        if code == 404:
+            return SheetNotFound(
+                f"no spreadsheet with the key {self.key}: check [sheet] spreadsheet in "
+                "sheetpipe.toml."
+            )
+        if code == 403 and ("has not been used" in message or "is disabled" in message):
+            project = self.credentials.project_id or "your project"
+            return BackendError(
+                f"the Google Sheets API is not enabled for {project}: enable it at "
+                f"https://console.cloud.google.com/apis/library/sheets.googleapis.com?project={project}"
+            )
+        if code == 403:
+            return SheetNotFound(
+                f"the spreadsheet {self.key} is not shared with the service account {email}: "
+                "open it in Google Sheets, click Share and add that address as an Editor."
+            )
+        if code == 429:
+            return BackendError(
+                f"Google's API quota is used up ({message}); sheetpipe backs off and retries."
+            )
+        return BackendError(f"the Google Sheets API answered {code} while {what}: {message}")
+
+    def _metadata(self, force: bool = False) -> dict[str, SheetInfo]:
+        if not force and self._sheets and time.monotonic() - self._meta_at < META_MAX_AGE:
+            return self._sheets
+        first = self._call(
+            "reading the spreadsheet's tabs",
+            self.http.fetch_sheet_metadata,
+            self.key,
+            params={
+                "includeGridData": "false",
+                "fields": "properties.title,sheets.properties.title",
+            },
+        )
+        titles = [s["properties"]["title"] for s in first.get("sheets", [])]
+        # Row 2 of every tab carries the dropdowns sheetpipe installs.
+        meta = self._call(
+            "reading the spreadsheet's formatting",
+            self.http.fetch_sheet_metadata,
+            self.key,
+            params={"fields": META_FIELDS, "ranges": [f"{quote(t)}!2:2" for t in titles]},
+        )
+        self.title = meta.get("properties", {}).get("title", "")
+        self._sheets = {}
+        for sheet in meta.get("sheets", []):
+            props = sheet["properties"]
+            grid = props.get("gridProperties", {})
+            info = SheetInfo(
+                props["sheetId"],
+                props["title"],
+                grid.get("rowCount", 0),
+                grid.get("columnCount", 0),
+                grid.get("frozenRowCount", 0),
+                sheet.get("conditionalFormats", []),
+            )
+            for data in sheet.get("data", []):
+                for row in data.get("rowData", [])[:1]:
+                    for col, value in enumerate(
+                        row.get("values", []), start=1 + data.get("startColumn", 0)
+                    ):
+                        rule = value.get("dataValidation", {})
+                        condition = rule.get("condition", {})
+                        if condition.get("type") == "ONE_OF_LIST":
+                            choices = tuple(
+                                v.get("userEnteredValue", "") for v in condition.get("values", [])
+                            )
+                            info.validations[col] = choices
+            self._sheets[props["title"].strip().casefold()] = info
+        self._meta_at = time.monotonic()
+        return self._sheets
+
+    def read(self) -> Snapshot:
+        sheets = self._metadata()
+        titles = [s.title for s in sorted(sheets.values(), key=lambda s: s.sheet_id)]
+        try:
+            answer = self._batch_get(titles)
+        except BackendError:
+            # A tab renamed or deleted since the metadata was cached: look again, once.
+            sheets = self._metadata(force=True)
+            titles = [s.title for s in sheets.values()]
+            answer = self._batch_get(titles)
+        self.reads += 1
+        tabs = {}
+        self._headers, self._extents = {}, {}
+        for title, value_range in zip(titles, answer.get("valueRanges", []), strict=True):
+            rows = [[None if v == "" else v for v in row] for row in value_range.get("values", [])]
+            tabs[title] = Tab(title, rows, sheets[title.strip().casefold()].formats())
+            key = title.strip().casefold()
+            self._headers[key] = _texts(rows[0] if rows else [])
+            self._extents[key] = (len(rows), max((len(r) for r in rows), default=0))
+        return Snapshot(tabs, self.describe())
+
+    def _batch_get(self, ranges: list[str]) -> dict:
+        return self._call(
+            "reading the sheet",
+            self.http.values_batch_get,
+            self.key,
+            [quote(r) for r in ranges],
+            params={
+                "valueRenderOption": "UNFORMATTED_VALUE",
+                "dateTimeRenderOption": "SERIAL_NUMBER",
+                "majorDimension": "ROWS",
+            },
+        )
+
+    # ---- writing ----------------------------------------------------------------------
+
+    def apply(self, changes: ChangeSet, status_tab: str) -> None:
+        sheets = self._metadata()
+        self._guard(changes, sheets)
+        extent = self._extents.get(status_tab.strip().casefold(), (0, 0))
+        body = {"requests": build_requests(changes, dict(sheets), status_tab, extent)}
+        if not body["requests"]:
+            return
+        self.requests_sent += 1
+        try:
+            self.http.batch_update(self.key, body)
+        except APIError as err:
+            self._sheets = {}  # sizes or formats may differ from the cache: read them again
+            if err.response.status_code in (400, 403, 404):
+                raise self._explain(err, "writing the changes") from None
+            raise WriteUncertain(
+                f"the write failed ({err.response.status_code}); the sheet is read again to "
+                "see what landed."
+            ) from None
+        except (requests.ConnectionError, requests.Timeout) as err:
+            self._sheets = {}
+            raise WriteUncertain(
+                f"the write's answer was lost ({type(err).__name__}); reading again."
+            ) from None
+        self.writes += 1
+        if changes.new_tabs or changes.new_columns or changes.formats:
+            self._sheets = {}  # what was just installed is read back next cycle
+
+    def _guard(self, changes: ChangeSet, sheets: dict[str, SheetInfo]) -> None:
+        """Re-read the header, ID and Deal columns of every tab about to get cell writes."""
+        tabs = [t for t in changes.expect if changes.expect[t]]
+        if not tabs:
+            return
+        ranges = []
+        for tab in tabs:
+            id_col, deal_col = changes.expect_cols[tab]
+            title = sheets[tab.strip().casefold()].title
+            ranges += [f"{quote(title)}!1:1"] + [
+                f"{quote(title)}!{c}2:{c}"
+                for c in (cells.col_letter(id_col), cells.col_letter(deal_col))
+            ]
+        answer = self._call(
+            "checking the rows before writing",
+            self.http.values_batch_get,
+            self.key,
+            ranges,
+            params={
+                "valueRenderOption": "UNFORMATTED_VALUE",
+                "dateTimeRenderOption": "SERIAL_NUMBER",
+            },
+        )
+        got = answer.get("valueRanges", [])
+        for i, tab in enumerate(tabs):
+            header, ids, deals = (got[3 * i + k].get("values", []) for k in range(3))
+            expected_header = self._headers.get(tab.strip().casefold())  # as read this cycle
+            if (
+                expected_header is not None
+                and _texts(header[0] if header else []) != expected_header
+            ):
+                raise SheetChanged(
+                    f"the {tab} tab's columns changed since it was read; planning again."
+                )
+            for row, (want_id, want_deal) in changes.expect[tab].items():
+                have_id = cells.text(_at(ids, row - 2))
+                have_deal = cells.text(_at(deals, row - 2))
+                if (have_id.strip(), have_deal) != (want_id.strip(), want_deal):
+                    raise SheetChanged(
+                        f"{tab} row {row} now holds another deal than when it was read (rows were "
+                        "sorted, inserted or deleted); nothing was written, planning again."
+                    )
+
+
+def _at(column: list[list], index: int) -> object:
+    if 0 <= index < len(column) and column[index]:
+        return column[index][0]
+    return None
+
+
+def _texts(row: list) -> list[str]:
+    out = [cells.text(v) for v in row]
+    while out and not out[-1]:
+        out.pop()
+    return out

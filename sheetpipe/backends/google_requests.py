@@ -1,0 +1,333 @@
+"""A ChangeSet as one Sheets API batchUpdate body: pure functions, no I/O.
+
+Values are typed (`updateCells` with stringValue, numberValue, boolValue), so text that
+looks like a formula is stored as text whatever it says. Dates are serial numbers with a
+date format, as Sheets keeps them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sheetpipe.core.cells import col_letter
+from sheetpipe.model import (
+    HEALTH_FILLS,
+    ChangeSet,
+    FormatSpec,
+    FrozenHeader,
+    HealthColours,
+    ListDropdown,
+    Row,
+)
+
+EPOCH = datetime(1899, 12, 30)
+DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
+DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
+VALUE_FIELDS = "userEnteredValue,userEnteredFormat.numberFormat"
+_HEALTH_RULE = re.compile(r'^=\$([A-Z]+)2="([^"]*)"$')
+
+
+@dataclass
+class SheetInfo:
+    """What the cached metadata says about one tab."""
+
+    sheet_id: int
+    title: str
+    rows: int
+    cols: int
+    frozen_rows: int = 0
+    conditional: list[dict] = field(default_factory=list)
+    validations: dict[int, tuple[str, ...]] = field(default_factory=dict)  # col → list
+
+    def formats(self) -> frozenset[FormatSpec]:
+        found: set[FormatSpec] = set()
+        if self.frozen_rows >= 1:
+            found.add(FrozenHeader())
+        health = health_rules(self.conditional)
+        if health is not None:
+            found.add(health)
+        found |= {ListDropdown(col, values) for col, values in self.validations.items()}
+        return frozenset(found)
+
+
+def quote(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+def serial(moment: datetime) -> float:
+    moment = moment.replace(tzinfo=None)
+    delta = moment - EPOCH
+    return delta.days + delta.seconds / 86400 + delta.microseconds / 86_400_000_000
+
+
+def cell_data(value: Any) -> dict:
+    """One cell's CellData; text is always stringValue, never parsed as a formula."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return {}
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, int | float):
+        return {"userEnteredValue": {"numberValue": value}}
+    if isinstance(value, datetime):
+        return {
+            "userEnteredValue": {"numberValue": serial(value)},
+            "userEnteredFormat": {"numberFormat": DATETIME_FORMAT},
+        }
+    if isinstance(value, date):
+        return {
+            "userEnteredValue": {
+                "numberValue": serial(datetime(value.year, value.month, value.day))
+            },
+            "userEnteredFormat": {"numberFormat": DATE_FORMAT},
+        }
+    return {"userEnteredValue": {"stringValue": str(value)}}
+
+
+def _fields(values: list[Any]) -> str:
+    """Touch a cell's number format only when writing a date: people format the rest."""
+    if any(isinstance(v, date) for v in values):
+        return VALUE_FIELDS
+    return "userEnteredValue"
+
+
+def _rows(values: list[Row]) -> list[dict]:
+    return [{"values": [cell_data(v) for v in row]} for row in values]
+
+
+def runs(rows: list[int]) -> list[tuple[int, int]]:
+    """(position in `rows`, length) of each run of consecutive sheet rows."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or rows[i] != rows[i - 1] + 1:
+            out.append((start, i - start))
+            start = i
+    return out
+
+
+def health_rules(conditional: list[dict]) -> HealthColours | None:
+    """The Health colours sheetpipe installed, read back from a tab's rules."""
+    cols: set[int] = set()
+    ends: set[int] = set()
+    seen: set[str] = set()
+    for rule in conditional:
+        found = _health_rule(rule)
+        if found:
+            col, health, end = found
+            cols.add(col)
+            ends.add(end)
+            seen.add(health)
+    if seen == set(HEALTH_FILLS) and len(cols) == 1 and len(ends) == 1:
+        return HealthColours(cols.pop(), ends.pop())
+    return None
+
+
+def _health_rule(rule: dict) -> tuple[int, str, int] | None:
+    condition = rule.get("booleanRule", {}).get("condition", {})
+    values = condition.get("values") or [{}]
+    m = _HEALTH_RULE.match(values[0].get("userEnteredValue", ""))
+    if condition.get("type") != "CUSTOM_FORMULA" or not m or m.group(2) not in HEALTH_FILLS:
+        return None
+    ranges = rule.get("ranges") or [{}]
+    col = sum((ord(ch) - 64) * 26**i for i, ch in enumerate(reversed(m.group(1))))
+    return col, m.group(2), ranges[0].get("endColumnIndex", 0)
+
+
+def _colour(hex_rgb: str) -> dict:
+    return {
+        k: int(hex_rgb[i : i + 2], 16) / 255 for k, i in (("red", 0), ("green", 2), ("blue", 4))
+    }
+
+
+def format_requests(info: SheetInfo, spec: FormatSpec) -> list[dict]:
+    if isinstance(spec, FrozenHeader):
+        return [
+            {
+                "updateSheetProperties": {
+                    "properties": {
+                        "sheetId": info.sheet_id,
+                        "gridProperties": {"frozenRowCount": 1},
+                    },
+                    "fields": "gridProperties.frozenRowCount",
+                }
+            }
+        ]
+    if isinstance(spec, ListDropdown):
+        return [
+            {
+                "setDataValidation": {
+                    "range": {
+                        "sheetId": info.sheet_id,
+                        "startRowIndex": 1,
+                        "startColumnIndex": spec.col - 1,
+                        "endColumnIndex": spec.col,
+                    },
+                    "rule": {
+                        "condition": {
+                            "type": "ONE_OF_LIST",
+                            "values": [{"userEnteredValue": v} for v in spec.values],
+                        },
+                        "showCustomUi": True,
+                    },
+                }
+            }
+        ]
+    # Health colours: remove the ones installed before (a column moved), then add one
+    # rule per health value over the whole rows, keyed on the Health column.
+    out: list[dict] = [
+        {"deleteConditionalFormatRule": {"sheetId": info.sheet_id, "index": i}}
+        for i in reversed(range(len(info.conditional)))
+        if _health_rule(info.conditional[i])
+    ]
+    letter = col_letter(spec.health_col)
+    for i, (health, fill) in enumerate(HEALTH_FILLS.items()):
+        out.append(
+            {
+                "addConditionalFormatRule": {
+                    "index": i,
+                    "rule": {
+                        "ranges": [
+                            {
+                                "sheetId": info.sheet_id,
+                                "startRowIndex": 1,
+                                "startColumnIndex": 0,
+                                "endColumnIndex": spec.last_col,
+                            }
+                        ],
+                        "booleanRule": {
+                            "condition": {
+                                "type": "CUSTOM_FORMULA",
+                                "values": [{"userEnteredValue": f'=${letter}2="{health}"'}],
+                            },
+                            "format": {"backgroundColor": _colour(fill)},
+                        },
+                    },
+                }
+            }
+        )
+    return out
+
+
+def build_requests(
+    changes: ChangeSet,
+    sheets: dict[str, SheetInfo],  # by case-folded title
+    status_tab: str,
+    status_extent: tuple[int, int],  # rows, columns the Status tab holds now
+    rng: random.Random | None = None,
+) -> list[dict]:
+    """The batchUpdate requests carrying a change set, in an order that works atomically."""
+    rng = rng or random.Random()
+    requests: list[dict] = []
+    taken = {s.sheet_id for s in sheets.values()}
+
+    def info(title: str) -> SheetInfo:
+        return sheets[title.strip().casefold()]
+
+    def add_sheet(title: str, rows: int, cols: int) -> SheetInfo:
+        sheet_id = rng.randrange(1, 2**31 - 1)
+        while sheet_id in taken:
+            sheet_id = rng.randrange(1, 2**31 - 1)
+        taken.add(sheet_id)
+        new = SheetInfo(sheet_id, title, max(1000, rows), max(26, cols))
+        requests.append(
+            {
+                "addSheet": {
+                    "properties": {
+                        "sheetId": sheet_id,
+                        "title": title,
+                        "gridProperties": {"rowCount": new.rows, "columnCount": new.cols},
+                    }
+                }
+            }
+        )
+        sheets[title.strip().casefold()] = new
+        return new
+
+    def grow(target: SheetInfo, rows: int, cols: int) -> None:
+        if cols > target.cols:
+            requests.append(_append_dimension(target.sheet_id, "COLUMNS", cols - target.cols))
+            target.cols = cols
+        if rows > target.rows:
+            requests.append(_append_dimension(target.sheet_id, "ROWS", rows - target.rows))
+            target.rows = rows
+
+    for title, rows in changes.new_tabs:
+        if title.strip().casefold() in sheets:
+            continue
+        width = max((len(r) for r in rows), default=1)
+        new = add_sheet(title, len(rows), width)
+        if rows:
+            requests.append(_update_cells(new.sheet_id, 0, 0, rows))
+    for title, col, header in changes.new_columns:
+        target = info(title)
+        grow(target, 1, col)
+        requests.append(_update_cells(target.sheet_id, 0, col - 1, [[header]]))
+    for write in changes.writes:
+        target = info(write.tab)
+        grow(target, max(write.rows, default=0), write.col)
+        for start, length in runs(write.rows):
+            values = write.values[start : start + length]
+            requests.append(
+                _update_cells(
+                    target.sheet_id, write.rows[start] - 1, write.col - 1, [[v] for v in values]
+                )
+            )
+    for title, _first, rows in changes.appends:
+        if not rows:
+            continue
+        flat = [v for row in rows for v in row]
+        requests.append(
+            {
+                "appendCells": {
+                    "sheetId": info(title).sheet_id,
+                    "rows": _rows(rows),
+                    "fields": _fields(flat),
+                }
+            }
+        )
+    for title, spec in changes.formats:
+        requests += format_requests(info(title), spec)
+    if changes.status is not None:
+        key = status_tab.strip().casefold()
+        rows = changes.status
+        width = max((len(r) for r in rows), default=1)
+        target = sheets.get(key) or add_sheet(status_tab, len(rows), width)
+        height = max(len(rows), status_extent[0])
+        grow(target, height, width)
+        # The whole old extent is covered: cells beyond the new content are cleared.
+        requests.append(
+            {
+                "updateCells": {
+                    "range": {
+                        "sheetId": target.sheet_id,
+                        "startRowIndex": 0,
+                        "endRowIndex": height,
+                        "startColumnIndex": 0,
+                        "endColumnIndex": max(width, status_extent[1]),
+                    },
+                    "rows": _rows(rows),
+                    "fields": "userEnteredValue",
+                }
+            }
+        )
+    return requests
+
+
+def _update_cells(sheet_id: int, row0: int, col0: int, values: list[Row]) -> dict:
+    flat = [v for row in values for v in row]
+    return {
+        "updateCells": {
+            "start": {"sheetId": sheet_id, "rowIndex": row0, "columnIndex": col0},
+            "rows": _rows(values),
+            "fields": _fields(flat),
+        }
+    }
+
+
+def _append_dimension(sheet_id: int, dimension: str, length: int) -> dict:
+    return {"appendDimension": {"sheetId": sheet_id, "dimension": dimension, "length": length}}
