@@ -31,3 +31,204 @@ class TestGoogleBackend(BackendContract):
             return gh.backend(emulator, gh.spreadsheet(emulator, sheets), key)
 
         return make
+
+
+# ---- what only a shared, remote spreadsheet can get wrong --------------------------------
+
+import json  # noqa: E402
+from datetime import timedelta  # noqa: E402
+
+from sheetpipe.backends.google import GoogleBackend  # noqa: E402
+from sheetpipe.errors import BackendError, ConfigError, SheetNotFound, WriteUncertain  # noqa: E402
+from sheetpipe.sync import run_cycle  # noqa: E402
+
+from .backend_contract import deals  # noqa: E402
+from .helpers import NAMES, NOW, tabs  # noqa: E402
+
+
+def api_calls(emulator, since=0):
+    return [r for r in emulator.log[since:] if r["path"].startswith("/v4/")]
+
+
+@pytest.fixture
+def sheet(emulator, key):
+    sid = gh.spreadsheet(emulator, tabs(deals(12)))
+    return sid, gh.backend(emulator, sid, key)
+
+
+def test_an_idle_cycle_is_one_read_and_a_busy_one_at_most_three_requests(emulator, sheet):
+    sid, backend = sheet
+    run_cycle(backend, NAMES, NOW)  # first sync: metadata, read, guard, write
+    mark = len(emulator.log)
+    report = run_cycle(backend, NAMES, NOW + timedelta(minutes=5))
+    assert not report.applied
+    assert [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in api_calls(emulator, mark)] == [
+        ("GET", "values:batchGet")
+    ]
+    # A person moves two deals: one read, one guard read, one atomic write.
+    ws = emulator.files[sid].by_title("Deals")
+    stage_col = [c.uev["stringValue"] for c in ws.rows[0] if c].index("Stage")
+    for r in (1, 3):  # Deal 1 (Contact) and Deal 3 (Discovery)
+        emulator.put_cell(sid, "Deals", r, stage_col, "Proposal")
+    mark = len(emulator.log)
+    busy = run_cycle(backend, NAMES, NOW + timedelta(minutes=10))
+    assert busy.applied and busy.plan.history_added == 2
+    calls = [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in api_calls(emulator, mark)]
+    assert calls == [
+        ("GET", "values:batchGet"),
+        ("GET", "values:batchGet"),
+        (("POST", f"{sid}:batchUpdate")),
+    ]
+
+
+def test_formula_like_text_is_stored_as_text_not_as_a_formula(emulator, sheet):
+    sid, _ = sheet
+    texts = ['=HYPERLINK("http://x","y")', "+1", "@SUM(A1)"]
+    sid = gh.spreadsheet(emulator, tabs([{"Deal": t, "Stage": "Discovery"} for t in texts]))
+    backend = gh.backend(emulator, sid, backend_key(emulator))
+    run_cycle(backend, NAMES, NOW)
+    history = emulator.files[sid].by_title("History")
+    stored = [history.cell(r, 2).uev for r in range(1, 4)]
+    assert stored == [{"stringValue": t} for t in texts]  # not formulaValue
+
+
+def backend_key(emulator):
+    import tempfile
+    from pathlib import Path
+
+    return gh.key_file(emulator, Path(tempfile.mkdtemp()))
+
+
+def test_rows_sorted_between_read_and_write_get_no_value_of_another_deal(emulator, key):
+    """A person sorts the deals while a cycle plans: the guard sees it and nothing lands
+    on a wrong row; the cycle plans again from a fresh read."""
+    sid = gh.spreadsheet(emulator, tabs(deals(9)))
+    backend = gh.backend(emulator, sid, key)
+    run_cycle(backend, NAMES, NOW)
+    # The Value column changes the scores; then the person re-sorts the rows by Deal, descending,
+    # right after sheetpipe's read.
+    values = {f"Deal {i}": 1000 * i for i in range(1, 10)}
+    read = backend.read
+    sorted_once = []
+
+    def read_then_sort():
+        snap = read()
+        if not sorted_once:
+            sorted_once.append(True)
+            emulator.sort_rows(sid, "Deals", key=lambda row: str(row[0]), reverse=True)
+        return snap
+
+    backend.read = read_then_sort
+    weights = [["Value", ">", 4500, 40, "", ""]]
+    emulator.put_tab(sid, "Weights", tabs(weights=weights)["Weights"])
+    mark = len(emulator.log)
+    report = run_cycle(backend, NAMES, NOW + timedelta(minutes=5))
+    assert report.applied and sorted_once
+    calls = [r["path"].rsplit("/", 1)[-1] for r in api_calls(emulator, mark)]
+    # read, guard (rows moved: nothing written), read again, guard, one write
+    assert calls.count("values:batchGet") == 4 and len(calls) == 5, calls
+    snap = gh.backend(emulator, sid, key).read()
+    deals_tab = snap.find("Deals")
+    header = deals_tab.header
+    assert len(deals_tab.rows) == 10
+    for row in deals_tab.rows[1:]:
+        record = dict(zip(header, row, strict=False))
+        assert record["Score"] == (40 if values[record["Deal"]] > 4500 else 0), record
+
+
+def test_a_dropped_write_is_read_again_and_applied_exactly_once(emulator, key):
+    sid = gh.spreadsheet(emulator, tabs(deals(6)))
+    backend = gh.backend(emulator, sid, key)
+    emulator.add_fault(action="drop_after", method="POST", path=":batchUpdate", count=1)
+    report = run_cycle(backend, NAMES, NOW)
+    snap = backend.read()
+    task_ids = [r[0] for r in snap.find("Tasks").rows[1:]]
+    assert task_ids and len(task_ids) == len(set(task_ids))
+    assert len(snap.find("History").rows) - 1 == 6  # one entry per deal, not two
+    assert report.plan.changes.is_empty() or not report.plan.changes.appends
+
+
+def test_reads_are_retried_after_429_and_503_honouring_retry_after(emulator, key):
+    sid = gh.spreadsheet(emulator, tabs(deals(3)))
+    backend = gh.backend(emulator, sid, key)
+    backend.read()
+    emulator.add_fault(status=429, retry_after=1, method="GET", path="values:batchGet", count=1)
+    emulator.add_fault(status=503, method="GET", path="values:batchGet", count=1)
+    mark = len(emulator.log)
+    snap = backend.read()
+    assert snap.find("Deals") is not None
+    statuses = [r["status"] for r in api_calls(emulator, mark)]
+    assert statuses == [429, 503, 200]
+    gap = emulator.log[mark + 1]["time"] - emulator.log[mark]["time"]
+    assert gap >= 0.9, "Retry-After: 1 was honoured"
+
+
+def test_a_failed_write_is_never_resent_blindly(emulator, key):
+    sid = gh.spreadsheet(emulator, tabs(deals(3)))
+    backend = gh.backend(emulator, sid, key)
+    backend.read()
+    emulator.add_fault(status=500, method="POST", path=":batchUpdate", count=1)
+    from sheetpipe.core.plan import plan_cycle
+
+    plan = plan_cycle(backend.read(), NAMES, NOW)
+    mark = len(emulator.log)
+    with pytest.raises(WriteUncertain):
+        backend.apply(plan.changes, "Status")
+    posts = [r for r in api_calls(emulator, mark) if r["method"] == "POST"]
+    assert len(posts) == 1
+
+
+def test_a_spreadsheet_not_shared_names_the_service_account(emulator, key):
+    sid = emulator.create("Someone else's", owner="ana@example.com")
+    with pytest.raises(SheetNotFound) as err:
+        gh.backend(emulator, sid, key).read()
+    email = emulator.account.email
+    assert str(err.value) == (
+        f"the spreadsheet {sid} is not shared with the service account {email}: open it in "
+        "Google Sheets, click Share and add that address as an Editor."
+    )
+
+
+def test_an_unknown_spreadsheet_and_a_disabled_api_are_one_clear_line(emulator, key):
+    with pytest.raises(SheetNotFound, match="no spreadsheet with the key nope: check"):
+        gh.backend(emulator, "nope", key).read()
+    sid = gh.spreadsheet(emulator, tabs(deals(1)))
+    disabled = {
+        "error": {
+            "code": 403,
+            "message": "Google Sheets API has not been used in project 123 before or it is "
+            "disabled. Enable it by visiting https://console.developers.google.com/apis/api/"
+            "sheets.googleapis.com/overview?project=123 then retry.",
+            "status": "PERMISSION_DENIED",
+        }
+    }
+    emulator.add_fault(status=403, body=disabled, count=1)
+    with pytest.raises(BackendError, match="the Google Sheets API is not enabled for emulator"):
+        gh.backend(emulator, sid, key).read()
+
+
+def test_missing_malformed_and_untrusted_keys(emulator, tmp_path):
+    from sheetpipe.backends.google_auth import find_key
+
+    with pytest.raises(ConfigError, match=r"\[sheet\] credentials = 'nokey.json': no key file at"):
+        find_key("nokey.json", tmp_path)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"type": "authorized_user"}')
+    with pytest.raises(ConfigError, match="not a service-account key"):
+        GoogleBackend("x", bad, emulator.base_url)
+    # A well-formed key the server does not know (deleted in the console).
+    info = emulator.key_file()
+    stranger = emulator.auth.add_account("gone@emulator-project.iam.gserviceaccount.com")
+    info["private_key"] = stranger.private_pem
+    untrusted = tmp_path / "untrusted.json"
+    untrusted.write_text(json.dumps(info))
+    with pytest.raises(BackendError, match="Google refused the key"):
+        GoogleBackend("x", untrusted, emulator.base_url).read()
+
+
+def test_requests_without_a_valid_token_get_googles_401(emulator):
+    import requests
+
+    answer = requests.get(f"{emulator.base_url}/v4/spreadsheets/x", timeout=5)
+    assert answer.status_code == 401
+    assert answer.json()["error"]["status"] == "UNAUTHENTICATED"

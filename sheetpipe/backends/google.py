@@ -14,6 +14,7 @@ re-planned appends exactly-once).
 
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 from typing import Any
@@ -220,7 +221,8 @@ class GoogleBackend(Backend):
         sheets = self._metadata()
         self._guard(changes, sheets)
         extent = self._extents.get(status_tab.strip().casefold(), (0, 0))
-        body = {"requests": build_requests(changes, dict(sheets), status_tab, extent)}
+        after = {k: copy.deepcopy(v) for k, v in sheets.items()}
+        body = {"requests": build_requests(changes, after, status_tab, extent)}
         if not body["requests"]:
             return
         self.requests_sent += 1
@@ -240,8 +242,7 @@ class GoogleBackend(Backend):
                 f"the write's answer was lost ({type(err).__name__}); reading again."
             ) from None
         self.writes += 1
-        if changes.new_tabs or changes.new_columns or changes.formats:
-            self._sheets = {}  # what was just installed is read back next cycle
+        self._sheets = after  # the metadata as it now is, without asking for it
 
     def _guard(self, changes: ChangeSet, sheets: dict[str, SheetInfo]) -> None:
         """Re-read the header, ID and Deal columns of every tab about to get cell writes."""

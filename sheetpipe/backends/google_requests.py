@@ -220,7 +220,11 @@ def build_requests(
     status_extent: tuple[int, int],  # rows, columns the Status tab holds now
     rng: random.Random | None = None,
 ) -> list[dict]:
-    """The batchUpdate requests carrying a change set, in an order that works atomically."""
+    """The batchUpdate requests carrying a change set, in an order that works atomically.
+
+    `sheets` is updated to what the spreadsheet holds once they are applied (new tabs,
+    grid sizes, installed formats), so the caller's cached metadata stays true.
+    """
     rng = rng or random.Random()
     requests: list[dict] = []
     taken = {s.sheet_id for s in sheets.values()}
@@ -291,7 +295,10 @@ def build_requests(
             }
         )
     for title, spec in changes.formats:
-        requests += format_requests(info(title), spec)
+        target = info(title)
+        added = format_requests(target, spec)
+        requests += added
+        _record(target, spec, added)
     if changes.status is not None:
         key = status_tab.strip().casefold()
         rows = changes.status
@@ -316,6 +323,20 @@ def build_requests(
             }
         )
     return requests
+
+
+def _record(info: SheetInfo, spec: FormatSpec, added: list[dict]) -> None:
+    """Update the cached tab to what it holds once `added` is applied."""
+    if isinstance(spec, FrozenHeader):
+        info.frozen_rows = max(info.frozen_rows, 1)
+    elif isinstance(spec, ListDropdown):
+        info.validations[spec.col] = spec.values
+    else:
+        kept = [r for r in info.conditional if not _health_rule(r)]
+        ours = [
+            a["addConditionalFormatRule"]["rule"] for a in added if "addConditionalFormatRule" in a
+        ]
+        info.conditional = ours + kept
 
 
 def _update_cells(sheet_id: int, row0: int, col0: int, values: list[Row]) -> dict:

@@ -125,6 +125,30 @@ class Emulator:
             ss.sheets.append(sheet)
             ss.reindex()
 
+    def put_cell(self, sid: str, title: str, row: int, col: int, value: Any) -> None:
+        """A person types `value` into one cell (0-based row and column)."""
+        from .model import Cell
+
+        with self.lock:
+            ss = self.files[sid].clone()
+            ss.by_title(title).put(row, col, _typed_cell(value, Cell))
+            self._commit(ss)
+
+    def sort_rows(self, sid: str, title: str, key, reverse: bool = False) -> None:  # noqa: ANN001
+        """A person sorts a tab's rows below the header by `key(row values)`."""
+        with self.lock:
+            ss = self.files[sid].clone()
+            sheet = ss.by_title(title)
+            body = sheet.rows[1:]
+            plain = [[c.uev and next(iter(c.uev.values())) if c else None for c in r] for r in body]
+            # As Sheets sorts: rows without values stay below the ones with values.
+            filled = [i for i in range(len(body)) if any(v is not None for v in plain[i])]
+            blank = [i for i in range(len(body)) if i not in set(filled)]
+            order = sorted(filled, key=lambda i: key(plain[i]), reverse=reverse) + blank
+            sheet.rows = sheet.rows[:1] + [body[i] for i in order]
+            sheet._mine = set(range(len(sheet.rows)))
+            self._commit(ss)
+
     # ---- dispatch --------------------------------------------------------------------
 
     def handle(
