@@ -10,8 +10,9 @@ from pathlib import Path
 import click
 
 from sheetpipe import __version__
-from sheetpipe.backends import open_backend
+from sheetpipe.backends import Backend, open_backend
 from sheetpipe.config import load_config, parse_duration
+from sheetpipe.core.contract import Names
 from sheetpipe.errors import SheetpipeError
 
 DEFAULT_CONFIG = "sheetpipe.toml"
@@ -125,37 +126,86 @@ def demo(folder: Path, force: bool) -> None:
 
 @cli.command()
 @click.option(
-    "--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+    "--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path),
     help="The workbook to create, or to complete with the tabs it lacks.",
 )  # fmt: skip
+@click.option(
+    "--google", "spreadsheet", metavar="URL_OR_KEY",
+    help="An existing Google spreadsheet (shared with the service account) to complete.",
+)  # fmt: skip
+@click.option(
+    "--credentials", type=click.Path(dir_okay=False, path_type=Path),
+    help="The service account's JSON key, for --google [default: GOOGLE_APPLICATION_CREDENTIALS, "
+    "else ~/.config/gspread/service_account.json].",
+)  # fmt: skip
 @config_option
-def init(xlsx_path: Path, config_path: Path) -> None:
-    """Lay out a workbook with every sheetpipe tab and write sheetpipe.toml beside it.
+def init(
+    xlsx_path: Path | None, spreadsheet: str | None, credentials: Path | None, config_path: Path
+) -> None:
+    """Lay out a sheet with every sheetpipe tab and write sheetpipe.toml.
 
-    On an existing workbook it only adds the tabs that are missing: no existing tab,
+    With --xlsx the workbook is created (sheetpipe.toml goes beside it); with --google
+    the tabs are added to an existing Google spreadsheet (sheetpipe.toml goes in the
+    current folder). On an existing sheet only missing tabs are added: no existing tab,
     header or value is changed. An existing sheetpipe.toml is left as it is.
     """
-    from sheetpipe.backends.xlsx import XlsxBackend
     from sheetpipe.layout import init_sheet
 
-    if config_path == Path(DEFAULT_CONFIG):
-        config_path = xlsx_path.parent / DEFAULT_CONFIG
-    if config_path.exists():
-        config = load_config(config_path)
-        click.echo(f"Using the existing {config_path}.")
-        names = config.names
+    if (xlsx_path is None) == (spreadsheet is None):
+        raise click.UsageError("give one of --xlsx PATH or --google SPREADSHEET")
+    if xlsx_path is not None:
+        from sheetpipe.backends.xlsx import XlsxBackend
+
+        if config_path == Path(DEFAULT_CONFIG):
+            config_path = xlsx_path.parent / DEFAULT_CONFIG
+        text = _config_text(_relative(xlsx_path, config_path.parent))
+        names = _config_names(config_path, text)
+        backend: Backend = XlsxBackend(xlsx_path)
     else:
-        config_path.parent.mkdir(parents=True, exist_ok=True)
-        relative = _relative(xlsx_path, config_path.parent)
-        config_path.write_text(_config_text(relative), encoding="utf-8")
-        click.echo(f"Wrote {config_path}.")
-        names = load_config(config_path).names
-    added = init_sheet(XlsxBackend(xlsx_path), names)
+        from sheetpipe.backends.google import GoogleBackend
+        from sheetpipe.backends.google_auth import find_key
+
+        assert spreadsheet is not None
+        key = find_key(str(credentials or ""), Path.cwd())
+        shown = _relative(credentials, config_path.parent) if credentials else ""
+        names = _config_names(config_path, _google_config_text(spreadsheet, shown))
+        backend = GoogleBackend(spreadsheet, key)
+    where = backend.describe() if spreadsheet else str(xlsx_path)
+    added = init_sheet(backend, names)
     if added:
-        click.echo(f"Added to {xlsx_path}: {', '.join(added)}.")
+        click.echo(f"Added to {backend.describe() if spreadsheet else where}: {', '.join(added)}.")
     else:
-        click.echo(f"{xlsx_path} already has every tab; nothing changed.")
+        click.echo(f"{where} already has every tab; nothing changed.")
     click.echo("Next: add deals to the pipeline tabs, then run `sheetpipe sync`.")
+
+
+def _config_names(config_path: Path, text: str) -> Names:
+    """Use an existing config's tab names, or write `text` as the new config."""
+    if config_path.exists():
+        click.echo(f"Using the existing {config_path}.")
+        return load_config(config_path).names
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {config_path}.")
+    return load_config(config_path).names
+
+
+def _google_config_text(spreadsheet: str, credentials: str) -> str:
+    from sheetpipe.layout import template_text
+
+    lines = [
+        'backend = "google"',
+        f"spreadsheet = {_toml_string(spreadsheet)}",
+    ]
+    if credentials:
+        lines.append(f"credentials = {_toml_string(credentials)}   # the service account's key")
+    else:
+        lines.append(
+            '# credentials = "service-account.json"  # else GOOGLE_APPLICATION_CREDENTIALS'
+        )
+    text = template_text("sheetpipe.toml")
+    old = text[text.index("backend = ") : text.index("\n", text.index("path = ")) + 1]
+    return text.replace(old, "\n".join(lines) + "\n")
 
 
 @cli.command()

@@ -19,6 +19,10 @@ class SheetNotFound(SheetpipeError):
     """The workbook or spreadsheet does not exist."""
 
 
+class NotShared(SheetNotFound):
+    """The Google spreadsheet exists but the service account may not open it."""
+
+
 class WorkbookBusy(SheetpipeError):
     """The workbook is open in Excel or LibreOffice: the cycle is skipped, not forced."""
 

@@ -232,3 +232,62 @@ def test_requests_without_a_valid_token_get_googles_401(emulator):
     answer = requests.get(f"{emulator.base_url}/v4/spreadsheets/x", timeout=5)
     assert answer.status_code == 401
     assert answer.json()["error"]["status"] == "UNAUTHENTICATED"
+
+
+def test_init_google_lays_out_the_tabs_and_sync_runs_on_the_config_it_wrote(
+    emulator, tmp_path, monkeypatch
+):
+    from .test_cli import invoke
+
+    monkeypatch.setenv("SHEETPIPE_GOOGLE_API_ENDPOINT", emulator.base_url)
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    emulator.reset()
+    key = gh.key_file(emulator, tmp_path)
+    sid = emulator.create("Team pipeline")
+    emulator.put_tab(sid, "Deals", [["Deal", "Stage", "Owner"], ["Acme", "Discovery", "Ana"]])
+    url = f"https://docs.google.com/spreadsheets/d/{sid}/edit#gid=0"
+    result = invoke("init", "--google", url, "--credentials", str(key), cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert 'Added to Google spreadsheet "Team pipeline"' in result.output
+    assert "Deals" not in result.output.split("Added to")[1]  # it existed: untouched
+    config = (tmp_path / "sheetpipe.toml").read_text()
+    assert 'backend = "google"' in config and f'spreadsheet = "{url}"' in config
+    assert 'credentials = "service-account.json"' in config
+    titles = emulator.files[sid].titles()
+    assert {
+        "Deals",
+        "Customers",
+        "Weights",
+        "Stages",
+        "Settings",
+        "Team",
+        "Tasks",
+        "History",
+        "Status",
+    } <= set(titles)
+    assert emulator.files[sid].by_title("Deals").cell(1, 0).uev == {"stringValue": "Acme"}
+    again = invoke("init", "--google", url, "--credentials", str(key), cwd=tmp_path)
+    assert "already has every tab; nothing changed" in again.output
+
+    synced = invoke("sync", "--now", "2026-03-10T09:30", cwd=tmp_path)
+    assert synced.exit_code == 0, synced.output
+    assert "deals=1 " in synced.output and "tasks=" in synced.output
+    # This team's Deals tab has none of the columns some default Weights rules read:
+    # check names each rule's cell, as on a workbook.
+    checked = invoke("check", cwd=tmp_path)
+    assert checked.exit_code == 1
+    assert 'Weights!A4: no pipeline tab has a column "Employees"' in checked.output
+
+
+def test_init_google_on_a_sheet_not_shared_says_whom_to_share_it_with(
+    emulator, tmp_path, monkeypatch
+):
+    from .test_cli import invoke
+
+    monkeypatch.setenv("SHEETPIPE_GOOGLE_API_ENDPOINT", emulator.base_url)
+    emulator.reset()
+    key = gh.key_file(emulator, tmp_path)
+    sid = emulator.create("Private", owner="ana@example.com")
+    result = invoke("init", "--google", sid, "--credentials", str(key), cwd=tmp_path)
+    assert result.exit_code == 1
+    assert f"is not shared with the service account {emulator.account.email}" in result.output

@@ -29,7 +29,13 @@ from sheetpipe.backends.base import Backend
 from sheetpipe.backends.google_auth import TIMEOUT, load_credentials, make_session, read_retry
 from sheetpipe.backends.google_requests import SheetInfo, build_requests, quote
 from sheetpipe.core import cells
-from sheetpipe.errors import BackendError, SheetChanged, SheetNotFound, WriteUncertain
+from sheetpipe.errors import (
+    BackendError,
+    NotShared,
+    SheetChanged,
+    SheetNotFound,
+    WriteUncertain,
+)
 from sheetpipe.model import ChangeSet, Snapshot, Tab
 
 META_FIELDS = (
@@ -85,9 +91,18 @@ class GoogleBackend(Backend):
     def exists(self) -> bool:
         try:
             self._metadata(force=True)
+        except NotShared:
+            raise
         except SheetNotFound:
             return False
         return True
+
+    def create(self, tabs: list[tuple[str, list[list]]]) -> None:
+        raise SheetNotFound(
+            f"no spreadsheet with the key {self.key}. Create the spreadsheet in Google Sheets, "
+            f"share it with {self.credentials.service_account_email} as an Editor, and give "
+            "its URL to --google."
+        )
 
     def _call(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001
         """One API request; any failure becomes an error a user can act on."""
@@ -122,7 +137,7 @@ class GoogleBackend(Backend):
                 f"https://console.cloud.google.com/apis/library/sheets.googleapis.com?project={project}"
             )
         if code == 403:
-            return SheetNotFound(
+            return NotShared(
                 f"the spreadsheet {self.key} is not shared with the service account {email}: "
                 "open it in Google Sheets, click Share and add that address as an Editor."
             )
