@@ -149,6 +149,46 @@ class Emulator:
             sheet._mine = set(range(len(sheet.rows)))
             self._commit(ss)
 
+    def insert_row(self, sid: str, title: str, at: int, values: list) -> None:
+        """A person inserts a row at 0-based `at` and types `values` into it."""
+        from .model import Cell
+
+        with self.lock:
+            ss = self.files[sid].clone()
+            sheet = ss.by_title(title)
+            sheet.insert_rows(at, 1)
+            for c, value in enumerate(values):
+                sheet.put(at, c, _typed_cell(value, Cell))
+            self._commit(ss)
+
+    def delete_row(self, sid: str, title: str, at: int) -> None:
+        """A person deletes the row at 0-based `at`."""
+        with self.lock:
+            ss = self.files[sid].clone()
+            ss.by_title(title).delete_rows(at, at + 1)
+            self._commit(ss)
+
+    def values(self, sid: str, title: str) -> list[list]:
+        """A tab's values as UNFORMATTED_VALUE renders them, trailing blanks trimmed."""
+        from . import cellvalues
+
+        with self.lock:
+            sheet = self.files[sid].by_title(title)
+            out = []
+            for row in sheet.rows:
+                values = [
+                    cellvalues.render(c.uev, c.number_format, "UNFORMATTED_VALUE", "SERIAL_NUMBER")
+                    if c
+                    else None
+                    for c in row
+                ]
+                while values and values[-1] in (None, ""):
+                    values.pop()
+                out.append(values)
+            while out and not out[-1]:
+                out.pop()
+            return out
+
     # ---- dispatch --------------------------------------------------------------------
 
     def handle(
@@ -383,6 +423,7 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             }
             if fault and fault["action"] == "delay":
                 time.sleep(fault["delay"])
+                entry["fault"] = "delay"
                 fault = None
             if fault and fault["action"] in ("status", "drop_before"):
                 if fault["action"] == "drop_before":
