@@ -54,6 +54,8 @@ def split_sheet(text: str) -> tuple[str | None, str]:
             title += text[end]
             end += 1
         rest = text[end + 1 :]
+        if rest == "!":
+            raise RangeError(text)
         if rest.startswith("!"):
             return title, rest[1:]
         if rest == "":
@@ -61,6 +63,8 @@ def split_sheet(text: str) -> tuple[str | None, str]:
         raise RangeError(text)
     if "!" in text:
         title, rest = text.rsplit("!", 1)
+        if not rest:
+            raise RangeError(text)
         return title, rest
     return None, text
 
