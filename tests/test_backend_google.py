@@ -272,6 +272,15 @@ def test_init_google_lays_out_the_tabs_and_sync_runs_on_the_config_it_wrote(
     synced = invoke("sync", "--now", "2026-03-10T09:30", cwd=tmp_path)
     assert synced.exit_code == 0, synced.output
     assert "deals=1 " in synced.output and "tasks=" in synced.output
+    # The endpoint can also come from the config file instead of the environment.
+    monkeypatch.delenv("SHEETPIPE_GOOGLE_API_ENDPOINT")
+    config_file = tmp_path / "sheetpipe.toml"
+    config_file.write_text(
+        config.replace(
+            'backend = "google"', f'backend = "google"\napi_endpoint = "{emulator.base_url}"'
+        )
+    )
+    assert invoke("sync", "--now", "2026-03-10T09:35", cwd=tmp_path).exit_code == 0
     # This team's Deals tab has none of the columns some default Weights rules read:
     # check names each rule's cell, as on a workbook.
     checked = invoke("check", cwd=tmp_path)

@@ -91,7 +91,7 @@ _OPS = {
 def arithmetic(formula: str) -> float | None:
     """The value of a formula made only of numbers and + - * / ^ ( ); else None."""
     try:
-        tree = ast.parse(formula[1:].replace("^", "**"), mode="eval")
+        tree = ast.parse(formula[1:].strip().replace("^", "**"), mode="eval")
         return float(_eval(tree.body))
     except (SyntaxError, ValueError, ZeroDivisionError, TypeError, OverflowError):
         return None

@@ -14,6 +14,7 @@ import re
 import socket
 import threading
 import time
+import traceback
 from collections import deque
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -452,7 +453,11 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 extra = {"Retry-After": str(fault["retry_after"])} if fault["retry_after"] else {}
                 return self._send(code, payload, entry, extra)
             headers = {k.lower(): v for k, v in self.headers.items()}
-            code, payload = emulator.handle(self.command, self.path, headers, body)
+            try:
+                code, payload = emulator.handle(self.command, self.path, headers, body)
+            except Exception:  # a bug here answers as Google's own failures do
+                traceback.print_exc()
+                code, payload = 500, ApiError(500, "Internal error encountered.").body()
             if fault and fault["action"] == "drop_after":
                 entry.update(status=0, response_bytes=0, fault="drop_after", applied_status=code)
                 emulator.record(entry)

@@ -269,7 +269,12 @@ def values_get(ss: Spreadsheet, text: str, query: dict[str, list[str]]) -> dict:
 
 
 def values_update(
-    ss: Spreadsheet, text: str, body: dict, query: dict[str, list[str]], grow: bool = True
+    ss: Spreadsheet,
+    text: str,
+    body: dict,
+    query: dict[str, list[str]],
+    grow: bool = True,
+    touched: dict[str, set] | None = None,
 ) -> dict:
     option = query.get("valueInputOption", [None])[0]
     if option not in ("RAW", "USER_ENTERED"):
@@ -300,10 +305,17 @@ def values_update(
     if grow:
         _grow(sheet, r0 + height, c0 + width)
     cells = 0
+    rows_written: set[int] = set()
+    cols_written: set[int] = set()
     for i, row in enumerate(values):
         for j, value in enumerate(row):
-            if value is None:
+            if value is None:  # null: leave the cell as it is
                 continue
+            rows_written.add(i)
+            cols_written.add(j)
+            if touched is not None:
+                touched["rows"].add((sheet.id, r0 + i))
+                touched["cols"].add((sheet.id, c0 + j))
             uev, fmt = parse(value)
             old = sheet.cell(r0 + i, c0 + j)
             uef = dict(old.uef or {})
@@ -315,9 +327,13 @@ def values_update(
             cells += 1
     out = {"spreadsheetId": ss.id}
     if height and width:
-        out["updatedRange"] = a1.render(sheet.title, r0, c0, r0 + height, c0 + width)
-        out["updatedRows"] = height
-        out["updatedColumns"] = width
+        if rng.row1 is not None and rng.col1 is not None:  # the range as asked
+            out["updatedRange"] = a1.render(sheet.title, r0, c0, rng.row1, rng.col1)
+        else:
+            out["updatedRange"] = a1.render(sheet.title, r0, c0, r0 + height, c0 + width)
+        # Google counts the rows and columns that got a value, not the range's size.
+        out["updatedRows"] = len(rows_written)
+        out["updatedColumns"] = len(cols_written)
         out["updatedCells"] = cells
     else:
         out["updatedRange"] = _range_text(sheet, r0, c0, r0 + max(height, 1), c0 + max(width, 1))
@@ -365,7 +381,7 @@ def values_append(ss: Spreadsheet, text: str, body: dict, query: dict[str, list[
 
 def _find_table(sheet: Sheet, r0: int, c0: int, r1: int, c1: int) -> tuple | None:
     """Google's table detection: the block of rows with values that starts at or below
-    the range's first row, within the range's columns, widened to its columns in use."""
+    the range's first row, within the range's columns."""
     first = None
     for r in range(r0, min(r1, len(sheet.rows))):
         if any(sheet.cell(r, c).uev is not None for c in range(c0, min(c1, len(sheet.rows[r])))):
@@ -374,18 +390,22 @@ def _find_table(sheet: Sheet, r0: int, c0: int, r1: int, c1: int) -> tuple | Non
     if first is None:
         return None
     last = first
-    lo, hi = None, None
+    used: set[int] = set()
     r = first
     while r < len(sheet.rows):
-        used = [
+        here = {
             c for c in range(c0, min(c1, len(sheet.rows[r]))) if sheet.cell(r, c).uev is not None
-        ]
-        if not used:
+        }
+        if not here:
             break
-        lo = min(used) if lo is None else min(lo, min(used))
-        hi = max(used) if hi is None else max(hi, max(used))
+        used |= here
         last = r
         r += 1
+    # An empty column splits the block into tables; Google appends to the last one.
+    hi = max(used)
+    lo = hi
+    while lo - 1 in used:
+        lo -= 1
     return first, lo, last + 1, hi + 1
 
 
@@ -412,12 +432,16 @@ def values_batch_update(ss: Spreadsheet, body: dict) -> dict:
     query = {"valueInputOption": [body.get("valueInputOption")]}
     if body.get("includeValuesInResponse"):
         query["includeValuesInResponse"] = ["true"]
-    responses = [values_update(ss, d["range"], d, query) for d in body.get("data", [])]
+    written: dict[str, set] = {"rows": set(), "cols": set()}
+    responses = [
+        values_update(ss, d["range"], d, query, touched=written) for d in body.get("data", [])
+    ]
     touched = {r["updatedRange"].split("!")[0] for r in responses if "updatedCells" in r}
     out: dict[str, Any] = {"spreadsheetId": ss.id}
     if responses:
-        out["totalUpdatedRows"] = sum(r.get("updatedRows", 0) for r in responses)
-        out["totalUpdatedColumns"] = sum(r.get("updatedColumns", 0) for r in responses)
+        # Distinct rows and columns across the ranges, as Google counts them.
+        out["totalUpdatedRows"] = len(written["rows"])
+        out["totalUpdatedColumns"] = len(written["cols"])
         out["totalUpdatedCells"] = sum(r.get("updatedCells", 0) for r in responses)
         out["totalUpdatedSheets"] = len(touched)
         out["responses"] = responses
@@ -556,13 +580,13 @@ def _write_cell(sheet: Sheet, r: int, c: int, data: dict | None, mask: str) -> N
             new["uev"] = data.get("userEnteredValue")
         elif head == "userEnteredFormat":
             if len(path) == 1:
-                new["uef"] = data.get("userEnteredFormat")
+                new["uef"] = _with_styles(fields.clean(data.get("userEnteredFormat"))) or None
             else:
                 uef = copy.deepcopy(new["uef"] or {})
                 fields.update(uef, data.get("userEnteredFormat") or {}, ".".join(path[1:]))
-                new["uef"] = uef or None
+                new["uef"] = _with_styles(uef) or None
         elif head == "note":
-            new["note"] = data.get("note")
+            new["note"] = data.get("note") or None  # an empty note is no note
         elif head == "dataValidation":
             new["dv"] = data.get("dataValidation")
         else:
@@ -571,6 +595,21 @@ def _write_cell(sheet: Sheet, r: int, c: int, data: dict | None, mask: str) -> N
     if uev is not None and len(uev) != 1:
         raise bad("userEnteredValue must hold exactly one of its values")
     sheet.put(r, c, old.with_(**new))
+
+
+def _with_styles(fmt: dict | None) -> dict | None:
+    """Google answers every colour twice: `xColor` and `xColorStyle: {rgbColor: …}`."""
+    if not fmt:
+        return fmt
+    out = dict(fmt)
+    for key, value in fmt.items():
+        if not isinstance(value, dict) or key.endswith("Style"):
+            continue
+        if key.endswith("Color"):
+            out.setdefault(key + "Style", {"rgbColor": value})
+        else:
+            out[key] = _with_styles(value)
+    return out
 
 
 def _update_cells(ss: Spreadsheet, args: dict) -> None:
