@@ -48,17 +48,17 @@ def run_cycle(
     next_run: str = "not scheduled (sheetpipe sync)",
 ) -> CycleReport:
     started = time.perf_counter()
+    backend.start_cycle()
     for attempt in range(1, REPLANS + 1):
         try:
             with backend.session():
                 snapshot = backend.read()
                 plan = plan_cycle(snapshot, names, now)
-                writes = 0 if dry_run else 1
                 plan_status(
                     plan,
                     snapshot.find(names.status),
                     next_run=next_run,
-                    calls=f"1 read, {writes} write",
+                    calls=backend.calls_if_written(plan.changes),
                 )
                 applied = not dry_run and not plan.changes.is_empty()
                 if applied:

@@ -79,6 +79,9 @@ def test_an_idle_cycle_is_one_read_and_a_busy_one_at_most_three_requests(emulato
         ("GET", "values:batchGet"),
         (("POST", f"{sid}:batchUpdate")),
     ]
+    assert busy.calls == "2 reads, 1 write"
+    status = {r[0]: r for r in emulator.values(sid, "Status") if r}
+    assert status["Last change"][2].endswith("; 2 reads, 1 write")  # what Status tells people
 
 
 def test_formula_like_text_is_stored_as_text_not_as_a_formula(emulator, sheet):

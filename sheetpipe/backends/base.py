@@ -43,6 +43,15 @@ class Backend(ABC):
     def calls(self) -> str:
         return f"{_plural(self.reads, 'read')}, {_plural(self.writes, 'write')}"
 
+    def start_cycle(self) -> None:
+        """Count this cycle's calls from zero (re-plans within it add up)."""
+        self.reads = self.writes = 0
+
+    def calls_if_written(self, changes: ChangeSet) -> str:
+        """The calls this cycle will have spent once `changes` is applied (for Status)."""
+        writes = self.writes + (0 if changes.is_empty() else 1)
+        return f"{_plural(self.reads, 'read')}, {_plural(writes, 'write')}"
+
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")

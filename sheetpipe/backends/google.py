@@ -97,6 +97,13 @@ class GoogleBackend(Backend):
             return False
         return True
 
+    def calls_if_written(self, changes: ChangeSet) -> str:
+        if changes.is_empty():
+            return super().calls_if_written(changes)
+        guard = 1 if any(changes.expect.values()) else 0
+        reads = self.reads + guard
+        return f"{reads} read{'' if reads == 1 else 's'}, 1 write"
+
     def create(self, tabs: list[tuple[str, list[list]]]) -> None:
         raise SheetNotFound(
             f"no spreadsheet with the key {self.key}. Create the spreadsheet in Google Sheets, "
@@ -107,6 +114,7 @@ class GoogleBackend(Backend):
     def _call(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001
         """One API request; any failure becomes an error a user can act on."""
         self.requests_sent += 1
+        self.reads += 1  # every request but the batchUpdate is a read
         try:
             return fn(*args, **kwargs)
         except APIError as err:
@@ -206,7 +214,6 @@ class GoogleBackend(Backend):
             sheets = self._metadata(force=True)
             titles = [s.title for s in sheets.values()]
             answer = self._batch_get(titles)
-        self.reads += 1
         tabs = {}
         self._headers, self._extents = {}, {}
         for title, value_range in zip(titles, answer.get("valueRanges", []), strict=True):

@@ -102,7 +102,7 @@ class XlsxBackend(Backend):
                 f"{self.path} does not exist; create it with `sheetpipe init --xlsx {self.path}`."
             )
         self._check_not_open()
-        self.reads, self.writes = 1, 0
+        self.reads += 1
         self._stamp = _stamp(self.path)
         try:
             wb = openpyxl.load_workbook(self.path)
@@ -153,7 +153,7 @@ class XlsxBackend(Backend):
             ws = wb[status_tab] if status_tab in wb.sheetnames else wb.create_sheet(status_tab)
             ws.delete_rows(1, ws.max_row)
             _write_rows(ws, 1, changes.status)
-        self.writes = 1
+        self.writes += 1
         save_atomically(wb, self.path, self.backup_path)
         self._stamp = _stamp(self.path)
 
