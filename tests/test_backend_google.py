@@ -303,3 +303,13 @@ def test_init_google_on_a_sheet_not_shared_says_whom_to_share_it_with(
     result = invoke("init", "--google", sid, "--credentials", str(key), cwd=tmp_path)
     assert result.exit_code == 1
     assert f"is not shared with the service account {emulator.account.email}" in result.output
+
+
+def test_a_tab_renamed_since_the_metadata_was_cached_is_found_again(emulator, key):
+    sid = gh.spreadsheet(emulator, tabs(deals(3)))
+    backend = gh.backend(emulator, sid, key)
+    backend.read()
+    ss = emulator.files[sid]
+    ss.by_title("Team").props["title"] = "Sales team"  # a person renames a tab
+    snap = backend.read()
+    assert snap.find("Sales team") is not None and snap.find("Team") is None

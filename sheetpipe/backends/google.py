@@ -149,6 +149,8 @@ class GoogleBackend(Backend):
                 f"the spreadsheet {self.key} is not shared with the service account {email}: "
                 "open it in Google Sheets, click Share and add that address as an Editor."
             )
+        if code == 400 and message.startswith("Unable to parse range"):
+            return _StaleTabs(f"a tab was renamed or deleted while {what}: {message}")
         if code == 429:
             return BackendError(
                 f"Google's API quota is used up ({message}); sheetpipe backs off and retries."
@@ -209,7 +211,7 @@ class GoogleBackend(Backend):
         titles = [s.title for s in sorted(sheets.values(), key=lambda s: s.sheet_id)]
         try:
             answer = self._batch_get(titles)
-        except BackendError:
+        except _StaleTabs:
             # A tab renamed or deleted since the metadata was cached: look again, once.
             sheets = self._metadata(force=True)
             titles = [s.title for s in sheets.values()]
@@ -308,6 +310,10 @@ class GoogleBackend(Backend):
                         f"{tab} row {row} now holds another deal than when it was read (rows were "
                         "sorted, inserted or deleted); nothing was written, planning again."
                     )
+
+
+class _StaleTabs(BackendError):
+    """The cached tab list no longer matches the spreadsheet."""
 
 
 def _at(column: list[list], index: int) -> object:
