@@ -248,15 +248,23 @@ def values_get(ss: Spreadsheet, text: str, query: dict[str, list[str]]) -> dict:
     dt_render = query.get("dateTimeRenderOption", ["SERIAL_NUMBER"])[0]
     major = query.get("majorDimension", ["ROWS"])[0]
     grid = []
-    for r in range(r0, r1):
+    # Only cells that exist are rendered: the rest are empty, and trimmed below anyway.
+    render = cellvalues.render
+    for r in range(r0, min(r1, len(sheet.rows))):
+        stored = sheet.rows[r]
         row = []
-        for c in range(c0, c1):
-            cell = sheet.cell(r, c)
-            value = cellvalues.render(cell.uev, cell.number_format, value_render, dt_render)
+        for c in range(c0, min(c1, len(stored))):
+            cell = stored[c]
+            value = (
+                None
+                if cell is None
+                else render(cell.uev, cell.number_format, value_render, dt_render)
+            )
             row.append("" if value is None else value)
         grid.append(row)
     if major == "COLUMNS":
-        grid = [list(col) for col in zip(*grid, strict=True)] if grid else []
+        width = max((len(row) for row in grid), default=0)
+        grid = [[row[c] if c < len(row) else "" for row in grid] for c in range(width)]
     for row in grid:
         while row and row[-1] == "":
             row.pop()
