@@ -313,3 +313,35 @@ def test_a_tab_renamed_since_the_metadata_was_cached_is_found_again(emulator, ke
     ss.by_title("Team").props["title"] = "Sales team"  # a person renames a tab
     snap = backend.read()
     assert snap.find("Sales team") is not None and snap.find("Team") is None
+
+
+def test_the_key_is_found_by_config_then_environment_then_gspreads_default(tmp_path, monkeypatch):
+    from sheetpipe.backends.google_auth import find_key
+
+    configured = tmp_path / "mine.json"
+    env_key = tmp_path / "env.json"
+    default = tmp_path / ".config" / "gspread" / "service_account.json"
+    for path in (configured, env_key, default):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(env_key))
+    assert find_key("mine.json", tmp_path) == configured
+    assert find_key("", tmp_path) == env_key
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS")
+    assert find_key("", tmp_path) == default
+
+
+def test_every_request_has_a_timeout_and_a_slow_read_is_retried(emulator, key):
+    sid = gh.spreadsheet(emulator, tabs(deals(2)))
+    backend = gh.backend(emulator, sid, key, timeout=(2.0, 0.3))
+    backend.read()
+    emulator.add_fault(action="delay", delay=0.8, method="GET", path="values:batchGet", count=1)
+    mark = len(emulator.log)
+    snap = backend.read()  # the first answer comes too late: read timeout, then a retry
+    assert snap.find("Deals") is not None
+    import time
+
+    time.sleep(0.8)  # the late answer's handler finishes and logs it
+    calls = sorted(api_calls(emulator, mark), key=lambda r: r["time"])
+    assert [r.get("fault") for r in calls] == ["delay", None]
