@@ -42,15 +42,9 @@ def from_serial(value: float) -> datetime:
 
 def user_entered(value: Any) -> tuple[dict | None, dict | None]:
     """(userEnteredValue, numberFormat) for a value sent with USER_ENTERED."""
-    if value is None:
-        return None, None
-    if isinstance(value, bool):
-        return {"boolValue": value}, None
-    if isinstance(value, int | float):
-        return {"numberValue": value}, None
-    text = str(value)
-    if text == "":
-        return None, None
+    if not isinstance(value, str) or value == "":
+        return raw(value)  # only text is parsed
+    text = value
     if text.startswith("'"):
         return {"stringValue": text[1:]}, None
     if text.startswith("=") and len(text) > 1:
