@@ -81,7 +81,6 @@ class GoogleBackend(Backend):
         self._meta_at = 0.0
         self._headers: dict[str, list[str]] = {}  # header row of each tab, as last read
         self._extents: dict[str, tuple[int, int]] = {}  # rows, columns of each tab, as read
-        self.requests_sent = 0
 
     def describe(self) -> str:
         return f'Google spreadsheet "{self.title}" ({self.key})' if self.title else self.key
@@ -113,7 +112,6 @@ class GoogleBackend(Backend):
 
     def _call(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001
         """One API request; any failure becomes an error a user can act on."""
-        self.requests_sent += 1
         self.reads += 1  # every request but the batchUpdate is a read
         try:
             return fn(*args, **kwargs)
@@ -249,7 +247,6 @@ class GoogleBackend(Backend):
         body = {"requests": build_requests(changes, after, status_tab, extent)}
         if not body["requests"]:
             return
-        self.requests_sent += 1
         try:
             self.http.batch_update(self.key, body)
         except APIError as err:
