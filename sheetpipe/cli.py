@@ -66,7 +66,8 @@ now_option = click.option(
 def cli(verbose: bool) -> None:
     """Keep a spreadsheet sales pipeline scored, flagged and followed up.
 
-    Start with `sheetpipe demo`, or `sheetpipe init --xlsx pipeline.xlsx` for your own.
+    Start with `sheetpipe demo`; for your own sheet, `sheetpipe init --xlsx pipeline.xlsx`
+    or `sheetpipe init --google URL --credentials KEY.json`.
     """
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,

@@ -48,8 +48,8 @@ def load_config(path: str | Path) -> Config:
     path = Path(path)
     if not path.exists():
         raise ConfigError(
-            f"{path} not found. Create one with `sheetpipe init --xlsx pipeline.xlsx` "
-            "(or `sheetpipe demo`), or point to it with --config."
+            f"{path} not found. Create one with `sheetpipe init --xlsx pipeline.xlsx` or "
+            "`sheetpipe init --google URL` (or `sheetpipe demo`), or point to it with --config."
         )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
