@@ -206,7 +206,7 @@ class GoogleBackend(Backend):
 
     def read(self) -> Snapshot:
         sheets = self._metadata()
-        titles = [s.title for s in sorted(sheets.values(), key=lambda s: s.sheet_id)]
+        titles = [s.title for s in sheets.values()]  # in the spreadsheet's tab order
         try:
             answer = self._batch_get(titles)
         except _StaleTabs:
