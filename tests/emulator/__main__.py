@@ -20,7 +20,7 @@ def main() -> None:
         "--quota", type=int, default=0, help="requests per minute per user (0: off)"
     )
     args = parser.parse_args()
-    emulator = Emulator()
+    emulator = Emulator(freeze_gc=True)
     emulator.serve(args.port)
     if args.quota:
         emulator.set_quota(True, args.quota)

@@ -73,7 +73,14 @@ def now_text() -> str:
 class Emulator:
     """State and behaviour; `serve()` puts it on a port."""
 
-    def __init__(self, email: str = "sheetpipe-test@emulator-project.iam.gserviceaccount.com"):
+    def __init__(
+        self,
+        email: str = "sheetpipe-test@emulator-project.iam.gserviceaccount.com",
+        freeze_gc: bool = False,
+    ):
+        # freeze_gc: for a server in its own process (python -m tests.emulator) only; it
+        # would exempt a test process's own objects from collection too.
+        self.freeze_gc = freeze_gc
         self.lock = threading.RLock()
         self.auth = Auth()
         self.account = self.auth.add_account(email)
@@ -137,7 +144,8 @@ class Emulator:
             sheet.rows = [[_typed_cell(v, Cell) for v in row] for row in rows]
             ss.sheets.append(sheet)
             ss.reindex()
-            gc.freeze()
+            if self.freeze_gc:
+                gc.freeze()
 
     def put_cell(self, sid: str, title: str, row: int, col: int, value: Any) -> None:
         """A person types `value` into one cell (0-based row and column)."""
@@ -278,7 +286,8 @@ class Emulator:
         self.files[ss.id] = ss
         # The stored cells live until the next write: keep the collector from walking
         # millions of them on every answer (it made big reads vary by 2x).
-        gc.freeze()
+        if self.freeze_gc:
+            gc.freeze()
 
     def _sheets(self, method: str, rest: str, query: dict, data: dict, user: str) -> Any:
         if rest == "" and method == "POST":
