@@ -88,6 +88,7 @@ def measure(n: int, repeat: int) -> dict:
     from sheetpipe.backends.google import GoogleBackend
     from sheetpipe.backends.google_requests import quote
     from sheetpipe.core.apply import apply_changes
+    from sheetpipe.core.cells import col_letter
     from sheetpipe.core.contract import Names
     from sheetpipe.core.plan import plan_cycle
     from sheetpipe.sync import run_cycle
@@ -138,7 +139,7 @@ def measure(n: int, repeat: int) -> dict:
                 moved = rng.sample(range(2, n + 2), max(1, n // 100))
                 data = [
                     {
-                        "range": f"Deals!{chr(65 + stage_col)}{row}",
+                        "range": f"Deals!{col_letter(stage_col + 1)}{row}",
                         "values": [[rng.choice(["Contact", "Proposal"])]],
                     }
                     for row in moved
@@ -177,6 +178,7 @@ def measure(n: int, repeat: int) -> dict:
 def per_row_script(http, sid: str, changes, n: int) -> dict:  # noqa: ANN001
     """The busy cycle's changes, written one request per changed row / appended row."""
     from sheetpipe.backends.google_requests import quote
+    from sheetpipe.core.cells import col_letter
 
     cells_by_row: dict[tuple[str, int], dict[int, object]] = {}
     for write in changes.writes:
@@ -186,7 +188,7 @@ def per_row_script(http, sid: str, changes, n: int) -> dict:  # noqa: ANN001
     for (tab, row), by_col in cells_by_row.items():
         lo, hi = min(by_col), max(by_col)
         values = [[_plain(by_col.get(c)) for c in range(lo, hi + 1)]]
-        rng = f"{quote(tab)}!R{row}C{lo}:R{row}C{hi}"
+        rng = f"{quote(tab)}!{col_letter(lo)}{row}:{col_letter(hi)}{row}"
         calls.append(("update", rng, values))
     for tab, _first, rows in changes.appends:
         calls += [("append", quote(tab), [[_plain(v) for v in row]]) for row in rows]
@@ -194,8 +196,9 @@ def per_row_script(http, sid: str, changes, n: int) -> dict:  # noqa: ANN001
     start = time.perf_counter()
     for kind, rng, values in sample:
         if kind == "update":
-            a1 = _a1(rng)
-            http.values_update(sid, a1, params={"valueInputOption": "RAW"}, body={"values": values})
+            http.values_update(
+                sid, rng, params={"valueInputOption": "RAW"}, body={"values": values}
+            )
         else:
             http.values_append(
                 sid, rng, params={"valueInputOption": "RAW"}, body={"values": values}
@@ -208,16 +211,6 @@ def per_row_script(http, sid: str, changes, n: int) -> dict:  # noqa: ANN001
         "measured": "all" if len(sample) == len(calls) else f"sample of {len(sample)}, scaled",
         "minutes_at_60_per_minute_quota": round(len(calls) / 60, 1),
     }
-
-
-def _a1(rc: str) -> str:
-    from sheetpipe.core.cells import col_letter
-
-    title, cells = rc.rsplit("!", 1)
-    start, end = cells.split(":")
-    r1, c1 = start[1:].split("C")
-    r2, c2 = end[1:].split("C")
-    return f"{title}!{col_letter(int(c1))}{r1}:{col_letter(int(c2))}{r2}"
 
 
 def _plain(value: object) -> object:

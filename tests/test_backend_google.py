@@ -81,22 +81,14 @@ def test_an_idle_cycle_is_one_read_and_a_busy_one_at_most_three_requests(emulato
     assert status["Last change"][2].endswith("; 2 reads, 1 write")  # what Status tells people
 
 
-def test_formula_like_text_is_stored_as_text_not_as_a_formula(emulator, sheet):
-    sid, _ = sheet
+def test_formula_like_text_is_stored_as_text_not_as_a_formula(emulator, key):
     texts = ['=HYPERLINK("http://x","y")', "+1", "@SUM(A1)"]
     sid = gh.spreadsheet(emulator, tabs([{"Deal": t, "Stage": "Discovery"} for t in texts]))
-    backend = gh.backend(emulator, sid, backend_key(emulator))
+    backend = gh.backend(emulator, sid, key)
     run_cycle(backend, NAMES, NOW)
     history = emulator.files[sid].by_title("History")
     stored = [history.cell(r, 2).uev for r in range(1, 4)]
     assert stored == [{"stringValue": t} for t in texts]  # not formulaValue
-
-
-def backend_key(emulator):
-    import tempfile
-    from pathlib import Path
-
-    return gh.key_file(emulator, Path(tempfile.mkdtemp()))
 
 
 def test_rows_sorted_between_read_and_write_get_no_value_of_another_deal(emulator, key):

@@ -25,7 +25,7 @@ from google.auth import exceptions as auth_errors
 from gspread.exceptions import APIError
 from gspread.utils import extract_id_from_url
 
-from sheetpipe.backends.base import Backend
+from sheetpipe.backends.base import Backend, _plural
 from sheetpipe.backends.google_auth import TIMEOUT, load_credentials, make_session, read_retry
 from sheetpipe.backends.google_requests import SheetInfo, build_requests, quote
 from sheetpipe.core import cells
@@ -100,8 +100,7 @@ class GoogleBackend(Backend):
         if changes.is_empty():
             return super().calls_if_written(changes)
         guard = 1 if any(changes.expect.values()) else 0
-        reads = self.reads + guard
-        return f"{reads} read{'' if reads == 1 else 's'}, 1 write"
+        return f"{_plural(self.reads + guard, 'read')}, {_plural(self.writes + 1, 'write')}"
 
     def create(self, tabs: list[tuple[str, list[list]]]) -> None:
         raise SheetNotFound(

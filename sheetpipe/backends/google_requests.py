@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sheetpipe.core.cells import col_letter
+from sheetpipe.core.cells import SERIAL_EPOCH, col_letter
 from sheetpipe.model import (
     HEALTH_FILLS,
     ChangeSet,
@@ -25,7 +25,6 @@ from sheetpipe.model import (
     Row,
 )
 
-EPOCH = datetime(1899, 12, 30)
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
 VALUE_FIELDS = "userEnteredValue,userEnteredFormat.numberFormat"
@@ -61,7 +60,7 @@ def quote(title: str) -> str:
 
 def serial(moment: datetime) -> float:
     moment = moment.replace(tzinfo=None)
-    delta = moment - EPOCH
+    delta = moment - SERIAL_EPOCH
     return delta.days + delta.seconds / 86400 + delta.microseconds / 86_400_000_000
 
 

@@ -9,8 +9,7 @@ Tree = dict[str, "Tree"]  # an empty dict: the whole value
 
 def parse(text: str) -> Tree:
     text = text.replace("/", ".").replace(" ", "")
-    tree, rest = _parse(text, 0)
-    return tree
+    return _parse(text, 0)[0]
 
 
 def _parse(text: str, i: int) -> tuple[Tree, int]:
@@ -27,8 +26,6 @@ def _parse(text: str, i: int) -> tuple[Tree, int]:
             for key, value in sub.items():
                 node.setdefault(key, {}).update(value)
             name = ""
-            if i < len(text) and text[i] == ")":
-                pass
         elif ch == ")":
             _add(tree, name)
             return tree, i

@@ -27,7 +27,6 @@ from .auth import UNAUTHENTICATED, Auth
 from .model import Spreadsheet
 from .sheets_api import ApiError
 
-SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
 QUOTA_MESSAGE = (
     "Quota exceeded for quota metric '{kind} requests' and limit '{kind} requests per minute "
     "per user' of service 'sheets.googleapis.com' for consumer 'project_number:000000000000'."
@@ -273,7 +272,7 @@ class Emulator:
         hits.append(now)
         return None
 
-    def _open(self, sid: str, user: str, write: bool = False) -> Spreadsheet:
+    def _open(self, sid: str, user: str) -> Spreadsheet:
         ss = self.files.get(sid)
         if ss is None:
             raise ApiError(404, "Requested entity was not found.")

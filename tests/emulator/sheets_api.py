@@ -327,10 +327,8 @@ def values_update(
             uev, fmt = parse(value)
             old = sheet.cell(r0 + i, c0 + j)
             uef = dict(old.uef or {})
-            if fmt:
+            if fmt:  # otherwise the cell keeps its format, as in Sheets
                 uef["numberFormat"] = fmt
-            elif uev is not None and option == "USER_ENTERED" and "numberFormat" in uef:
-                pass  # a typed value keeps the cell's format, as in Sheets
             sheet.put(r0 + i, c0 + j, old.with_(uev=uev, uef=uef or None))
             cells += 1
     out = {"spreadsheetId": ss.id}
@@ -669,7 +667,8 @@ def _repeat_cell(ss: Spreadsheet, args: dict) -> None:
             _write_cell(sheet, r, c, args.get("cell"), args.get("fields", ""))
 
 
-def _dimension(ss: Spreadsheet, args: dict) -> tuple[Sheet, str, int, int]:
+def _dimension(ss: Spreadsheet, args: dict) -> tuple[Sheet, str, int, int, int]:
+    """(sheet, ROWS or COLUMNS, start, end, the sheet's size in that dimension)"""
     grid = args.get("range") or {}
     sheet = _sheet(ss, grid.get("sheetId"))
     dim = grid.get("dimension")
@@ -681,12 +680,11 @@ def _dimension(ss: Spreadsheet, args: dict) -> tuple[Sheet, str, int, int]:
         end = limit
     if start >= end:
         raise bad("range.startIndex must be less than range.endIndex")
-    return sheet, dim, start, end
+    return sheet, dim, start, end, limit
 
 
 def _insert_dimension(ss: Spreadsheet, args: dict) -> None:
-    sheet, dim, start, end = _dimension(ss, args)
-    limit = sheet.row_count if dim == "ROWS" else sheet.col_count
+    sheet, dim, start, end, limit = _dimension(ss, args)
     if start > limit:
         raise bad(f"range.startIndex ({start}) must be <= the sheet's size ({limit})")
     if dim == "ROWS":
@@ -696,8 +694,7 @@ def _insert_dimension(ss: Spreadsheet, args: dict) -> None:
 
 
 def _delete_dimension(ss: Spreadsheet, args: dict) -> None:
-    sheet, dim, start, end = _dimension(ss, args)
-    limit = sheet.row_count if dim == "ROWS" else sheet.col_count
+    sheet, dim, start, end, limit = _dimension(ss, args)
     if end > limit:
         raise bad(f"Invalid range: endIndex ({end}) exceeds the sheet's size ({limit})")
     if dim == "ROWS":
