@@ -5,7 +5,8 @@ measured in the same process, is building pandas frames of the same Deals and Hi
 rows (pd.DataFrame(rows)), the least any pandas engine must do to look at them at all.
 Memory: daemon_peak_rss_mb is what a daemon's process peaks at: a fresh process that
 holds one synced sheet (as the Python objects a backend hands over) and plans a cycle on
-it. peak_rss_mb is the benchmark's whole process (two copies of the sheet and the first
+it. Every cycle runs as `sheetpipe sync` runs it: with Python's cycle collector paused
+(sync._collector_paused). peak_rss_mb is the benchmark's whole process (two copies of the sheet and the first
 sync's change set); idle_cycle_alloc_peak_mb is what one idle cycle allocates on top of
 the sheet it reads (tracemalloc). Prints JSON.
 
@@ -32,7 +33,12 @@ def measure(n: int, repeat: int) -> dict:
     from bench.workload import NOW, edit_some, workload
     from sheetpipe.core.apply import apply_changes
     from sheetpipe.core.contract import Names
-    from sheetpipe.core.plan import plan_cycle
+    from sheetpipe.core.plan import plan_cycle as plan
+    from sheetpipe.sync import _collector_paused
+
+    def plan_cycle(*args):
+        with _collector_paused():
+            return plan(*args)
 
     names = Names()
     snap = workload(n)
@@ -111,10 +117,12 @@ def peak(path: str) -> None:
     from bench.workload import NOW
     from sheetpipe.core.contract import Names
     from sheetpipe.core.plan import plan_cycle
+    from sheetpipe.sync import _collector_paused
 
     with open(path, "rb") as file:
         synced = pickle.load(file)
-    plan = plan_cycle(synced, Names(), NOW)
+    with _collector_paused():
+        plan = plan_cycle(synced, Names(), NOW)
     assert not plan.changes.has_sheet_changes()
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent.
     status = Path("/proc/self/status").read_text()

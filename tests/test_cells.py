@@ -142,3 +142,22 @@ def test_codes_give_each_cell_its_matching_text(col):
     found, texts = cells.codes(col)
     assert len(texts) == len(set(texts)), "one code per distinct matching text"
     assert [texts[c] for c in found] == [cells.norm(v) for v in col]
+
+
+LONG_TEXT_COLUMNS = [
+    # Few distinct values (hashed once per value) and mostly distinct ones (C-level passes),
+    # each with blanks, NaN, spaces around and whitespace-only cells.
+    pd.Series([" Proposal", "proposal", None, "Lead", "", "  ", "ÉTÉ Straße"] * 2000, dtype=object),
+    pd.Series(
+        [f" D-{i} " if i % 7 else (None, float("nan"), "", " \t ")[i % 4] for i in range(12000)],
+        dtype=object,
+    ),
+]
+
+
+@pytest.mark.parametrize("col", LONG_TEXT_COLUMNS)
+def test_long_text_columns_read_as_each_cell_does(col):
+    assert list(cells.blank_mask(col)) == [cells.is_blank(v) for v in col]
+    assert list(cells.texts(col)) == [cells.text(v) for v in col]
+    assert list(cells.stripped(col)) == [cells.text(v).strip() for v in col]
+    assert list(cells.norms(col)) == [cells.norm(v) for v in col]

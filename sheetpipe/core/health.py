@@ -8,6 +8,7 @@ The Why cell lists every reason found, worst first, in words a salesperson reads
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Union
 
 import numpy as np
 import pandas as pd
@@ -36,51 +37,73 @@ class DealFacts:
     today: pd.Timestamp
 
 
-def _words(values: pd.Series) -> pd.Series:
+def _words(values: pd.Series) -> list[str]:
     """Numbers as a person writes them in a reason (7, not 7.0); text as it is."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.dt.strftime("%Y-%m-%d").astype(object)
+        return values.dt.strftime("%Y-%m-%d").fillna("").tolist()
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return values.round().astype("Int64").astype(str).astype(object)
-    return values.astype(str).astype(object)
+        return [str(int(v)) if v == v else "" for v in values.round().tolist()]
+    return [str(v) for v in values.tolist()]
+
+
+Part = Union[str, pd.Series, "Reasons"]
 
 
 class Reasons:
     """Reason texts per deal for one health level, joined with '; '.
 
-    Kept as numpy arrays with a mask of deals that have any reason: health runs a dozen
-    rules over every deal, and most rules hit few of them.
+    Held as an integer code per deal into a table of distinct texts. Health runs a dozen
+    rules over every deal and their texts repeat (the same stage, limit and day counts),
+    so each distinct text is written once and deals carry only codes: a hundred thousand
+    deals cost integer passes, not a hundred thousand string concatenations per rule.
     """
 
     def __init__(self, index: pd.Index):
         self.index = index
-        self._text = np.full(len(index), "", dtype=object)
-        self._any = np.zeros(len(index), dtype=bool)
+        self._code = np.zeros(len(index), dtype=np.int64)  # 0: no reason yet
+        self._texts: list[str] = [""]
 
-    def add(self, mask: pd.Series, *parts: pd.Series | str) -> None:
+    def add(self, mask: pd.Series, *parts: Part) -> None:
         """Append a reason where `mask` holds; Series parts are formatted only there."""
-        hit = mask.fillna(False).to_numpy(dtype=bool)
-        if not hit.any():
+        hit = np.flatnonzero(mask.fillna(False).to_numpy(dtype=bool))
+        if not len(hit):
             return
-        piece = np.full(int(hit.sum()), "", dtype=object)
+        # A deal's new text depends on its text so far and the values of its parts:
+        # number each distinct combination, then write each combination once.
+        key = self._code[hit]
+        pieces: list[np.ndarray | str] = []  # per part: its text at each hit
         for part in parts:
-            if isinstance(part, pd.Series):
-                piece = piece + _words(part[hit]).to_numpy(dtype=object)
+            if isinstance(part, str):
+                pieces.append(part)
+                continue
+            if isinstance(part, Reasons):
+                codes, words = part._code[hit], part._table()
             else:
-                piece = piece + part
-        had = self._any[hit]
-        current = self._text[hit]
-        current[had] = current[had] + SEP
-        self._text[hit] = current + piece
-        self._any |= hit
+                codes, uniques = pd.factorize(part.to_numpy()[hit], use_na_sentinel=True)
+                words = np.array([*_words(pd.Series(uniques)), ""], dtype=object)  # -1: ""
+            pieces.append(words.take(codes))
+            key = pd.factorize(key * (len(words) + 1) + codes + 1)[0]
+        # Written with numpy's C loops over the distinct combinations only.
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        text = np.full(len(first), "", dtype=object)
+        for piece in pieces:
+            text = text + (piece if isinstance(piece, str) else piece.take(first))
+        before = self._table().take(self._code[hit[first]])
+        text = np.where(before != "", before + SEP + text, text)
+        start = len(self._texts)
+        self._texts += text.tolist()
+        self._code[hit] = start + inverse
+
+    def _table(self) -> np.ndarray:
+        return np.array(self._texts, dtype=object)
 
     @property
     def any(self) -> pd.Series:
-        return pd.Series(self._any, index=self.index)
+        return pd.Series(self._code != 0, index=self.index)
 
     @property
     def text(self) -> pd.Series:
-        return pd.Series(self._text, index=self.index, dtype=object)
+        return pd.Series(self._table().take(self._code), index=self.index, dtype=object)
 
 
 def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
@@ -161,7 +184,7 @@ def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
         f" (SQL from {s.sql_threshold:g})",
     )
     for level in (dead, stalled, risk):
-        why.add(level.any, level.text)
+        why.add(level.any, level)
     won, lost = facts.closed.eq("won"), facts.closed.eq("lost")
     health[won] = "Won"
     health[lost] = "Lost"
@@ -183,9 +206,8 @@ def _contact(facts: DealFacts, s: Settings, dead: Reasons, stalled: Reasons) -> 
     since = (facts.today - last).dt.days
     never = last.isna()
     quiet = since.where(~never, facts.days_in_pipeline)
-    lead = pd.Series(
-        np.where(never, "no contact recorded in ", "no contact for "), index=since.index
-    )
+    leads = np.array(["no contact for ", "no contact recorded in "], dtype=object)
+    lead = pd.Series(leads.take(never.to_numpy(dtype=int)), index=since.index)
     is_dead = quiet > s.dead_after_days_without_contact
     dead.add(is_dead, lead, (quiet), f" days (dead after {s.dead_after_days_without_contact:g})")
     stalled.add((quiet > s.stalled_after_days_without_contact) & ~is_dead, lead, (quiet), " days")

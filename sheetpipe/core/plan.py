@@ -108,7 +108,7 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
 def _task_ids(tasks: Table | None) -> set[str]:
     if tasks is None:
         return set()
-    return {v.strip() if type(v) is str else cells.text(v) for v in tasks.get("Task ID")}
+    return set(cells.stripped(tasks.get("Task ID")).to_numpy())
 
 
 def _owned_table(snapshot: Snapshot, name: str) -> Table | None:
