@@ -5,10 +5,10 @@ measured in the same process, is building pandas frames of the same Deals and Hi
 rows (pd.DataFrame(rows)), the least any pandas engine must do to look at them at all.
 Memory: daemon_peak_rss_mb is what a daemon's process peaks at: a fresh process that
 holds one synced sheet (as the Python objects a backend hands over) and plans a cycle on
-it. Every cycle runs as `sheetpipe sync` runs it: with Python's cycle collector paused
-(sync._collector_paused). peak_rss_mb is the benchmark's whole process (two copies of the sheet and the first
+it. peak_rss_mb is the benchmark's whole process (two copies of the sheet and the first
 sync's change set); idle_cycle_alloc_peak_mb is what one idle cycle allocates on top of
-the sheet it reads (tracemalloc). Prints JSON.
+the sheet it reads (tracemalloc). Every cycle runs as `sheetpipe sync` runs it: with
+Python's cycle collector paused (sync._collector_paused). Prints JSON.
 
     python bench/bench_core.py [--sizes 1000,10000,100000] [--repeat 3]
 """

@@ -287,6 +287,7 @@ def check(config_path: Path, now: str | None) -> None:
 @now_option
 def explain(deal_id: str, config_path: Path, now: str | None) -> None:
     """Show how DEAL_ID's score adds up, rule by rule, and why its health is what it is."""
+    from sheetpipe.core import cells
     from sheetpipe.core.scoring import explain as explain_score
     from sheetpipe.sync import run_cycle
 
@@ -298,7 +299,8 @@ def explain(deal_id: str, config_path: Path, now: str | None) -> None:
         if len(hits):
             row = hits[0]
             deal = pipeline.desired.loc[row]
-            click.echo(f"{deal['ID']} {deal['Deal']} ({pipeline.name} row {row}, {deal['Stage']})")
+            name = cells.text(deal["Deal"])
+            click.echo(f"{deal['ID']} {name} ({pipeline.name} row {row}, {deal['Stage']})")
             assert pipeline.columns is not None
             for rule, points in explain_score(pipeline.columns, plan.rules, row, plan.now.date()):
                 click.echo(f"  {points:+g}  {rule.describe()}  (Weights row {rule.row})")

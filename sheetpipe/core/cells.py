@@ -152,7 +152,9 @@ def _per_distinct(
         filled = np.where(missing, "", values) if missing.any() else values
         if bulk is not None:
             return _series(bulk(filled), col, dtype)
-        return _series([blank if m else fn(v) for v, m in zip(filled, missing)], col, dtype)
+        return _series(
+            [blank if m else fn(v) for v, m in zip(filled, missing, strict=True)], col, dtype
+        )
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = np.empty(len(uniques) + 1, dtype=dtype)
     for i, value in enumerate(uniques):

@@ -47,7 +47,7 @@ KINDS = {
 @dataclass
 class PipelineResult:
     name: str
-    desired: pd.DataFrame  # owned columns by contract name + deal/stage, index = sheet row
+    desired: pd.DataFrame  # owned columns by contract name, Deal (as read) and Stage; index = row
     columns: Columns | None = None
 
     def count(self, health: str) -> int:
@@ -198,8 +198,8 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
     deals = pd.DataFrame(
         {
             "id": ids,
-            "deal": pipeline.converted("Deal", cells.texts)[active],
-            "owner": pipeline.converted("Owner", cells.texts)[active],
+            "deal": pipeline.get("Deal")[active],  # as read: tasks need few of them
+            "owner": pipeline.get("Owner")[active],
             "stage": stage_text,
             "entry": tracking.entry,
             "in_since": tracking.in_since,
@@ -243,7 +243,7 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
     if not stages.of(name):
         specs.pop()
     changes.formats += [(pipeline.name, s) for s in specs if s not in pipeline.tab.formats]
-    result = desired.assign(Deal=deals["deal"], Stage=stage_text, Owner=deals["owner"])
+    result = desired.assign(Deal=deals["deal"], Stage=stage_text)
     return PipelineResult(pipeline.name, result, cols)
 
 
