@@ -136,12 +136,19 @@ def test_datetimes_keep_the_time_of_day():
         # Long enough for the fast paths: few distinct values, then mostly distinct ones.
         pd.Series([" Proposal", "proposal", None, "Lead", ""] * 3000, dtype=object),
         pd.Series([f" D-{i} " if i % 7 else None for i in range(12000)], dtype=object),
+        # Already clean, as sheetpipe writes IDs; and with non-ASCII text to fold.
+        pd.Series([f"D-{i}" for i in range(12000)] + [None], dtype=object),
+        pd.Series([f"Straße {i}" if i % 3 else f"ÉTÉ {i}" for i in range(12000)], dtype=object),
+        pd.Series([], dtype=object),
     ],
 )
 def test_codes_give_each_cell_its_matching_text(col):
     found, texts = cells.codes(col)
     assert len(texts) == len(set(texts)), "one code per distinct matching text"
     assert [texts[c] for c in found] == [cells.norm(v) for v in col]
+    found, texts = cells.codes(col, fold=False)
+    assert len(texts) == len(set(texts))
+    assert [texts[c] for c in found] == [cells.text(v).strip() for v in col]
 
 
 LONG_TEXT_COLUMNS = [

@@ -192,6 +192,42 @@ def test_first_sight_and_stage_change_append_history():
     assert list(desired["Days in stage"]) == [0, 0]
 
 
+def test_history_of_another_pipeline_does_not_count_in_this_one():
+    """A deal handed over from Deals to Customers starts afresh there."""
+    rows = [
+        hist("D-0001", "Acme", "Contact", 40),
+        hist("D-0001", "Acme", "Won", 20, frm="Contact"),
+        ["not a date", "D-0001", "Acme", "Customers", "", "Adoption", "Ana"],
+    ]
+    result = plan(deals=[deal(Stage="Won")], customers=[deal(Stage="Onboarding")], history=rows)
+    deals, customers = (p.desired for p in result.pipelines)
+    assert list(deals["Days in stage"]) == [20]
+    assert list(customers["Days in stage"]) == [0]
+    history = [row for _, _, rows in result.changes.appends for row in rows if row[1] != ""]
+    assert [r[1:6] for r in history if r[6] == "sheetpipe"] == [
+        ["D-0001", "Acme", "Customers", "", "Onboarding"]
+    ]
+    assert any(p.where == "History!A4" and "not a date" in p.message for p in result.problems)
+
+
+def test_stage_entries_are_counted_per_deal_and_stage():
+    """The n-th entry into a stage names its tasks; other deals' entries do not count."""
+    rows = [
+        hist("D-0001", "Acme", "Proposal", 30),
+        hist("D-0001", "Acme", "Contact", 20, frm="Proposal"),
+        hist("D-0002", "Beta", "Proposal", 25),
+        hist("D-0002", "Beta", "Contact", 22, frm="Proposal"),
+        hist("D-0001", "Acme", "Proposal", 10, frm="Contact"),
+    ]
+    result = plan(
+        deals=[deal(Stage="Proposal"), deal(ID="D-0002", Deal="Beta", Stage="Proposal")],
+        history=rows,
+    )
+    ids = sorted({t["id"].rsplit("/", 1)[0] for t in tasks_of(result)})
+    assert ids == ["deals/D-0001/proposal#2", "deals/D-0002/proposal#2"]
+    assert list(result.pipelines[0].desired["Days in stage"]) == [10, 0]
+
+
 def test_in_stage_since_follows_a_corrected_history_date():
     rows = [hist("D-0001", "Acme", "Contact", 6)]
     desired = plan(deals=[deal()], history=rows).pipelines[0].desired

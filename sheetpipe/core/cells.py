@@ -175,18 +175,36 @@ def _mostly_distinct(values: np.ndarray, sample: int = 2000) -> bool:
     return len(pd.unique(picked)) > 0.5 * len(picked)
 
 
-def codes(col: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Each cell's matching text as an integer code, and the texts: rules compare codes."""
-    if _kind(col) in ("string", "empty") and not _mostly_distinct(col.to_numpy(dtype=object)):
-        # One hash pass over the column; normalising and re-coding touch only its
-        # distinct values (" Won" and "won" share a code).
-        raw, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
-        normed = [v.strip().casefold() for v in uniques] + [""]  # code -1: blank
-        merged, texts = pd.factorize(np.asarray(normed, dtype=object))
-        return merged.take(raw), list(texts)
-    normed = norms(col)
-    found, uniques = pd.factorize(normed.to_numpy(dtype=object))
-    return found, list(uniques)
+def codes(col: pd.Series, fold: bool = True) -> tuple[np.ndarray, list[str]]:
+    """Each cell's matching text as an integer code, and the texts: rules compare codes.
+
+    `fold=False` keeps the case: trimmed text as written (IDs, where d-1 is not D-1).
+    Blank cells share the code of "".
+    """
+    if _kind(col) not in ("string", "empty"):
+        found, uniques = pd.factorize((norms if fold else stripped)(col).to_numpy(dtype=object))
+        return found, list(uniques)
+    # One hash pass over the column; trimming, folding and re-coding touch only its
+    # distinct values (" Won" and "won" share a code).
+    raw, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    texts = _trimmed(uniques)
+    if fold:
+        texts = _folded(texts)
+    if len(texts) and not (texts != uniques).any() and texts.all():
+        # Already trimmed, folded and never blank (IDs written by sheetpipe): the codes
+        # stand, and blanks get one more.
+        return np.where(raw < 0, len(uniques), raw), [*texts.tolist(), ""]
+    merged, distinct = pd.factorize(np.append(texts, ""))
+    return merged.take(raw), list(distinct)  # code -1 (blank) takes the "" at the end
+
+
+def _folded(texts: np.ndarray) -> np.ndarray:
+    """str.casefold over an array of str; one lower() over them all when all are ASCII."""
+    joined = "\x00".join(texts)
+    if len(texts) and joined.isascii() and joined.count("\x00") == len(texts) - 1:
+        return np.array(joined.lower().split("\x00"), dtype=object)
+    return np.fromiter(map(str.casefold, texts), dtype=object, count=len(texts))
 
 
 def _nan_if_none(value: float | None) -> float:
@@ -237,7 +255,7 @@ def norms(col: pd.Series) -> pd.Series:
             col,
             lambda v: v.strip().casefold(),
             "",
-            bulk=lambda v: np.fromiter(map(str.casefold, _trimmed(v)), dtype=object, count=len(v)),
+            bulk=lambda v: _folded(_trimmed(v)),
         )
     return _series([v.strip().casefold() for v in texts(col).to_numpy()], col)
 

@@ -3,11 +3,15 @@
 A deal's last History row is its known stage. When the sheet shows another stage, a row
 is appended; `In stage since` is the time of the deal's last History row, so a manager
 corrects a date by editing History, never the pipeline tab.
+
+History holds a row per stage change of every deal ever, often twice as many rows as the
+pipelines have deals, so it is read once per cycle into integer codes and every question
+below is answered with numpy on those codes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -17,58 +21,85 @@ from sheetpipe.core import cells
 from sheetpipe.core.table import Table
 from sheetpipe.model import Problem
 
+NAT = np.datetime64("NaT", "ns")
+
 
 @dataclass
 class HistoryLog:
-    rows: pd.DataFrame  # when, id, pipeline (norm), to (norm), sorted by deal then time
-    problems: list[Problem]
+    """History's readable rows, sorted by pipeline, then deal, then time (sheet order
+    breaks ties), as codes into the distinct texts."""
+
+    when: np.ndarray  # datetime64[ns]
+    deal: np.ndarray  # code into `ids`
+    pipeline: np.ndarray  # code into `pipelines` (normed)
+    to: np.ndarray  # code into `stages` (normed)
+    row: np.ndarray  # sheet row
+    ids: list[str]  # deal IDs as written, trimmed
+    pipelines: list[str]
+    stages: list[str]
+    problems: list[Problem] = field(default_factory=list)
     table: Table | None = None
+
+    def part(self, pipeline: str) -> slice:
+        """The rows of one pipeline: contiguous, as they are sorted by pipeline first."""
+        key = cells.norm(pipeline)
+        if key not in self.pipelines:
+            return slice(0, 0)
+        code = self.pipelines.index(key)
+        return slice(*np.searchsorted(self.pipeline, [code, code + 1]))
 
     def names(self, pipeline: str) -> dict[str, str]:
         """Deal ID → the deal's name as History last wrote it (read only when needed)."""
         if self.table is None:
             return {}
-        rows = self.for_pipeline(pipeline)
-        deal = cells.stripped(self.table.get("Deal")[rows.index])
-        return dict(zip(rows["id"], deal, strict=True))
+        part = self.part(pipeline)
+        deal = cells.stripped(self.table.get("Deal")[self.row[part]])
+        return dict(zip((self.ids[c] for c in self.deal[part]), deal, strict=True))
 
-    def for_pipeline(self, pipeline: str) -> pd.DataFrame:
-        return self.rows[self.rows["pipeline"].eq(cells.norm(pipeline))]
+    def index_of(self, ids: pd.Series) -> np.ndarray:
+        """Each deal ID's code, -1 for an ID History has never seen."""
+        if "_ids_index" not in self.__dict__:
+            self.__dict__["_ids_index"] = pd.Index(self.ids, dtype=object)
+        return self.__dict__["_ids_index"].get_indexer(ids.to_numpy(dtype=object))
 
 
 def read_history(table: Table | None, date_order: str) -> HistoryLog:
-    columns = ["when", "id", "pipeline", "to", "id_code"]
+    empty = np.array([], dtype=np.int64)
     if table is None or len(table.tab.rows) < 2:
-        return HistoryLog(pd.DataFrame(columns=columns), [])
-    when = cells.datetimes(table.get("When"), date_order)
-    frame = pd.DataFrame(
-        {
-            "when": when,
-            "id": cells.stripped(table.get("Deal ID")),
-            "pipeline": cells.norms(table.get("Pipeline")),
-            "to": cells.norms(table.get("To stage")),
-        }
-    )
+        return HistoryLog(empty.astype("datetime64[ns]"), empty, empty, empty, empty, [], [], [])
+    when = cells.datetimes(table.get("When"), date_order).to_numpy()
+    deal, ids = cells.codes(table.get("Deal ID"), fold=False)
+    pipeline, pipelines = cells.codes(table.get("Pipeline"))
+    to, stages = cells.codes(table.get("To stage"))
     problems = list(table.problems)
-    unreadable = frame["when"].isna() & frame["id"].ne("")
-    for row in frame.index[unreadable]:
+    has_id = deal != ids.index("")
+    unreadable = np.isnat(when) & has_id
+    rows = table.index.to_numpy()
+    for row in rows[unreadable]:
         problems.append(
             Problem(
-                table.where(row, "When"),
+                table.where(int(row), "When"),
                 f'"{cells.text(table.get("When")[row])}" is not a date and time; this History '
                 "row is ignored until it is fixed.",
                 "warning",
             )
         )
-    frame = frame[~unreadable & frame["id"].ne("")]
-    # Sort by deal, then time (sheet order breaks ties); on integer codes, as sorting
-    # 100,000s of strings would cost more than all the rest of reading History.
-    pipeline_code = pd.factorize(frame["pipeline"])[0]
-    id_code = pd.factorize(frame["id"])[0]
-    when = frame["when"].to_numpy().astype("int64")
-    order = np.lexsort((np.arange(len(frame)), when, id_code, pipeline_code))
-    frame = frame.assign(id_code=id_code).iloc[order]
-    return HistoryLog(frame, problems, table)
+    keep = np.flatnonzero(has_id & ~unreadable)
+    # Sorted on integer codes: sorting 100,000s of strings would cost more than all the
+    # rest of reading History.
+    order = keep[np.lexsort((keep, when[keep].astype(np.int64), deal[keep], pipeline[keep]))]
+    return HistoryLog(
+        when[order],
+        deal[order],
+        pipeline[order],
+        to[order],
+        rows[order],
+        ids,
+        pipelines,
+        stages,
+        problems,
+        table,
+    )
 
 
 @dataclass
@@ -83,61 +114,67 @@ class Tracking:
 def track(
     log: HistoryLog, pipeline: str, ids: pd.Series, stages: pd.Series, now: datetime
 ) -> Tracking:
-    """Compare each deal's stage (normed) with its last History row.
+    """Compare each deal's stage (normed) with its last History row."""
+    part = log.part(pipeline)
+    deal, to, when = log.deal[part], log.to[part], log.when[part]
+    # Rows are contiguous per deal and by time within a deal.
+    first = np.insert(deal[1:] != deal[:-1], 0, True) if len(deal) else np.array([], bool)
+    last = np.append(first[1:], True) if len(deal) else first
+    # Per deal code, with one slot more at the end that code -1 (never seen) reads.
+    n = len(log.ids) + 1
+    last_to = np.full(n, -1)
+    last_to[deal[last]] = to[last]
+    last_when = np.full(n, NAT)
+    last_when[deal[last]] = when[last]
+    first_when = np.full(n, NAT)
+    first_when[deal[first]] = when[first]
 
-    Works on integer codes: History holds a row per stage change of every deal ever,
-    often twice as many rows as the pipeline has deals.
-    """
-    rows = log.for_pipeline(pipeline)  # contiguous per deal, by time within a deal
-    id_code, known_ids = pd.factorize(rows["id"])
-    to_code, known_stages = pd.factorize(rows["to"])
-    is_last = np.append(id_code[1:] != id_code[:-1], True) if len(rows) else np.array([], bool)
-    is_first = np.insert(id_code[1:] != id_code[:-1], 0, True) if len(rows) else is_last
-    when = rows["when"].to_numpy()
-    last_to = np.empty(len(known_ids), dtype=object)
-    last_to[id_code[is_last]] = rows["to"].to_numpy()[is_last]
-    last_when = np.empty(len(known_ids), dtype="datetime64[ns]")
-    last_when[id_code[is_last]] = when[is_last]
-    first_when = np.empty(len(known_ids), dtype="datetime64[ns]")
-    first_when[id_code[is_first]] = when[is_first]
-
-    deal = pd.Index(known_ids).get_indexer(ids.to_numpy())  # -1: never seen
-    seen = deal >= 0
-    pick = np.where(seen, deal, 0)
+    code = log.index_of(ids)  # -1: never seen
+    seen = code >= 0
+    known = last_to[code]  # -1: not in this pipeline's History
+    stage = pd.Index(log.stages, dtype=object).get_indexer(stages.to_numpy(dtype=object))
+    moved = (known < 0) | (known != stage)
     now_ts = np.datetime64(pd.Timestamp(now).to_datetime64(), "ns")
-    known_stage = pd.Series(
-        np.where(seen, last_to[pick] if len(known_ids) else "", ""), index=ids.index
-    )
-    known_stage = known_stage.fillna("").astype(object)
-    moved = known_stage.ne(stages)
-    since = np.where(seen, last_when[pick] if len(known_ids) else now_ts, now_ts)
-    in_since = pd.Series(since, index=ids.index).where(~moved, now_ts).astype("datetime64[ns]")
-    first = np.where(seen, first_when[pick] if len(known_ids) else now_ts, now_ts)
-    first_seen = pd.Series(first, index=ids.index).astype("datetime64[ns]")
+    since = np.where(moved, now_ts, last_when[code])
+    began = first_when[code]
+    began = np.where(np.isnat(began), now_ts, began)
 
-    # Entries into each stage, counted per (deal, stage) pair of codes.
-    n_stages = max(len(known_stages), 1)
-    counts = np.bincount(id_code * n_stages + to_code, minlength=len(known_ids) * n_stages)
-    stage = pd.Index(known_stages).get_indexer(stages.to_numpy())
-    both = seen & (stage >= 0)
-    entry = np.zeros(len(ids), dtype=int)
-    entry[both] = counts[deal[both] * n_stages + stage[both]]
-    entry = pd.Series(entry, index=ids.index) + moved.astype(int)
-    return Tracking(in_since, entry, first_seen, moved, known_stage)
+    # Entries into each stage: rows per (deal, stage) pair, deals numbered locally.
+    local = np.cumsum(first) - 1
+    local_of = np.full(n, -1)
+    local_of[deal[first]] = np.arange(int(first.sum()))
+    pairs, counts = np.unique(local * len(log.stages) + to, return_counts=True)
+    mine = local_of[code] * len(log.stages) + stage
+    at = np.searchsorted(pairs, mine).clip(max=max(len(pairs) - 1, 0))
+    entry = np.zeros(len(ids), dtype=np.int64)
+    if len(pairs):
+        hit = seen & (local_of[code] >= 0) & (stage >= 0) & (pairs[at] == mine)
+        entry[hit] = counts[at[hit]]
+
+    texts = np.array([*log.stages, ""], dtype=object)  # code -1: "" (a new deal)
+    index = ids.index
+    return Tracking(
+        in_since=pd.Series(since, index=index),
+        entry=pd.Series(entry + moved, index=index),
+        first_seen=pd.Series(began, index=index),
+        moved=pd.Series(moved, index=index),
+        previous=pd.Series(texts.take(known), index=index, dtype=object),
+    )
 
 
 def stage_averages(log: HistoryLog, pipeline: str) -> pd.DataFrame:
     """Mean days of finished stays per stage (normed), with the number of stays seen."""
-    rows = log.for_pipeline(pipeline)
-    if rows.empty:
-        return pd.DataFrame({"mean": [], "samples": []})
-    # Rows are contiguous per deal: a stay ends where the same deal's next row begins.
-    code = rows["id_code"].to_numpy()
-    when = rows["when"].to_numpy()
-    same_deal_next = np.append(code[1:] == code[:-1], False)
-    ends = np.append(when[1:], np.datetime64("NaT", "ns"))
-    left = pd.Series(np.where(same_deal_next, ends, np.datetime64("NaT", "ns")), index=rows.index)
-    days = (left - rows["when"]).dt.total_seconds() / 86400
-    stays = pd.DataFrame({"to": rows["to"], "days": days}).dropna()
-    stats = stays.groupby("to")["days"].agg(["mean", "count"])
-    return stats.rename(columns={"count": "samples"})
+    part = log.part(pipeline)
+    deal, to, when = log.deal[part], log.to[part], log.when[part]
+    # A stay ends where the same deal's next row begins.
+    ended = np.flatnonzero(deal[1:] == deal[:-1])
+    days = (when[ended + 1] - when[ended]).astype(np.int64) / 86_400e9
+    stage = to[ended]
+    n = len(log.stages)
+    samples = np.bincount(stage, minlength=n)
+    total = np.bincount(stage, weights=days, minlength=n)
+    seen = samples > 0
+    return pd.DataFrame(
+        {"mean": total[seen] / samples[seen], "samples": samples[seen]},
+        index=pd.Index(np.array(log.stages, dtype=object)[seen], name="to"),
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 
@@ -23,7 +23,7 @@ def assign_ids(
     current: pd.Series,  # ID cells as read, index = sheet row
     deals: pd.Series,  # Deal names, to decide which copy keeps a duplicated ID
     known_names: Callable[[], dict[str, str]],  # ID → deal name in History (asked lazily)
-    used_elsewhere: pd.Series,  # IDs in History, so a deleted deal's ID is never reused
+    used_elsewhere: Iterable[str],  # IDs in History, so a deleted deal's ID is never reused
     where: Callable[[int], str],  # sheet row → address of its ID cell
 ) -> tuple[pd.Series, list[Problem]]:
     ids = stripped(current).copy()  # copied: new IDs are written into it

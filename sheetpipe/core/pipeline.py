@@ -120,7 +120,7 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
         pipeline.get("ID")[present],
         pipeline.get("Deal")[present],
         lambda: log.names(name),
-        log.rows["id"],
+        log.ids,
         lambda row: cells.a1(pipeline.name, row, col_of["id"]),
     )
     problems += found
