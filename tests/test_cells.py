@@ -168,3 +168,12 @@ def test_long_text_columns_read_as_each_cell_does(col):
     assert list(cells.texts(col)) == [cells.text(v) for v in col]
     assert list(cells.stripped(col)) == [cells.text(v).strip() for v in col]
     assert list(cells.norms(col)) == [cells.norm(v) for v in col]
+
+
+def test_a_column_of_serial_numbers_reads_as_dates_and_times():
+    """Google hands dates over as serial numbers: a whole column of them, vectorised."""
+    col = pd.Series([46085, 46085.75, None, 0, 5_000_000.0, float("nan")], dtype=object)
+    got = cells.datetimes(col)
+    assert list(got[:2]) == [pd.Timestamp("2026-03-04"), pd.Timestamp("2026-03-04 18:00")]
+    assert got[2:].isna().all(), "blank, zero and numbers far outside 1900..2200 are no dates"
+    assert list(cells.dates(col)[:2]) == [pd.Timestamp("2026-03-04")] * 2

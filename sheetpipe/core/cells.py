@@ -307,6 +307,8 @@ def datetimes(col: pd.Series, order: str = "DMY") -> pd.Series:
     out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
     if kind == "empty":
         return out
+    if kind in ("integer", "floating", "mixed-integer-float"):  # Google's serial numbers
+        return _serial_dates(pd.to_numeric(col, errors="coerce").astype(float))
     if kind == "string":
         codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
         parsed = _text_dates(pd.Series(uniques, dtype=object).str.strip(), order).to_numpy()
@@ -318,14 +320,17 @@ def datetimes(col: pd.Series, order: str = "DMY") -> pd.Series:
         out[is_dt] = pd.to_datetime(col[is_dt].map(_as_datetime)).astype("datetime64[ns]")
     is_num = kinds.isin((int, float))
     if is_num.any():
-        serial = pd.to_numeric(col[is_num], errors="coerce")
-        # A serial outside 1900..2200 is a plain number, not a date.
-        serial = serial.where((serial > 0) & (serial < 109575))
-        out[is_num] = SERIAL_EPOCH + pd.to_timedelta(serial, unit="D")
+        out[is_num] = _serial_dates(pd.to_numeric(col[is_num], errors="coerce").astype(float))
     is_str = kinds.eq(str)
     if is_str.any():
         out[is_str] = _text_dates(col[is_str].str.strip(), order)
     return out
+
+
+def _serial_dates(serial: pd.Series) -> pd.Series:
+    # A serial outside 1900..2200 is a plain number, not a date.
+    serial = serial.where((serial > 0) & (serial < 109575))
+    return (SERIAL_EPOCH + pd.to_timedelta(serial, unit="D")).astype("datetime64[ns]")
 
 
 def _as_datetime(value: date) -> datetime:

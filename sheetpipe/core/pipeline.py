@@ -215,8 +215,7 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
     skip = {"In stage since": ~known, "Days in stage": ~known}
     for column, kind in KINDS.items():
         values = all_ids if column == "ID" else desired[column]
-        current = pipeline.get(column)[values.index]
-        changed = _differs(current, values, kind) & ~skip.get(column, False)
+        changed = _differs(pipeline, column, values, kind) & ~skip.get(column, False)
         if changed.any():
             out = values[changed]
             changes.writes.append(
@@ -230,9 +229,14 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
             )
     touched = {r for w in changes.writes if w.tab == pipeline.name for r in w.rows}
     if touched:
-        read_ids = pipeline.converted("ID", cells.texts)
-        read_deals = pipeline.converted("Deal", cells.texts)
-        changes.expect[pipeline.name] = {r: (read_ids[r], read_deals[r]) for r in touched}
+        # What the guard expects to find still on each written row (backends that can
+        # re-read before writing): converted for those rows only.
+        at = sorted(touched)
+        read_ids = cells.texts(pipeline.get("ID")[at])
+        read_deals = cells.texts(pipeline.get("Deal")[at])
+        changes.expect[pipeline.name] = dict(
+            zip(at, zip(read_ids, read_deals, strict=True), strict=True)
+        )
         changes.expect_cols[pipeline.name] = (col_of["id"], col_of["deal"])
 
     specs: list[FormatSpec] = [
@@ -299,21 +303,26 @@ def _report_bad_dates(
             )
 
 
-def _differs(current: pd.Series, desired: pd.Series, kind: str) -> pd.Series:
+def _differs(pipeline: Table, column: str, desired: pd.Series, kind: str) -> pd.Series:
     """True where the sheet's cell does not already hold the desired value.
 
     Most cells of an owned column hold exactly what the daemon wrote last time, so one
-    C-level equality pass settles them; only the rest are read the way people type.
+    C-level equality pass settles them; only the rest are read the way people type. Text
+    only: no other type equals a str, while True == 1 would hide a ticked box in Score.
     """
+    same = None
     if kind == "text" and desired.notna().all():
-        same = current.to_numpy(dtype=object) == desired.to_numpy(dtype=object)
-        if same.all():
-            return pd.Series(False, index=current.index)
-        out = pd.Series(False, index=current.index)
-        rest = ~same
-        out[rest] = _slow_differs(current[rest], desired[rest], kind)
-        return out
-    return _slow_differs(current, desired, kind)
+        same = pipeline.equal(column, desired.index, desired.to_numpy(dtype=object))
+    if same is None:
+        current = pipeline.get(column)
+        if not desired.index.equals(current.index):  # some rows have no Stage
+            current = current[desired.index]
+        return _slow_differs(current, desired, kind)
+    out = pd.Series(False, index=desired.index)
+    if not same.all():
+        rest = desired.index[~same]
+        out[rest] = _slow_differs(pipeline.at(column, rest), desired[rest], kind)
+    return out
 
 
 def _slow_differs(current: pd.Series, desired: pd.Series, kind: str) -> pd.Series:

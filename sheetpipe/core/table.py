@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import itemgetter
 
+import numpy as np
 import pandas as pd
 
 from sheetpipe.core.cells import a1, norm
@@ -53,6 +55,29 @@ class Table:
                 values = [row[i] if i < len(row) else None for row in body]
             self._cache[key] = pd.Series(values, index=self.index, dtype=object)
         return self._cache[key]
+
+    def equal(self, column: str, index: pd.Index, values: np.ndarray) -> np.ndarray | None:
+        """Where the cells of `column` on rows `index` already equal `values` (==).
+
+        One C-level pass over the rows that never builds the column: the diff of a
+        daemon-owned column, whose cells mostly hold what sheetpipe wrote last time.
+        None when the column is missing or some row ends before it.
+        """
+        key = norm(column)
+        if key not in self.cols or self._narrowest < self.cols[key]:
+            return None
+        body = self.tab.rows[1:]
+        rows = body if index.equals(self.index) else list(map(body.__getitem__, index - 2))
+        cells = map(itemgetter(self.cols[key] - 1), rows)
+        return np.fromiter(map(operator.eq, cells, values), dtype=bool, count=len(values))
+
+    def at(self, column: str, index: pd.Index) -> pd.Series:
+        """The column's cells on rows `index` only."""
+        if norm(column) in self._cache:
+            return self._cache[norm(column)][index]
+        i = self.cols[norm(column)] - 1
+        body = self.tab.rows[1:]
+        return pd.Series([body[r - 2][i] for r in index], index=index, dtype=object)
 
     @cached_property
     def _narrowest(self) -> int:
