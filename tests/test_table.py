@@ -21,8 +21,11 @@ def test_equal_compares_each_rows_cell_with_the_value_for_it():
     assert list(t.at("Health", some).index) == [3, 4]
 
 
-def test_equal_declines_where_a_row_ends_early_or_the_column_is_missing():
-    t = table([["A", "OK", 1], ["B"]])
-    assert t.equal("Score", t.index, np.array([1, 2], dtype=object)) is None
+def test_equal_reads_a_short_row_as_empty_and_declines_a_missing_column():
+    t = table([["A", "OK", 1], ["B"]])  # Google leaves a row's trailing empty cells out
+    assert list(t.at("Score", pd.Index([3, 2]))) == [None, 1]
+    assert list(t.equal("Score", t.index, np.array([1, None], dtype=object))) == [True, True]
+    assert list(t.equal("Score", t.index, np.array([1, 2], dtype=object))) == [True, False]
     assert t.equal("Why", t.index, np.array(["", ""], dtype=object)) is None
     assert list(t.get("Score")) == [1, None]
+    assert list(t.at("Score", pd.Index([3]))) == [None]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+import numpy as np
 import pandas as pd
 
 from sheetpipe.core import cells
@@ -312,7 +313,9 @@ def _differs(pipeline: Table, column: str, desired: pd.Series, kind: str) -> pd.
     """
     same = None
     if kind == "text" and desired.notna().all():
-        same = pipeline.equal(column, desired.index, desired.to_numpy(dtype=object))
+        want = desired.to_numpy(dtype=object)
+        want = np.where(want == "", None, want)  # backends read an empty cell as None
+        same = pipeline.equal(column, desired.index, want)
     if same is None:
         current = pipeline.get(column)
         if not desired.index.equals(current.index):  # some rows have no Stage

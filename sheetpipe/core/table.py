@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import itemgetter
@@ -61,14 +61,18 @@ class Table:
 
         One C-level pass over the rows that never builds the column: the diff of a
         daemon-owned column, whose cells mostly hold what sheetpipe wrote last time.
-        None when the column is missing or some row ends before it.
+        None when the column is missing.
         """
         key = norm(column)
-        if key not in self.cols or self._narrowest < self.cols[key]:
+        if key not in self.cols:
             return None
+        i = self.cols[key] - 1
         body = self.tab.rows[1:]
         rows = body if index.equals(self.index) else list(map(body.__getitem__, index - 2))
-        cells = map(itemgetter(self.cols[key] - 1), rows)
+        if self._narrowest > i:  # the common case: no row ends before this column
+            cells: Iterable[object] = map(itemgetter(i), rows)
+        else:  # a row's trailing empty cells may be left out (Google leaves them out)
+            cells = [row[i] if i < len(row) else None for row in rows]
         return np.fromiter(map(operator.eq, cells, values), dtype=bool, count=len(values))
 
     def at(self, column: str, index: pd.Index) -> pd.Series:
@@ -77,7 +81,8 @@ class Table:
             return self._cache[norm(column)][index]
         i = self.cols[norm(column)] - 1
         body = self.tab.rows[1:]
-        return pd.Series([body[r - 2][i] for r in index], index=index, dtype=object)
+        rows = map(body.__getitem__, index - 2)
+        return pd.Series([r[i] if i < len(r) else None for r in rows], index=index, dtype=object)
 
     @cached_property
     def _narrowest(self) -> int:
