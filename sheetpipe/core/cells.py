@@ -281,8 +281,11 @@ def numbers(col: pd.Series) -> pd.Series:
 
 def yeses(col: pd.Series) -> pd.Series:
     """True where a cell is yes-like or a ticked checkbox."""
-    if _kind(col) == "boolean":
+    kind = _kind(col)
+    if kind == "boolean":
         return col.eq(True)
+    if kind in ("string", "empty"):
+        return _per_distinct(col, lambda v: v.strip().casefold() in YES_WORDS, False, bool)
     ticked = _series([v is True for v in col.to_numpy()], col, bool)
     return ticked | norms(col).isin(YES_WORDS)
 

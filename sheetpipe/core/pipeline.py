@@ -7,13 +7,13 @@ change set, problems and rows to append; the cycle (core/plan.py) does the rest.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
-import numpy as np
 import pandas as pd
 
 from sheetpipe.core import cells
 from sheetpipe.core.contract import DAEMON, OWNED_COLUMNS, PIPELINE_REQUIRED, Names
+from sheetpipe.core.diff import differs, python_values
 from sheetpipe.core.health import DealFacts, assess
 from sheetpipe.core.history import HistoryLog, stage_averages, track
 from sheetpipe.core.ids import assign_ids
@@ -216,7 +216,7 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
     skip = {"In stage since": ~known, "Days in stage": ~known}
     for column, kind in KINDS.items():
         values = all_ids if column == "ID" else desired[column]
-        changed = _differs(pipeline, column, values, kind) & ~skip.get(column, False)
+        changed = differs(pipeline, column, values, kind) & ~skip.get(column, False)
         if changed.any():
             out = values[changed]
             changes.writes.append(
@@ -225,7 +225,7 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
                     col_of[cells.norm(column)],
                     names.col(column),
                     list(out.index),
-                    _python_values(out, kind),
+                    python_values(out, kind),
                 )
             )
     touched = {r for w in changes.writes if w.tab == pipeline.name for r in w.rows}
@@ -302,48 +302,3 @@ def _report_bad_dates(
                     "warning",
                 )
             )
-
-
-def _differs(pipeline: Table, column: str, desired: pd.Series, kind: str) -> pd.Series:
-    """True where the sheet's cell does not already hold the desired value.
-
-    Most cells of an owned column hold exactly what the daemon wrote last time, so one
-    C-level equality pass settles them; only the rest are read the way people type. Text
-    only: no other type equals a str, while True == 1 would hide a ticked box in Score.
-    """
-    same = None
-    if kind == "text" and desired.notna().all():
-        want = desired.to_numpy(dtype=object)
-        want = np.where(want == "", None, want)  # backends read an empty cell as None
-        same = pipeline.equal(column, desired.index, want)
-    if same is None:
-        current = pipeline.get(column)
-        if not desired.index.equals(current.index):  # some rows have no Stage
-            current = current[desired.index]
-        return _slow_differs(current, desired, kind)
-    out = pd.Series(False, index=desired.index)
-    if not same.all():
-        rest = desired.index[~same]
-        out[rest] = _slow_differs(pipeline.at(column, rest), desired[rest], kind)
-    return out
-
-
-def _slow_differs(current: pd.Series, desired: pd.Series, kind: str) -> pd.Series:
-    if kind == "text":
-        return cells.texts(current).ne(desired.fillna(""))
-    if kind == "int":
-        have = cells.numbers(current)
-        want = desired.astype(float)
-        return ~((have == want) | (have.isna() & want.isna()))
-    have = cells.dates(current)
-    want = desired
-    return ~((have == want) | (have.isna() & want.isna()))
-
-
-def _python_values(values: pd.Series, kind: str) -> list[object]:
-    """Plain Python values for backends: int, str, date or None."""
-    if kind == "int":
-        return [None if pd.isna(v) else int(v) for v in values]
-    if kind == "date":
-        return [None if pd.isna(v) else date(v.year, v.month, v.day) for v in values]
-    return [str(v) for v in values]

@@ -1,0 +1,94 @@
+"""Which daemon-owned cells need writing: the desired values against what the sheet holds.
+
+Most cells of an owned column hold exactly what the daemon wrote last time. So each
+column is first compared in one C-level equality pass over the rows, against the desired
+values in the form the sheet's backend hands cells over (text, whole numbers, dates as
+the backend reads them); only the cells that differ there are read the way people type.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from sheetpipe.core import cells
+from sheetpipe.core.table import Table
+
+
+def differs(table: Table, column: str, desired: pd.Series, kind: str) -> pd.Series:
+    """True where the sheet's cell does not already hold the desired value.
+
+    `kind` is "text", "int" or "date"; `desired` is indexed by sheet row.
+    """
+    want = _as_cells(table, column, desired, kind)
+    same = None if want is None else table.equal(column, desired.index, want)
+    if same is None:
+        current = table.get(column)
+        if not desired.index.equals(current.index):  # some rows have no Stage
+            current = current[desired.index]
+        return _read_differs(current, desired, kind)
+    if kind == "int":
+        # True == 1 and False == 0: a ticked box in Score is not the number 1.
+        maybe = np.flatnonzero(same & np.isin(desired.to_numpy(dtype=float), (0.0, 1.0)))
+        if len(maybe):
+            ticked = table.at(column, desired.index[maybe]).map(type).eq(bool).to_numpy()
+            same[maybe[ticked]] = False
+    out = pd.Series(False, index=desired.index)
+    if not same.all():
+        rest = desired.index[~same]
+        out[rest] = _read_differs(table.at(column, rest), desired[rest], kind)
+    return out
+
+
+def _as_cells(table: Table, column: str, desired: pd.Series, kind: str) -> np.ndarray | None:
+    """The desired values as the backend would hand the cells over; None if unknown."""
+    if not table.has(column):
+        return None
+    if kind == "text":
+        if not desired.notna().all():
+            return None
+        want = desired.to_numpy(dtype=object)
+        return np.where(want == "", None, want)  # backends read an empty cell as None
+    codes, distinct = pd.factorize(desired, use_na_sentinel=True)  # few distinct values
+    if kind == "int":
+        return np.array([*(int(v) for v in distinct), None], dtype=object).take(codes)
+    form = _date_form(table, column, desired.index)
+    if form is None:
+        return None
+    return np.array([*(form(pd.Timestamp(v)) for v in distinct), None], dtype=object).take(codes)
+
+
+def _date_form(table: Table, column: str, index: pd.Index):  # noqa: ANN202
+    """How this backend hands a date cell over, from the column's first filled cell:
+    a date (in memory), a datetime at midnight (xlsx) or a serial number (Google)."""
+    sample = next((v for v in table.at(column, index[:100]) if v is not None), None)
+    if isinstance(sample, datetime):
+        return lambda t: datetime(t.year, t.month, t.day)
+    if isinstance(sample, date):
+        return lambda t: date(t.year, t.month, t.day)
+    if type(sample) in (int, float):
+        return lambda t: (t - cells.SERIAL_EPOCH).days + 0.0
+    return None
+
+
+def _read_differs(current: pd.Series, desired: pd.Series, kind: str) -> pd.Series:
+    if kind == "text":
+        return cells.texts(current).ne(desired.fillna(""))
+    if kind == "int":
+        have = cells.numbers(current)
+        want = desired.astype(float)
+        return ~((have == want) | (have.isna() & want.isna()))
+    have = cells.dates(current)
+    want = desired
+    return ~((have == want) | (have.isna() & want.isna()))
+
+
+def python_values(values: pd.Series, kind: str) -> list[object]:
+    """Plain Python values for backends: int, str, date or None."""
+    if kind == "int":
+        return [None if pd.isna(v) else int(v) for v in values]
+    if kind == "date":
+        return [None if pd.isna(v) else date(v.year, v.month, v.day) for v in values]
+    return [str(v) for v in values]

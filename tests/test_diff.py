@@ -1,0 +1,57 @@
+"""The owned-column diff: a cell is rewritten exactly when it does not already show the
+desired value, whichever form the backend hands cells over in."""
+
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+
+from sheetpipe.core.diff import differs
+from sheetpipe.core.table import read_table
+from sheetpipe.model import Tab
+
+
+def column(cells: list, header: str = "Score"):
+    return read_table(Tab("Deals", [["Deal", header], *[["x", v] for v in cells]]))
+
+
+def test_whole_numbers_as_any_backend_reads_them_but_a_ticked_box_is_no_number():
+    t = column([5, 5.0, "5", " 5 ", True, False, None, 7, "seven", None])
+    want = pd.Series([5, 5, 5, 5, 1, 0, None, 8, 7, 3], index=t.index, dtype="Float64")
+    got = differs(t, "Score", want.astype(float), "int")
+    assert list(got) == [False, False, False, False, True, True, False, True, True, True]
+
+
+def test_text_where_empty_and_none_are_the_same_cell():
+    t = column(["Dead", None, "", " Dead", "dead", "OK"], header="Health")
+    want = pd.Series(["Dead", "", "", "Dead", "Dead", "Hot"], index=t.index, dtype=object)
+    assert list(differs(t, "Health", want, "text")) == [False, False, False, True, True, True]
+
+
+DAY = date(2026, 3, 4)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        lambda d: d,  # the memory backend: date
+        lambda d: datetime(d.year, d.month, d.day),  # xlsx: a datetime at midnight
+        lambda d: float((d - date(1899, 12, 30)).days),  # Google: a serial number
+    ],
+)
+def test_dates_in_each_backends_form(form):
+    other = date(2026, 3, 5)
+    t = column(
+        [form(DAY), form(other), "2026-03-04", datetime(2026, 3, 4, 10, 30), None, "soon"],
+        header="In stage since",
+    )
+    want = pd.Series(pd.to_datetime([DAY] * 6), index=t.index)
+    got = differs(t, "In stage since", want, "date")
+    assert list(got) == [False, True, False, False, True, True]
+
+
+def test_only_the_rows_asked_about_are_compared():
+    t = column(["OK", "Dead", "Hot"], header="Health")
+    want = pd.Series(["Hot", "Hot"], index=pd.Index([2, 4]), dtype=object)
+    assert list(differs(t, "Health", want, "text")) == [True, False]
+    assert list(differs(t, "Health", want, "text").index) == [2, 4]
