@@ -1,9 +1,9 @@
 """Which daemon-owned cells need writing: the desired values against what the sheet holds.
 
 Most cells of an owned column hold exactly what the daemon wrote last time. So each
-column is first compared in one C-level equality pass over the rows, against the desired
-values in the form the sheet's backend hands cells over (text, whole numbers, dates as
-the backend reads them); only the cells that differ there are read the way people type.
+column is first compared in one C-level equality pass, against the desired values in the
+form the sheet's backend hands cells over (text, whole numbers, dates as the backend
+reads them); only the cells that differ there are read the way people type.
 """
 
 from __future__ import annotations
@@ -22,23 +22,22 @@ def differs(table: Table, column: str, desired: pd.Series, kind: str) -> pd.Seri
 
     `kind` is "text", "int" or "date"; `desired` is indexed by sheet row.
     """
+    current = table.get(column)
+    if not desired.index.equals(current.index):  # some rows have no Stage
+        current = current[desired.index]
     want = _as_cells(table, column, desired, kind)
-    same = None if want is None else table.equal(column, desired.index, want)
-    if same is None:
-        current = table.get(column)
-        if not desired.index.equals(current.index):  # some rows have no Stage
-            current = current[desired.index]
+    if want is None:
         return _read_differs(current, desired, kind)
+    have = current.to_numpy(dtype=object)
+    same = have == want
     if kind == "int":
         # True == 1 and False == 0: a ticked box in Score is not the number 1.
         maybe = np.flatnonzero(same & np.isin(desired.to_numpy(dtype=float), (0.0, 1.0)))
-        if len(maybe):
-            ticked = table.at(column, desired.index[maybe]).map(type).eq(bool).to_numpy()
-            same[maybe[ticked]] = False
+        same[maybe[[type(v) is bool for v in have[maybe]]]] = False
     out = pd.Series(False, index=desired.index)
     if not same.all():
-        rest = desired.index[~same]
-        out[rest] = _read_differs(table.at(column, rest), desired[rest], kind)
+        rest = ~same
+        out[rest] = _read_differs(current[rest], desired[rest], kind)
     return out
 
 
@@ -63,7 +62,7 @@ def _as_cells(table: Table, column: str, desired: pd.Series, kind: str) -> np.nd
 def _date_form(table: Table, column: str, index: pd.Index):  # noqa: ANN202
     """How this backend hands a date cell over, from the column's first filled cell:
     a date (in memory), a datetime at midnight (xlsx) or a serial number (Google)."""
-    sample = next((v for v in table.at(column, index[:100]) if v is not None), None)
+    sample = next((v for v in table.get(column)[index[:100]] if v is not None), None)
     if isinstance(sample, datetime):
         return lambda t: datetime(t.year, t.month, t.day)
     if isinstance(sample, date):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import itemgetter
@@ -58,34 +57,6 @@ class Table:
                 values = np.fromiter(cells, dtype=object, count=len(body))
             self._cache[key] = pd.Series(values, index=self.index, dtype=object, copy=False)
         return self._cache[key]
-
-    def equal(self, column: str, index: pd.Index, values: np.ndarray) -> np.ndarray | None:
-        """Where the cells of `column` on rows `index` already equal `values` (==).
-
-        One C-level pass over the rows that never builds the column: the diff of a
-        daemon-owned column, whose cells mostly hold what sheetpipe wrote last time.
-        None when the column is missing.
-        """
-        key = norm(column)
-        if key not in self.cols:
-            return None
-        i = self.cols[key] - 1
-        body = self.tab.rows[1:]
-        rows = body if index.equals(self.index) else list(map(body.__getitem__, index - 2))
-        if self._narrowest > i:  # the common case: no row ends before this column
-            cells: Iterable[object] = map(itemgetter(i), rows)
-        else:  # a row's trailing empty cells may be left out (Google leaves them out)
-            cells = [row[i] if i < len(row) else None for row in rows]
-        return np.fromiter(map(operator.eq, cells, values), dtype=bool, count=len(values))
-
-    def at(self, column: str, index: pd.Index) -> pd.Series:
-        """The column's cells on rows `index` only."""
-        if norm(column) in self._cache:
-            return self._cache[norm(column)][index]
-        i = self.cols[norm(column)] - 1
-        body = self.tab.rows[1:]
-        rows = map(body.__getitem__, index - 2)
-        return pd.Series([r[i] if i < len(r) else None for r in rows], index=index, dtype=object)
 
     @cached_property
     def _narrowest(self) -> int:
