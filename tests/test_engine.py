@@ -210,6 +210,17 @@ def test_history_of_another_pipeline_does_not_count_in_this_one():
     assert any(p.where == "History!A4" and "not a date" in p.message for p in result.problems)
 
 
+def test_rows_with_the_same_time_count_in_sheet_order():
+    """A fix-up typed with the same time as the row before it is the later row."""
+    rows = [hist("D-0001", "Acme", "Contact", 4), hist("D-0001", "Acme", "Proposal", 4)]
+    rows += [hist("D-0002", "Beta", "Proposal", 4), hist("D-0002", "Beta", "Contact", 4)]
+    deals = [deal(Stage="Proposal"), deal(ID="D-0002", Deal="Beta", Stage="Contact")]
+    result = plan(deals=deals, history=rows)
+    appended = [r for _, _, rows in result.changes.appends for r in rows if r[6] == "sheetpipe"]
+    assert appended == []
+    assert list(result.pipelines[0].desired["Days in stage"]) == [4, 4]
+
+
 def test_stage_entries_are_counted_per_deal_and_stage():
     """The n-th entry into a stage names its tasks; other deals' entries do not count."""
     rows = [

@@ -86,8 +86,9 @@ def read_history(table: Table | None, date_order: str) -> HistoryLog:
         )
     keep = np.flatnonzero(has_id & ~unreadable)
     # Sorted on integer codes: sorting 100,000s of strings would cost more than all the
-    # rest of reading History.
-    order = keep[np.lexsort((keep, when[keep].astype(np.int64), deal[keep], pipeline[keep]))]
+    # rest of reading History. lexsort is stable: sheet order breaks ties in time.
+    group = pipeline[keep].astype(np.int64) * len(ids) + deal[keep]
+    order = keep[np.lexsort((when[keep].astype(np.int64), group))]
     return HistoryLog(
         when[order],
         deal[order],
