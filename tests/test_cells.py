@@ -159,6 +159,7 @@ LONG_TEXT_COLUMNS = [
         [f" D-{i} " if i % 7 else (None, float("nan"), "", " \t ")[i % 4] for i in range(12000)],
         dtype=object,
     ),
+    pd.Series([f" Deal {i}" if i % 5 else f"Deal {i}" for i in range(12000)], dtype=object),
 ]
 
 

@@ -148,6 +148,11 @@ def _per_distinct(
     """
     values = col.to_numpy(dtype=object)
     if _mostly_distinct(values):
+        if bulk is not None:
+            try:  # most such columns have no blank cell: no need to look for one first
+                return _series(bulk(values), col, dtype)
+            except TypeError:  # str.strip met a None or NaN
+                pass
         missing = pd.isna(values)
         filled = np.where(missing, "", values) if missing.any() else values
         if bulk is not None:
