@@ -4,11 +4,12 @@ Each size runs in a fresh process so its peak memory (ru_maxrss) is its own. The
 measured in the same process, is building pandas frames of the same Deals and History
 rows (pd.DataFrame(rows)), the least any pandas engine must do to look at them at all.
 Memory: daemon_peak_rss_mb is what a daemon's process peaks at: a fresh process that
-holds one synced sheet (as the Python objects a backend hands over) and plans a cycle on
-it. peak_rss_mb is the benchmark's whole process (two copies of the sheet and the first
-sync's change set); idle_cycle_alloc_peak_mb is what one idle cycle allocates on top of
-the sheet it reads (tracemalloc). Every cycle runs as `sheetpipe sync` runs it: with
-Python's cycle collector paused (sync._collector_paused). Prints JSON.
+holds one synced sheet (as the Python objects a backend hands over) and plans cycles on
+it; daemon_idle_cycle_s is the best idle cycle in that process. peak_rss_mb is the
+benchmark's whole process (two copies of the sheet and the first sync's change set);
+idle_cycle_alloc_peak_mb is what one idle cycle allocates on top of the sheet it reads
+(tracemalloc). Every cycle runs as `sheetpipe sync` runs it: with Python's cycle
+collector paused (sync._collector_paused). Prints JSON.
 
     python bench/bench_core.py [--sizes 1000,10000,100000] [--repeat 3]
 """
@@ -72,7 +73,7 @@ def measure(n: int, repeat: int) -> dict:
     plan_cycle(synced, names, NOW)
     idle_peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    daemon_peak = _daemon_peak(synced)
+    daemon = _daemon(synced, repeat)
     edited = edit_some(synced, 0.01)
     busy_plan = plan_cycle(synced, names, NOW)
     busy = best(lambda: plan_cycle(synced, names, NOW), "busy_cycle_cpu_s")
@@ -89,14 +90,16 @@ def measure(n: int, repeat: int) -> dict:
         "cells_busy": busy_plan.changes.cells_changed,
         "deals_edited": edited,
         "idle_cycle_alloc_peak_mb": round(idle_peak, 1),
-        "daemon_peak_rss_mb": daemon_peak,
+        "daemon_idle_cycle_s": daemon["idle_cycle_s"],
+        "daemon_peak_rss_mb": daemon["peak_rss_mb"],
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "rss_after_data_mb": round(rss_data, 1),
     }
 
 
-def _daemon_peak(synced) -> float:
-    """Peak RSS of a fresh process that loads the synced sheet and plans one cycle."""
+def _daemon(synced, repeat: int) -> dict:
+    """A fresh process that holds the synced sheet, as a daemon's process does after a
+    read, and plans idle cycles on it: their best time and the process's peak RSS."""
     import pickle
     import tempfile
 
@@ -105,13 +108,13 @@ def _daemon_peak(synced) -> float:
         with path.open("wb") as file:
             pickle.dump(synced, file, protocol=pickle.HIGHEST_PROTOCOL)
         out = subprocess.run(
-            [sys.executable, __file__, "--peak", str(path)],
+            [sys.executable, __file__, "--peak", str(path), "--repeat", str(repeat)],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
-    return json.loads(out.stdout)["peak_rss_mb"]
+    return json.loads(out.stdout)
 
 
-def peak(path: str) -> None:
+def peak(path: str, repeat: int) -> None:
     import pickle
 
     from bench.workload import NOW
@@ -121,13 +124,17 @@ def peak(path: str) -> None:
 
     with open(path, "rb") as file:
         synced = pickle.load(file)
-    with _collector_paused():
-        plan = plan_cycle(synced, Names(), NOW)
-    assert not plan.changes.has_sheet_changes()
+    times = []
+    for _ in range(max(repeat, 1)):
+        start = time.perf_counter()
+        with _collector_paused():
+            plan = plan_cycle(synced, Names(), NOW)
+        times.append(time.perf_counter() - start)
+        assert not plan.changes.has_sheet_changes()
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent.
     status = Path("/proc/self/status").read_text()
     kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
-    print(json.dumps({"peak_rss_mb": round(kb / 1024, 1)}))
+    print(json.dumps({"peak_rss_mb": round(kb / 1024, 1), "idle_cycle_s": round(min(times), 4)}))
 
 
 def main() -> None:
@@ -138,7 +145,7 @@ def main() -> None:
     parser.add_argument("--peak", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peak:
-        peak(args.peak)
+        peak(args.peak, args.repeat)
         return
     if args.one:
         print(json.dumps(measure(args.one, args.repeat)))
