@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -58,9 +59,11 @@ class HistoryLog:
 
     def index_of(self, ids: pd.Series) -> np.ndarray:
         """Each deal ID's code, -1 for an ID History has never seen."""
-        if "_ids_index" not in self.__dict__:
-            self.__dict__["_ids_index"] = pd.Index(self.ids, dtype=object)
-        return self.__dict__["_ids_index"].get_indexer(ids.to_numpy(dtype=object))
+        return self._ids_index.get_indexer(ids.to_numpy(dtype=object))
+
+    @cached_property
+    def _ids_index(self) -> pd.Index:  # hashed once per cycle, shared by the pipelines
+        return pd.Index(self.ids, dtype=object)
 
 
 def read_history(table: Table | None, date_order: str) -> HistoryLog:
