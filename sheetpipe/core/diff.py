@@ -8,6 +8,7 @@ reads them); only the cells that differ there are read the way people type.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 import numpy as np
@@ -59,7 +60,9 @@ def _as_cells(table: Table, column: str, desired: pd.Series, kind: str) -> np.nd
     return np.array([*(form(pd.Timestamp(v)) for v in distinct), None], dtype=object).take(codes)
 
 
-def _date_form(table: Table, column: str, index: pd.Index):  # noqa: ANN202
+def _date_form(
+    table: Table, column: str, index: pd.Index
+) -> Callable[[pd.Timestamp], object] | None:
     """How this backend hands a date cell over, from the column's first filled cell:
     a date (in memory), a datetime at midnight (xlsx) or a serial number (Google)."""
     sample = next((v for v in table.get(column)[index[:100]] if v is not None), None)

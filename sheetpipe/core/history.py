@@ -133,8 +133,7 @@ def track(
     first_when = np.full(n, NAT)
     first_when[deal[first]] = when[first]
 
-    code = log.index_of(ids)  # -1: never seen
-    seen = code >= 0
+    code = log.index_of(ids)  # -1: never seen, reads the last slot
     known = last_to[code]  # -1: not in this pipeline's History
     stage = pd.Index(log.stages, dtype=object).get_indexer(stages.to_numpy(dtype=object))
     moved = (known < 0) | (known != stage)
@@ -152,7 +151,7 @@ def track(
     at = np.searchsorted(pairs, mine).clip(max=max(len(pairs) - 1, 0))
     entry = np.zeros(len(ids), dtype=np.int64)
     if len(pairs):
-        hit = seen & (local_of[code] >= 0) & (stage >= 0) & (pairs[at] == mine)
+        hit = (local_of[code] >= 0) & (stage >= 0) & (pairs[at] == mine)
         entry[hit] = counts[at[hit]]
 
     texts = np.array([*log.stages, ""], dtype=object)  # code -1: "" (a new deal)

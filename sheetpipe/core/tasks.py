@@ -36,8 +36,8 @@ def cause_prefix(pipeline: str, ids: pd.Series, stages: pd.Series, entry: pd.Ser
     # joined to each ID in one C-level pass (per-row formatting costs several times more).
     stage_code, stage_names = pd.factorize(stages.to_numpy(dtype=object))
     entries = entry.to_numpy(dtype=np.int64)
-    pair, pairs = pd.factorize(stage_code.astype(np.int64) * (entries.max(initial=0) + 1) + entries)
     width = entries.max(initial=0) + 1
+    pair, pairs = pd.factorize(stage_code.astype(np.int64) * width + entries)
     tails = np.array(
         [f"/{slug(stage_names[p // width])}#{p % width}" for p in pairs], dtype=object
     ).take(pair)
