@@ -61,7 +61,8 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
     problems: list[Problem] = []
     changes = ChangeSet()
 
-    def table(name: str, required: bool = False) -> Table | None:
+    def table(name: str, pipeline: bool = False) -> Table | None:
+        """A pipeline tab is required, and nearly every column of it is read."""
         tab = snapshot.find(name)
         if tab is None:
             problems.append(
@@ -69,16 +70,16 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
                     f"{name} tab",
                     "the tab is missing; run `sheetpipe init` to add it, or fix its name "
                     "in sheetpipe.toml [tabs].",
-                    "error" if required else "warning",
+                    "error" if pipeline else "warning",
                 )
             )
             return None
-        return read_table(tab, names.columns)
+        return read_table(tab, names.columns, whole=pipeline)
 
     settings = parse_settings(table(names.settings))
     problems += settings.problems
     now = local_now(now, settings)
-    pipelines = {name: table(name, required=True) for name in names.pipelines}
+    pipelines = {name: table(name, pipeline=True) for name in names.pipelines}
     fields = {key for t in pipelines.values() if t is not None for key in t.cols}
     rules, found = parse_weights(table(names.weights), fields)
     problems += found
