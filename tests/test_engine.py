@@ -507,3 +507,17 @@ def test_settings_defaults_template_and_dataclass_agree():
     }
     template = {row[0]: row[1] for row in read_csv_template("Settings.csv")[1:]}
     assert template == {k: v for k, (v, _) in DEFAULTS.items()}
+
+
+def test_a_row_without_stage_does_not_shift_the_cells_the_rules_read():
+    weights = [
+        ["Industry", "is", "Software", 20, "", ""],
+        ["Budget", "is yes", "", 10, "", ""],
+        ["Value", ">=", 1000, 5, "", ""],
+    ]
+    rich = deal(ID="D-0001", Deal="Rich", Stage=None, Industry="Software", Budget="Yes", Value=5000)
+    poor = deal(ID="D-0002", Deal="Poor", Industry="Retail", Budget="No", Value=10)
+    other = deal(ID="D-0003", Deal="Other", Industry="software", Budget="y", Value=999)
+    desired = plan(deals=[rich, poor, other], weights=weights).pipelines[0].desired
+    assert list(desired.index) == [3, 4]
+    assert list(desired["Score"]) == [0, 30]

@@ -39,3 +39,26 @@ def test_cells_beyond_the_header_do_not_shift_columns(whole):
 @both
 def test_a_tab_with_only_a_header_has_no_rows(whole):
     assert list(table([], whole).get("Score")) == []
+
+
+def test_a_column_is_read_once_for_the_whole_cycle():
+    t = table([[" Acme ", "OK", 1], ["beta", "Dead", "x"]], whole=True)
+    column = t.column("deal")
+    assert column is t.column(" Deal ")
+    assert list(column.stripped()) == ["Acme", "beta"]
+    assert column.stripped() is column.stripped(), "a reading is kept"
+    assert list(t.column("Score").numbers().fillna(-1)) == [1.0, -1.0]
+    assert t.column("Why").blank().all(), "a missing column reads as blank"
+
+
+def test_some_rows_pick_their_part_of_a_whole_column_reading():
+    import pandas as pd
+
+    from sheetpipe.core.table import Rows
+
+    t = table([["A", "OK", 1], ["B", "Dead", 2], ["C", "ok", 3]])
+    rows = Rows(t, pd.Index([2, 4]))
+    assert list(rows.pick(t.column("Health").norms())) == ["ok", "ok"]
+    codes, texts = rows.pick(t.column("Health").codes())
+    assert [texts[c] for c in codes] == ["ok", "ok"]
+    assert list(rows.get("Deal")) == ["A", "C"]

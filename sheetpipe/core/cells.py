@@ -7,11 +7,13 @@ vectorised ones work on a whole pandas column at once because they run per deal.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from functools import cached_property
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,7 @@ NO_WORDS = frozenset({"no", "n", "false", "0", "☐", "unchecked", "none"})
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 _NUMBER_NOISE = re.compile(r"[\s$€£¥,\u00a0]")
 _FORMULA_LEAD = ("=", "+", "-", "@")
+T = TypeVar("T")
 
 
 def norm(value: Any) -> str:
@@ -117,91 +120,237 @@ def looks_like_formula(value: Any) -> bool:
 
 
 # ---- vectorised forms ---------------------------------------------------------------
-# These run over every deal each cycle, so each one first asks pandas (in C) what a
-# column holds; only genuinely mixed columns fall back to a per-cell Python pass.
+# These run over every deal each cycle, so a column is first asked (in C) what it holds;
+# only genuinely mixed columns fall back to a per-cell Python pass.
 
 _NUMERIC = ("integer", "floating", "mixed-integer-float", "decimal")
+_TEXT = ("string", "empty")
 
 
-def _kind(col: pd.Series) -> str:
-    return infer_dtype(col, skipna=True)
+def _kept(method: Callable[..., T]) -> Callable[..., T]:
+    """A Column reading made once per argument list, then handed out again."""
+
+    @functools.wraps(method)
+    def reading(self: Column, *args: Any) -> T:
+        key = (method.__name__, *args)
+        if key not in self._kept:
+            self._kept[key] = method(self, *args)
+        return self._kept[key]
+
+    return reading
 
 
-def _series(values: list | np.ndarray, col: pd.Series, dtype: object = object) -> pd.Series:
-    return pd.Series(values, index=col.index, dtype=dtype)
+class Column:
+    """One column's cells, looked at once for all the ways a cycle reads them.
 
-
-def _per_distinct(
-    col: pd.Series,
-    fn: Callable[[str], Any],
-    blank: Any,
-    dtype: object = object,
-    bulk: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> pd.Series:
-    """fn applied once per distinct text of a column of str (blanks get `blank`).
-
-    Sheets repeat the same few values (stages, yes/no, industries) down a whole column,
-    so this turns a per-cell Python pass into a per-value one. Only for str columns:
-    hashing would merge True with 1 in a mixed one. A column of mostly distinct texts
-    (IDs, names, e-mails), where hashing would only add work, goes to `bulk` instead:
-    the same result from C-level passes over all its texts (blanks as "").
+    A cycle reads a column several ways (Stage: blank, as written, for matching; Budget:
+    as codes, yes/no and a number). Each look at 100,000 cells costs a pass over objects
+    scattered in memory, so the column's kind is found once, a column of repeated texts
+    is hashed once into its distinct values, and every reading derives from those and
+    is kept. Readings are shared: copy one before changing it.
     """
-    values = col.to_numpy(dtype=object)
-    if _mostly_distinct(values):
-        if bulk is not None:
-            try:  # most such columns have no blank cell: no need to look for one first
-                return _series(bulk(values), col, dtype)
-            except TypeError:  # str.strip met a None or NaN
-                pass
-        missing = pd.isna(values)
-        filled = np.where(missing, "", values) if missing.any() else values
-        if bulk is not None:
-            return _series(bulk(filled), col, dtype)
-        return _series(
-            [blank if m else fn(v) for v, m in zip(filled, missing, strict=True)], col, dtype
+
+    def __init__(self, values: pd.Series):
+        self.values = values
+        self._kept: dict[tuple, Any] = {}
+
+    @cached_property
+    def kind(self) -> str:
+        return infer_dtype(self.values, skipna=True)
+
+    @cached_property
+    def _factorized(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each cell's code into the column's distinct values (-1: None or NaN).
+
+        Only for a column of str: hashing would merge True with 1 in a mixed one.
+        """
+        found, uniques = pd.factorize(self.values.to_numpy(dtype=object), use_na_sentinel=True)
+        return found, np.asarray(uniques, dtype=object)
+
+    @cached_property
+    def _repeated(self) -> bool:
+        """Sheets repeat the same few values (stages, yes/no, industries) down a column;
+        a column of mostly distinct texts (IDs, names, e-mails) is worked on whole."""
+        values = self.values.to_numpy(dtype=object)
+        sample = 2000
+        if len(values) <= 4 * sample:
+            return True
+        picked = values[:: len(values) // sample]
+        return len(pd.unique(picked)) <= 0.5 * len(picked)
+
+    def _series(self, values: list | np.ndarray, dtype: object = object) -> pd.Series:
+        return pd.Series(values, index=self.values.index, dtype=dtype)
+
+    def _per_distinct(
+        self,
+        fn: Callable[[str], Any],
+        blank: Any,
+        dtype: object = object,
+        bulk: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> pd.Series:
+        """fn applied once per distinct text of a column of str (blanks get `blank`).
+
+        A column of mostly distinct texts goes to `bulk` instead, when given: the same
+        result from C-level passes over all its texts (blanks as "").
+        """
+        if self._repeated or bulk is None:
+            codes, uniques = self._factorized
+            mapped = np.empty(len(uniques) + 1, dtype=dtype)
+            for i, value in enumerate(uniques):
+                mapped[i] = fn(value)
+            mapped[-1] = blank  # code -1
+            return self._series(mapped.take(codes), dtype)
+        values = self.values.to_numpy(dtype=object)
+        try:  # most such columns have no blank cell: no need to look for one first
+            return self._series(bulk(values), dtype)
+        except TypeError:  # str.strip met a None or NaN
+            missing = pd.isna(values)
+            return self._series(bulk(np.where(missing, "", values)), dtype)
+
+    @_kept
+    def blank(self) -> pd.Series:
+        """True where a cell is empty (None, NaN, or only spaces)."""
+        kind = self.kind
+        if kind in _NUMERIC or kind in ("datetime", "date", "boolean", "empty"):
+            return self.values.isna()
+        if kind == "string":
+            return self._per_distinct(
+                lambda v: not v.strip(), True, bool, lambda v: ~_trimmed(v).astype(bool)
+            )
+        return self._series(
+            [v is None or v != v or (type(v) is str and not v.strip()) for v in self.values],
+            bool,
         )
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    mapped = np.empty(len(uniques) + 1, dtype=dtype)
-    for i, value in enumerate(uniques):
-        mapped[i] = fn(value)
-    mapped[-1] = blank  # code -1
-    return _series(mapped.take(codes), col, dtype)
+
+    @_kept
+    def texts(self) -> pd.Series:
+        """Display text of every cell (see `text`)."""
+        if self.kind == "empty":
+            return self._series([""] * len(self.values))
+        if self.kind == "string":
+            return self._per_distinct(
+                lambda v: v if v.strip() else "",
+                "",
+                bulk=lambda v: np.where(_trimmed(v).astype(bool), v, ""),
+            )
+        return self._series([text(v) for v in self.values.to_numpy()])
+
+    @_kept
+    def stripped(self) -> pd.Series:
+        """Display text of every cell, trimmed (case kept): names, IDs, stages as written."""
+        if self.kind in _TEXT:
+            return self._per_distinct(str.strip, "", bulk=_trimmed)
+        return self._series([v.strip() for v in self.texts().to_numpy()])
+
+    @_kept
+    def norms(self) -> pd.Series:
+        """Trimmed, case-folded text of every cell, for matching."""
+        if self.kind in _TEXT:
+            return self._per_distinct(
+                lambda v: v.strip().casefold(), "", bulk=lambda v: _folded(_trimmed(v))
+            )
+        return self._series([v.strip().casefold() for v in self.texts().to_numpy()])
+
+    @_kept
+    def codes(self, fold: bool = True) -> tuple[np.ndarray, list[str]]:
+        """Each cell's matching text as an integer code, and the texts: rules compare codes.
+
+        `fold=False` keeps the case: trimmed text as written (IDs, where d-1 is not D-1).
+        Blank cells share the code of "".
+        """
+        if self.kind not in _TEXT:
+            found, uniques = pd.factorize((self.norms() if fold else self.stripped()).to_numpy())
+            return found, list(uniques)
+        # Trimming, folding and re-coding touch only the distinct values (" Won" and
+        # "won" share a code).
+        raw, uniques = self._factorized
+        texts = _trimmed(uniques)
+        if fold:
+            texts = _folded(texts)
+        if len(texts) and not (texts != uniques).any() and texts.all():
+            # Already trimmed, folded and never blank (IDs written by sheetpipe): the
+            # codes stand, and blanks get one more.
+            return np.where(raw < 0, len(uniques), raw), [*texts.tolist(), ""]
+        merged, distinct = pd.factorize(np.append(texts, ""))
+        return merged.take(raw), list(distinct)  # code -1 (blank) takes the "" at the end
+
+    @_kept
+    def numbers(self) -> pd.Series:
+        """Float per cell, NaN where blank or not a number (bools are not numbers)."""
+        kind, col = self.kind, self.values
+        if kind in _NUMERIC:
+            out = pd.to_numeric(col, errors="coerce").astype(float)
+            return out.where(np.isfinite(out))
+        if kind in ("empty", "datetime", "date", "boolean"):
+            return self._series(np.full(len(col), np.nan), float)
+        if kind == "string":
+            return self._per_distinct(lambda v: _nan_if_none(number(v)), np.nan, float)
+        kinds = col.map(type)
+        out = pd.to_numeric(col.where(kinds.isin((int, float))), errors="coerce").astype(float)
+        is_str = kinds.eq(str)
+        if is_str.any():
+            cleaned = col[is_str].str.replace(_NUMBER_NOISE, "", regex=True).str.removesuffix("%")
+            out[is_str] = pd.to_numeric(cleaned, errors="coerce").astype(float)
+        return out.where(np.isfinite(out))
+
+    @_kept
+    def yeses(self) -> pd.Series:
+        """True where a cell is yes-like or a ticked checkbox."""
+        if self.kind == "boolean":
+            return self.values.eq(True)
+        if self.kind in _TEXT:
+            return self._per_distinct(lambda v: v.strip().casefold() in YES_WORDS, False, bool)
+        ticked = self._series([v is True for v in self.values.to_numpy()], bool)
+        return ticked | self.norms().isin(YES_WORDS)
+
+    @_kept
+    def dates(self, order: str = "DMY") -> pd.Series:
+        """datetime64 at midnight per cell; NaT where blank or not readable as a date."""
+        return self.datetimes(order).dt.normalize()
+
+    @_kept
+    def datetimes(self, order: str = "DMY") -> pd.Series:
+        """datetime64 per cell, time of day kept; NaT where blank or not readable as a date.
+
+        Accepts real dates, serial day numbers, ISO text (2026-03-04, with or without a
+        time) and typed dates in the sheet's day/month order (04/03/2026, 4.3.26).
+        """
+        kind, col = self.kind, self.values
+        if kind in ("datetime", "date"):
+            try:
+                # cache=False: pandas' own look for repeated values costs three times the
+                # conversion itself on a column of 200,000 datetimes.
+                return pd.to_datetime(col, cache=False).astype("datetime64[ns]")
+            except (TypeError, ValueError):  # time-zone-aware values: fall through
+                pass
+        out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
+        if kind == "empty":
+            return out
+        if kind in ("integer", "floating", "mixed-integer-float"):  # Google's serial numbers
+            return _serial_dates(pd.to_numeric(col, errors="coerce").astype(float))
+        if kind == "string":
+            codes, uniques = self._factorized
+            parsed = _text_dates(pd.Series(uniques, dtype=object).str.strip(), order).to_numpy()
+            values = np.append(parsed, np.datetime64("NaT", "ns")).take(codes)
+            return self._series(values, "datetime64[ns]")
+        kinds = col.map(type)
+        is_dt = kinds.isin((datetime, date, pd.Timestamp))
+        if is_dt.any():
+            values = col[is_dt].map(_as_datetime)
+            out[is_dt] = pd.to_datetime(values, cache=False).astype("datetime64[ns]")
+        is_num = kinds.isin((int, float))
+        if is_num.any():
+            serial = pd.to_numeric(col[is_num], errors="coerce").astype(float)
+            out[is_num] = _serial_dates(serial)
+        is_str = kinds.eq(str)
+        if is_str.any():
+            out[is_str] = _text_dates(col[is_str].str.strip(), order)
+        return out
 
 
 def _trimmed(texts: np.ndarray) -> np.ndarray:
     """str.strip over an array of str, iterated in C (a third of a comprehension's cost)."""
     return np.fromiter(map(str.strip, texts), dtype=object, count=len(texts))
-
-
-def _mostly_distinct(values: np.ndarray, sample: int = 2000) -> bool:
-    if len(values) <= 4 * sample:
-        return False
-    picked = values[:: len(values) // sample]
-    return len(pd.unique(picked)) > 0.5 * len(picked)
-
-
-def codes(col: pd.Series, fold: bool = True) -> tuple[np.ndarray, list[str]]:
-    """Each cell's matching text as an integer code, and the texts: rules compare codes.
-
-    `fold=False` keeps the case: trimmed text as written (IDs, where d-1 is not D-1).
-    Blank cells share the code of "".
-    """
-    if _kind(col) not in ("string", "empty"):
-        found, uniques = pd.factorize((norms if fold else stripped)(col).to_numpy(dtype=object))
-        return found, list(uniques)
-    # One hash pass over the column; trimming, folding and re-coding touch only its
-    # distinct values (" Won" and "won" share a code).
-    raw, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object)
-    texts = _trimmed(uniques)
-    if fold:
-        texts = _folded(texts)
-    if len(texts) and not (texts != uniques).any() and texts.all():
-        # Already trimmed, folded and never blank (IDs written by sheetpipe): the codes
-        # stand, and blanks get one more.
-        return np.where(raw < 0, len(uniques), raw), [*texts.tolist(), ""]
-    merged, distinct = pd.factorize(np.append(texts, ""))
-    return merged.take(raw), list(distinct)  # code -1 (blank) takes the "" at the end
 
 
 def _folded(texts: np.ndarray) -> np.ndarray:
@@ -216,126 +365,43 @@ def _nan_if_none(value: float | None) -> float:
     return np.nan if value is None else value
 
 
+# One-off readings of a column (a Table keeps a Column per column and reuses it).
+
+
 def blank_mask(col: pd.Series) -> pd.Series:
-    """True where a cell is empty (None, NaN, or only spaces)."""
-    kind = _kind(col)
-    if kind in _NUMERIC or kind in ("datetime", "date", "boolean", "empty"):
-        return col.isna()
-    if kind == "string":
-        return _per_distinct(
-            col, lambda v: not v.strip(), True, bool, lambda v: ~_trimmed(v).astype(bool)
-        )
-    values = col.to_numpy()
-    return _series(
-        [v is None or v != v or (type(v) is str and not v.strip()) for v in values], col, bool
-    )
+    return Column(col).blank()
 
 
 def texts(col: pd.Series) -> pd.Series:
-    """Display text of every cell (see `text`)."""
-    kind = _kind(col)
-    if kind == "empty":
-        return _series([""] * len(col), col)
-    if kind == "string":
-        return _per_distinct(
-            col,
-            lambda v: v if v.strip() else "",
-            "",
-            bulk=lambda v: np.where(_trimmed(v).astype(bool), v, ""),
-        )
-    return _series([text(v) for v in col.to_numpy()], col)
+    return Column(col).texts()
 
 
 def stripped(col: pd.Series) -> pd.Series:
-    """Display text of every cell, trimmed (case kept): names, IDs, stages as written."""
-    if _kind(col) in ("string", "empty"):
-        return _per_distinct(col, str.strip, "", bulk=_trimmed)
-    return _series([v.strip() for v in texts(col).to_numpy()], col)
+    return Column(col).stripped()
 
 
 def norms(col: pd.Series) -> pd.Series:
-    """Trimmed, case-folded text of every cell, for matching."""
-    if _kind(col) in ("string", "empty"):
-        return _per_distinct(
-            col,
-            lambda v: v.strip().casefold(),
-            "",
-            bulk=lambda v: _folded(_trimmed(v)),
-        )
-    return _series([v.strip().casefold() for v in texts(col).to_numpy()], col)
+    return Column(col).norms()
+
+
+def codes(col: pd.Series, fold: bool = True) -> tuple[np.ndarray, list[str]]:
+    return Column(col).codes(fold)
 
 
 def numbers(col: pd.Series) -> pd.Series:
-    """Float per cell, NaN where the cell is blank or not a number (bools are not numbers)."""
-    kind = _kind(col)
-    if kind in _NUMERIC:
-        out = pd.to_numeric(col, errors="coerce").astype(float)
-        return out.where(np.isfinite(out))
-    if kind in ("empty", "datetime", "date", "boolean"):
-        return _series(np.full(len(col), np.nan), col, float)
-    if kind == "string":
-        return _per_distinct(col, lambda v: _nan_if_none(number(v)), np.nan, float)
-    kinds = col.map(type)
-    out = pd.to_numeric(col.where(kinds.isin((int, float))), errors="coerce").astype(float)
-    is_str = kinds.eq(str)
-    if is_str.any():
-        cleaned = col[is_str].str.replace(_NUMBER_NOISE, "", regex=True).str.removesuffix("%")
-        out[is_str] = pd.to_numeric(cleaned, errors="coerce").astype(float)
-    return out.where(np.isfinite(out))
+    return Column(col).numbers()
 
 
 def yeses(col: pd.Series) -> pd.Series:
-    """True where a cell is yes-like or a ticked checkbox."""
-    kind = _kind(col)
-    if kind == "boolean":
-        return col.eq(True)
-    if kind in ("string", "empty"):
-        return _per_distinct(col, lambda v: v.strip().casefold() in YES_WORDS, False, bool)
-    ticked = _series([v is True for v in col.to_numpy()], col, bool)
-    return ticked | norms(col).isin(YES_WORDS)
+    return Column(col).yeses()
 
 
 def dates(col: pd.Series, order: str = "DMY") -> pd.Series:
-    """datetime64 at midnight per cell; NaT where blank or not readable as a date."""
-    return datetimes(col, order).dt.normalize()
+    return Column(col).dates(order)
 
 
 def datetimes(col: pd.Series, order: str = "DMY") -> pd.Series:
-    """datetime64 per cell, time of day kept; NaT where blank or not readable as a date.
-
-    Accepts real dates, serial day numbers, ISO text (2026-03-04, with or without a
-    time) and typed dates in the sheet's day/month order (04/03/2026, 4.3.26).
-    """
-    kind = _kind(col)
-    if kind in ("datetime", "date"):
-        try:
-            # cache=False: pandas' own look for repeated values costs three times the
-            # conversion itself on a column of 200,000 datetimes.
-            return pd.to_datetime(col, cache=False).astype("datetime64[ns]")
-        except (TypeError, ValueError):  # time-zone-aware values: fall through
-            pass
-    out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
-    if kind == "empty":
-        return out
-    if kind in ("integer", "floating", "mixed-integer-float"):  # Google's serial numbers
-        return _serial_dates(pd.to_numeric(col, errors="coerce").astype(float))
-    if kind == "string":
-        codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
-        parsed = _text_dates(pd.Series(uniques, dtype=object).str.strip(), order).to_numpy()
-        values = np.append(parsed, np.datetime64("NaT", "ns")).take(codes)
-        return pd.Series(values, index=col.index, dtype="datetime64[ns]")
-    kinds = col.map(type)
-    is_dt = kinds.isin((datetime, date, pd.Timestamp))
-    if is_dt.any():
-        values = col[is_dt].map(_as_datetime)
-        out[is_dt] = pd.to_datetime(values, cache=False).astype("datetime64[ns]")
-    is_num = kinds.isin((int, float))
-    if is_num.any():
-        out[is_num] = _serial_dates(pd.to_numeric(col[is_num], errors="coerce").astype(float))
-    is_str = kinds.eq(str)
-    if is_str.any():
-        out[is_str] = _text_dates(col[is_str].str.strip(), order)
-    return out
+    return Column(col).datetimes(order)
 
 
 def _serial_dates(serial: pd.Series) -> pd.Series:

@@ -113,7 +113,7 @@ def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
     cols, s = facts.cols, settings
     in_stage = facts.days_in_stage
 
-    lost_reason = cells.stripped(cols.raw("lost reason"))
+    lost_reason = cols.get("lost reason", "stripped")
     dead.add(lost_reason.ne(""), "explicit no: ", lost_reason)
     dead.add(_says_no(cols, "target"), "not the target audience (Target is No)")
     dead.add(

@@ -70,10 +70,10 @@ def read_history(table: Table | None, date_order: str) -> HistoryLog:
     empty = np.array([], dtype=np.int64)
     if table is None or len(table.tab.rows) < 2:
         return HistoryLog(empty.astype("datetime64[ns]"), empty, empty, empty, empty, [], [], [])
-    when = cells.datetimes(table.get("When"), date_order).to_numpy()
-    deal, ids = cells.codes(table.get("Deal ID"), fold=False)
-    pipeline, pipelines = cells.codes(table.get("Pipeline"))
-    to, stages = cells.codes(table.get("To stage"))
+    when = table.column("When").datetimes(date_order).to_numpy()
+    deal, ids = table.column("Deal ID").codes(False)
+    pipeline, pipelines = table.column("Pipeline").codes()
+    to, stages = table.column("To stage").codes()
     problems = list(table.problems)
     has_id = deal != ids.index("")
     unreadable = np.isnat(when) & has_id

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
-from sheetpipe.core.cells import stripped
 from sheetpipe.model import Problem
 
 _NUMBERED = re.compile(r"^(?P<prefix>.+)-(?P<n>\d+)$")
@@ -20,13 +19,13 @@ def id_prefix(pipeline: str) -> str:
 
 def assign_ids(
     pipeline: str,
-    current: pd.Series,  # ID cells as read, index = sheet row
+    current: pd.Series,  # ID cells as trimmed text, index = sheet row
     deals: pd.Series,  # Deal names, to decide which copy keeps a duplicated ID
     known_names: Callable[[], dict[str, str]],  # ID → deal name in History (asked lazily)
     used_elsewhere: Iterable[str],  # IDs in History, so a deleted deal's ID is never reused
     where: Callable[[int], str],  # sheet row → address of its ID cell
 ) -> tuple[pd.Series, list[Problem]]:
-    ids = stripped(current).copy()  # copied: new IDs are written into it
+    ids = current.copy()  # copied: new IDs are written into it
     problems: list[Problem] = []
     prefix = id_prefix(pipeline)
     counter: int | None = None  # found only when a new ID is needed: most cycles need none

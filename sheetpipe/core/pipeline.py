@@ -96,8 +96,8 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
             changes.new_columns.append((pipeline.name, width, names.col(column)))
 
     rows = pipeline.index
-    deal_blank = pipeline.converted("Deal", cells.blank_mask)
-    stage_blank = pipeline.converted("Stage", cells.blank_mask)
+    deal_blank = pipeline.column("Deal").blank()
+    stage_blank = pipeline.column("Stage").blank()
     for row in rows[~deal_blank & stage_blank]:
         problems.append(
             Problem(
@@ -107,7 +107,7 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
         )
     # Every row with anything in it gets an ID (a row waiting for its Stage too, so that
     # no two rows ever share one); only rows with a Stage go on to be scored and tracked.
-    present = rows[~deal_blank | ~stage_blank | ~pipeline.converted("ID", cells.blank_mask)]
+    present = rows[~deal_blank | ~stage_blank | ~pipeline.column("ID").blank()]
     active = rows[~stage_blank]
     for row in rows[deal_blank & ~stage_blank]:
         problems.append(
@@ -118,7 +118,7 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
 
     all_ids, found = assign_ids(
         name,
-        pipeline.get("ID")[present],
+        pipeline.column("ID").stripped()[present],
         pipeline.get("Deal")[present],
         lambda: log.names(name),
         log.ids,
@@ -129,7 +129,7 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
 
     _report_bad_dates(pipeline, cols, rules, settings, problems)
     scores = score(cols, rules, now.date(), settings)
-    stage_text = pipeline.converted("Stage", cells.stripped)[active]
+    stage_text = pipeline.column("Stage").stripped()[active]
     stage_text, advanced = _auto_advance(stage_text, scores, stages, name)
     if advanced.any():
         changes.writes.append(
@@ -141,7 +141,7 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
                 list(stage_text[advanced]),
             )
         )
-    stage_key = pipeline.converted("Stage", cells.norms)[active]
+    stage_key = pipeline.column("Stage").norms()[active]
     if advanced.any():
         stage_key = stage_key.where(~advanced, stage_text.map(str.casefold))
     by_key = {s.name.strip().casefold(): s for s in stages.of(name)}

@@ -109,7 +109,7 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
 def _task_ids(tasks: Table | None) -> set[str]:
     if tasks is None:
         return set()
-    return set(cells.stripped(tasks.get("Task ID")).to_numpy())
+    return set(tasks.column("Task ID").stripped().to_numpy())
 
 
 def _owned_table(snapshot: Snapshot, name: str) -> Table | None:

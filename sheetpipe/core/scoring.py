@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -10,21 +11,34 @@ import pandas as pd
 
 from sheetpipe.core import cells
 from sheetpipe.core.settings import Settings
+from sheetpipe.core.table import Rows
 from sheetpipe.core.weights import Rule
+
+# How a rule reads its field; the date order is the sheet's (Settings).
+READINGS: dict[str, Callable[[cells.Column, str], Any]] = {
+    "norm": lambda column, order: column.norms(),
+    "stripped": lambda column, order: column.stripped(),
+    "codes": lambda column, order: column.codes(),
+    "number": lambda column, order: column.numbers(),
+    "blank": lambda column, order: column.blank(),
+    "yes": lambda column, order: column.yeses(),
+    "date": lambda column, order: column.dates(order),
+}
 
 
 class Columns:
-    """A pipeline's columns, converted once per kind however many rules read them.
+    """A pipeline's columns, read once per kind however many rules read them.
 
-    `source` is anything with `.index` and `.get(column, default)`: a DataFrame keyed by
-    case-folded column names, or some rows of a Table.
+    `source` is some rows of a Table (whose columns' readings the whole cycle shares), or
+    a DataFrame keyed by case-folded column names.
     """
 
-    def __init__(self, source: Any, date_order: str):
+    def __init__(self, source: Rows | pd.DataFrame, date_order: str):
         self.source = source
         self.index = source.index
         self.date_order = date_order
-        self._cache: dict[tuple[str, str], pd.Series] = {}
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._columns: dict[str, cells.Column] = {}
 
     def raw(self, field: str) -> pd.Series:
         found = self.source.get(field, None)
@@ -33,19 +47,19 @@ class Columns:
     def has(self, field: str) -> bool:
         return self.source.get(field, None) is not None
 
-    def get(self, field: str, kind: str) -> pd.Series:
+    def get(self, field: str, kind: str) -> Any:
+        """The field read as `kind` (see READINGS) for these rows."""
         key = (field, kind)
         if key not in self._cache:
-            raw = self.raw(field)
-            convert = {
-                "norm": cells.norms,
-                "codes": cells.codes,
-                "number": cells.numbers,
-                "blank": cells.blank_mask,
-                "yes": cells.yeses,
-                "date": lambda c: cells.dates(c, self.date_order),
-            }[kind]
-            self._cache[key] = convert(raw)
+            read = READINGS[kind]
+            source = self.source
+            if isinstance(source, Rows) and source.table.has(field):
+                whole = read(source.table.column(field), self.date_order)
+                self._cache[key] = source.pick(whole)
+            else:
+                if field not in self._columns:
+                    self._columns[field] = cells.Column(self.raw(field))
+                self._cache[key] = read(self._columns[field], self.date_order)
         return self._cache[key]
 
     def _empty(self) -> pd.Series:

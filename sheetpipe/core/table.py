@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain
 from operator import itemgetter
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
-from sheetpipe.core.cells import a1, norm
+from sheetpipe.core.cells import Column, a1, norm
 from sheetpipe.model import Problem, Tab
 
 
@@ -30,7 +31,7 @@ class Table:
     # read (a pipeline tab), this costs a third of fetching them one by one.
     whole: bool = False
     _cache: dict[str, pd.Series] = field(default_factory=dict, repr=False)
-    _converted: dict[tuple, pd.Series] = field(default_factory=dict, repr=False)
+    _columns_read: dict[str, Column] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -86,12 +87,13 @@ class Table:
         flat = np.fromiter(chain.from_iterable(rows), dtype=object, count=len(body) * width)
         return flat.reshape(len(body), width).T.copy()
 
-    def converted(self, column: str, how: Callable[[pd.Series], pd.Series]) -> pd.Series:
-        """A whole column converted by a cells helper, once per cycle however often asked."""
-        key = (norm(column), how)
-        if key not in self._converted:
-            self._converted[key] = how(self.get(column))
-        return self._converted[key]
+    def column(self, column: str) -> Column:
+        """The column with its readings (blank, number, text, ...), made once per cycle
+        however often and wherever asked."""
+        key = norm(column)
+        if key not in self._columns_read:
+            self._columns_read[key] = Column(self.get(column))
+        return self._columns_read[key]
 
     def where(self, row: int, column: str) -> str:
         return a1(self.tab.name, row, self.cols.get(norm(column), 1))
@@ -99,6 +101,9 @@ class Table:
     @property
     def width(self) -> int:
         return len(self.tab.header)
+
+
+Reading = TypeVar("Reading", pd.Series, tuple[np.ndarray, list[str]])
 
 
 class Rows:
@@ -112,8 +117,20 @@ class Rows:
     def get(self, column: str, default: object = None) -> pd.Series | None:
         if not self.table.has(column):
             return default  # type: ignore[return-value]
-        values = self.table.get(column)
-        return values if self._all else values[self.index]
+        return self.pick(self.table.get(column))
+
+    def pick(self, reading: Reading) -> Reading:
+        """These rows of a whole column's reading (a Series, or codes and their texts)."""
+        if self._all:
+            return reading
+        if isinstance(reading, tuple):
+            codes, texts = reading
+            return codes[self._positions], texts  # type: ignore[return-value]
+        return reading[self.index]  # type: ignore[return-value]
+
+    @cached_property
+    def _positions(self) -> np.ndarray:
+        return self.table.index.get_indexer(self.index)
 
     @property
     def columns(self) -> list[str]:
