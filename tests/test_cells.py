@@ -1,6 +1,8 @@
 """The pure cell helpers, tested exhaustively: every spreadsheet hands values over differently."""
 
+import math
 from datetime import date, datetime
+from decimal import Decimal
 
 import pandas as pd
 import pytest
@@ -178,3 +180,32 @@ def test_a_column_of_serial_numbers_reads_as_dates_and_times():
     assert list(got[:2]) == [pd.Timestamp("2026-03-04"), pd.Timestamp("2026-03-04 18:00")]
     assert got[2:].isna().all(), "blank, zero and numbers far outside 1900..2200 are no dates"
     assert list(cells.dates(col)[:2]) == [pd.Timestamp("2026-03-04")] * 2
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [5, None, 1200, -3],
+        [2.5, float("nan"), None, float("inf"), -float("inf"), 1e300],
+        [10**400, 7, None],  # too large for a float: read the slow way, not an error
+        [Decimal("1.5"), None, Decimal("2")],
+        [5, 2.5, None],
+    ],
+)
+def test_numeric_columns_read_as_each_cell_does(values):
+    col = pd.Series(values, dtype=object)
+    for got, value in zip(cells.numbers(col), values, strict=True):
+        want = cells.number(value)
+        if want is not None and not math.isfinite(want):
+            want = None
+        assert (pd.isna(got) and want is None) or got == pytest.approx(want)
+
+
+def test_a_column_of_datetimes_with_blanks_reads_as_datetimes():
+    values = [datetime(2026, 3, 4, 9, 15), None, datetime(2026, 3, 5)]
+    col = pd.Series(values, dtype=object)
+    assert cells.Column(col).kind == "datetime"
+    got = cells.datetimes(col)
+    assert got[0] == pd.Timestamp("2026-03-04 09:15") and pd.isna(got[1])
+    mixed = pd.Series([datetime(2026, 3, 4), "05/03/2026"], dtype=object)
+    assert list(cells.dates(mixed)) == [pd.Timestamp("2026-03-04"), pd.Timestamp("2026-03-05")]
