@@ -70,7 +70,7 @@ class Reasons:
             return
         # A deal's new text depends on its text so far and the values of its parts:
         # number each distinct combination, then write each combination once.
-        key = self._code[hit]
+        key, dense = self._code[hit], False
         pieces: list[np.ndarray | str] = []  # per part: its text at each hit
         for part in parts:
             if isinstance(part, str):
@@ -82,9 +82,14 @@ class Reasons:
                 codes, uniques = pd.factorize(part.to_numpy()[hit], use_na_sentinel=True)
                 words = np.array([*_words(pd.Series(uniques)), ""], dtype=object)  # -1: ""
             pieces.append(words.take(codes))
-            key = pd.factorize(key * (len(words) + 1) + codes + 1)[0]
-        # Written with numpy's C loops over the distinct combinations only.
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+            key, dense = pd.factorize(key * (len(words) + 1) + codes + 1)[0], True
+        if not dense:
+            key = pd.factorize(key)[0]
+        # Written with numpy's C loops over the distinct combinations only. pd.factorize
+        # numbered them densely by first sight: hashing stands in for a sort.
+        inverse = key
+        first = np.empty(int(key.max()) + 1, dtype=np.int64)
+        first[key[::-1]] = np.arange(len(key) - 1, -1, -1)  # the first sight writes last
         text = np.full(len(first), "", dtype=object)
         for piece in pieces:
             text = text + (piece if isinstance(piece, str) else piece.take(first))
