@@ -28,6 +28,12 @@ def test_text_where_empty_and_none_are_the_same_cell():
     assert list(differs(t, "Health", want, "text")) == [False, False, False, True, True, True]
 
 
+def test_text_an_empty_desired_value_matches_any_empty_cell():
+    t = column([None, "  ", float("nan"), "x", None, "x"], header="Why")
+    want = pd.Series(["", "", "", "", None, float("nan")], index=t.index, dtype=object)
+    assert list(differs(t, "Why", want, "text")) == [False, False, False, True, False, True]
+
+
 DAY = date(2026, 3, 4)
 
 

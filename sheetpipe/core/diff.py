@@ -31,6 +31,10 @@ def differs(table: Table, column: str, desired: pd.Series, kind: str) -> pd.Seri
         return _read_differs(current, desired, kind)
     have = current.to_numpy(dtype=object)
     same = have == want
+    if kind == "text":  # an empty cell reads as None where "" is desired
+        maybe = np.flatnonzero(~same)
+        maybe = maybe[want[maybe] == ""]
+        same[maybe] = pd.isna(have[maybe])
     if kind == "int":
         # True == 1 and False == 0: a ticked box in Score is not the number 1.
         maybe = np.flatnonzero(same & np.isin(desired.to_numpy(dtype=float), (0.0, 1.0)))
@@ -47,10 +51,7 @@ def _as_cells(table: Table, column: str, desired: pd.Series, kind: str) -> np.nd
     if not table.has(column):
         return None
     if kind == "text":
-        if not desired.notna().all():
-            return None
-        want = desired.to_numpy(dtype=object)
-        return np.where(want == "", None, want)  # backends read an empty cell as None
+        return desired.to_numpy(dtype=object)  # "" for an empty cell: see `differs`
     codes, distinct = pd.factorize(desired, use_na_sentinel=True)  # few distinct values
     if kind == "int":
         return np.array([*(int(v) for v in distinct), None], dtype=object).take(codes)
