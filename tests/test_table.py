@@ -62,3 +62,9 @@ def test_some_rows_pick_their_part_of_a_whole_column_reading():
     codes, texts = rows.pick(t.column("Health").codes())
     assert [texts[c] for c in codes] == ["ok", "ok"]
     assert list(rows.get("Deal")) == ["A", "C"]
+
+
+@both
+def test_a_tab_without_even_a_header_has_no_rows(whole):
+    t = read_table(Tab("Deals", []), whole=whole)
+    assert list(t.get("Score")) == []

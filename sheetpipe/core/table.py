@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import chain
+from itertools import chain, islice
 from operator import itemgetter
 from typing import TypeVar
 
@@ -52,22 +52,32 @@ class Table:
             return pd.Series(None, index=self.index, dtype=object)
         if key not in self._cache:
             i = self.cols[key] - 1
-            body = self.tab.rows[1:]
+            count = self._count
             if self.whole:
                 values = self._columns[i]
-            elif self._narrowest > i:  # the common case: no row ends before this column
+            elif self._widths[0] > i:  # the common case: no row ends before this column
                 # Straight into the array: each cell is touched once, and at 100,000s of
                 # rows scattered in memory, touching a cell is what a column costs.
-                values = np.fromiter(map(itemgetter(i), body), dtype=object, count=len(body))
+                values = np.fromiter(map(itemgetter(i), self._body()), dtype=object, count=count)
             else:
-                cells = (row[i] if i < len(row) else None for row in body)
-                values = np.fromiter(cells, dtype=object, count=len(body))
+                cells = (row[i] if i < len(row) else None for row in self._body())
+                values = np.fromiter(cells, dtype=object, count=count)
             self._cache[key] = pd.Series(values, index=self.index, dtype=object, copy=False)
         return self._cache[key]
 
+    @property
+    def _count(self) -> int:
+        return max(len(self.tab.rows) - 1, 0)
+
+    def _body(self) -> Iterator[list]:
+        # Not rows[1:]: copying the list would touch every row once more.
+        return islice(self.tab.rows, 1, None)
+
     @cached_property
-    def _narrowest(self) -> int:
-        return min(map(len, self.tab.rows[1:]), default=0)
+    def _widths(self) -> tuple[int, int]:
+        """The shortest and the longest row below the header (Google trims rows)."""
+        lengths = np.fromiter(map(len, self._body()), dtype=np.intp, count=self._count)
+        return (int(lengths.min()), int(lengths.max())) if len(lengths) else (0, 0)
 
     @cached_property
     def _columns(self) -> np.ndarray:
@@ -78,14 +88,15 @@ class Table:
         list once and walks its cells in order, then the transposing copy is a strided
         pass over one compact array of pointers.
         """
-        body = self.tab.rows[1:]
-        width = max(self.width, max(map(len, body), default=0))
-        rows: Iterable[list] = body
-        if self._narrowest < width:  # short rows (Google trims trailing blanks) get padded
+        count = self._count
+        narrowest, widest = self._widths
+        width = max(self.width, widest)
+        rows: Iterable[list] = self._body()
+        if narrowest < width:  # short rows get padded
             pad = [None] * width
-            rows = (row if len(row) == width else [*row, *pad[len(row) :]] for row in body)
-        flat = np.fromiter(chain.from_iterable(rows), dtype=object, count=len(body) * width)
-        return flat.reshape(len(body), width).T.copy()
+            rows = (row if len(row) == width else [*row, *pad[len(row) :]] for row in rows)
+        flat = np.fromiter(chain.from_iterable(rows), dtype=object, count=count * width)
+        return flat.reshape(count, width).T.copy()
 
     def column(self, column: str) -> Column:
         """The column with its readings (blank, number, text, ...), made once per cycle
