@@ -6,9 +6,11 @@ change set, problems and rows to append; the cycle (core/plan.py) does the rest.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from sheetpipe.core import cells
@@ -145,7 +147,18 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
     if advanced.any():
         stage_key = stage_key.where(~advanced, stage_text.map(str.casefold))
     by_key = {s.name.strip().casefold(): s for s in stages.of(name)}
-    known = stage_key.isin(by_key)
+    # Stage facts are looked up once per distinct stage, then spread by code.
+    stage_code, stage_keys = (
+        pd.factorize(stage_key.to_numpy(dtype=object))
+        if advanced.any()
+        else cols.get("stage", "codes")
+    )
+
+    def per_stage(fact: Callable[[str], object], dtype: type) -> pd.Series:
+        values = np.array([fact(key) for key in stage_keys], dtype=dtype)
+        return pd.Series(values.take(stage_code), index=stage_key.index)
+
+    known = per_stage(by_key.__contains__, bool)
     _report_unknown_stages(pipeline, stage_text[~known], by_key, problems)
 
     tracking = track(log, name, ids, stage_key.where(known, "\0unknown"), now)
@@ -172,14 +185,12 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
     facts = DealFacts(
         stage=stage_text,
         known_stage=known,
-        closed=stage_key.map({k: s.closed or "" for k, s in by_key.items()})
-        .astype(object)
-        .fillna(""),
-        max_days=stage_key.map({k: s.max_days for k, s in by_key.items()}).astype(float),
-        min_score=stage_key.map({k: s.min_score for k, s in by_key.items()}).astype(float),
+        closed=per_stage(lambda k: by_key[k].closed or "" if k in by_key else "", object),
+        max_days=per_stage(lambda k: _or_nan(by_key[k].max_days if k in by_key else None), float),
+        min_score=per_stage(lambda k: _or_nan(by_key[k].min_score if k in by_key else None), float),
         days_in_stage=days_in_stage.where(known),
         days_in_pipeline=days_in_pipeline,
-        stage_average=stage_key.map(enough).astype(float),
+        stage_average=per_stage(lambda k: enough.get(k, np.nan), float),
         score=scores,
         cols=cols,
         today=today,
@@ -250,6 +261,10 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
     changes.formats += [(pipeline.name, s) for s in specs if s not in pipeline.tab.formats]
     result = desired.assign(Deal=deals["deal"], Stage=stage_text)
     return PipelineResult(pipeline.name, result, cols)
+
+
+def _or_nan(value: float | None) -> float:
+    return np.nan if value is None else value
 
 
 def _auto_advance(
