@@ -377,6 +377,7 @@ def test_unknown_and_missing_stages_are_reported_and_the_rest_runs():
     assert list(desired.index) == [2, 4]
     assert desired.loc[4, "Health"] == "OK"
     assert desired.loc[2, "Why"] == 'stage "Propsal" is not in Stages'
+    assert list(desired["Deal"]) == ["Acme", "Gamma"], "a deal in an unknown stage keeps its name"
 
 
 def test_settings_and_stages_problems_name_their_cells():

@@ -163,17 +163,24 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
 
     tracking = track(log, name, ids, stage_key.where(known, "\0unknown"), now)
     moved = tracking.moved & known
-    for row in moved.index[moved]:
-        previous = tracking.previous[row]
+    at = moved.index[moved]
+    for deal_id, deal, previous, key, auto in zip(
+        ids[at],
+        cells.texts(pipeline.get("Deal")[at]),
+        tracking.previous[at],
+        stage_key[at],
+        advanced[at],
+        strict=True,
+    ):
         cycle.history_rows.append(
             {
                 "When": now,
-                "Deal ID": ids[row],
-                "Deal": cells.text(pipeline.get("Deal")[row]),
+                "Deal ID": deal_id,
+                "Deal": deal,
                 "Pipeline": pipeline.name,
                 "From stage": by_key[previous].name if previous in by_key else previous,
-                "To stage": by_key[stage_key[row]].name,
-                "By": f"{DAEMON} (auto advance)" if advanced[row] else DAEMON,
+                "To stage": by_key[key].name,
+                "By": f"{DAEMON} (auto advance)" if auto else DAEMON,
             }
         )
 
@@ -196,6 +203,9 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
         today=today,
     )
     health, why = assess(facts, settings)
+    deal_cells = pipeline.get("Deal")[active]  # as read: few of them are ever converted
+    # copy=False: columns side by side as they are; copying them into pandas' blocks
+    # would cost more than building them did.
     desired = pd.DataFrame(
         {
             "ID": ids,
@@ -205,19 +215,23 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
             "Why": why,
             "In stage since": in_since,
             "Days in stage": days_in_stage,
-        }
+            "Deal": deal_cells,
+            "Stage": stage_text,
+        },
+        copy=False,
     )
     deals = pd.DataFrame(
         {
             "id": ids,
-            "deal": pipeline.get("Deal")[active],  # as read: tasks need few of them
+            "deal": deal_cells,
             "owner": pipeline.get("Owner")[active],
             "stage": stage_text,
             "entry": tracking.entry,
             "in_since": tracking.in_since,
             "health": health,
             "why": why,
-        }
+        },
+        copy=False,
     )[known]
     cycle.task_rows += plan_tasks(
         pipeline=name, deals=deals, stages=stages, existing=cycle.existing_tasks, now=now
@@ -259,8 +273,7 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
     if not stages.of(name):
         specs.pop()
     changes.formats += [(pipeline.name, s) for s in specs if s not in pipeline.tab.formats]
-    result = desired.assign(Deal=deals["deal"], Stage=stage_text)
-    return PipelineResult(pipeline.name, result, cols)
+    return PipelineResult(pipeline.name, desired, cols)
 
 
 def _or_nan(value: float | None) -> float:
