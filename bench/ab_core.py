@@ -1,0 +1,109 @@
+"""A/B of the pure computation: this tree's plan_cycle against another tree's, alternating.
+
+On a VM whose speed drifts by half from one minute to the next, two benchmark runs
+minutes apart cannot show a 10 % change. This runs both versions on one pickled synced
+sheet in alternating fresh processes and compares each round's pair, so drift hits both.
+Each process reports its best idle-cycle CPU time of `--repeat` (collector paused, as
+`sheetpipe sync` runs a cycle). Prints JSON.
+
+    git worktree add /tmp/old <commit>
+    python bench/ab_core.py /tmp/old [--deals 100000] [--rounds 4] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+def make_sheet(deals: int, path: Path) -> None:
+    """The workload after its first sync, as a backend would hand it over next cycle."""
+    import pickle
+
+    sys.path.insert(0, str(HERE))
+    from bench.workload import NOW, workload
+    from sheetpipe.core.apply import apply_changes
+    from sheetpipe.core.contract import Names
+    from sheetpipe.core.plan import plan_cycle
+
+    snap = workload(deals)
+    synced = apply_changes(snap, plan_cycle(snap, Names(), NOW).changes)
+    with path.open("wb") as file:
+        pickle.dump(synced, file, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def run(tree: str, sheet: str, repeat: int) -> None:
+    """In a fresh process: plan idle cycles with `tree`'s sheetpipe first on the path."""
+    import gc
+    import pickle
+    import time
+
+    sys.path.insert(0, tree)
+    from bench.workload import NOW
+    from sheetpipe.core.contract import Names
+    from sheetpipe.core.plan import plan_cycle
+
+    with open(sheet, "rb") as file:
+        synced = pickle.load(file)
+    times = []
+    for _ in range(repeat):
+        gc.disable()
+        start = time.process_time()
+        plan = plan_cycle(synced, Names(), NOW)
+        times.append(time.process_time() - start)
+        gc.enable()
+        assert not plan.changes.has_sheet_changes()
+    print(json.dumps(min(times)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("old", nargs="?", help="the other source tree (e.g. a git worktree)")
+    parser.add_argument("--deals", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--run", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:
+        run(args.run[0], args.run[1], args.repeat)
+        return
+    if not args.old:
+        parser.error("name the other source tree, e.g. a `git worktree add /tmp/old <commit>`")
+    trees = {"old": str(Path(args.old).resolve()), "new": str(HERE)}
+    times: dict[str, list[float]] = {"old": [], "new": []}
+    with tempfile.TemporaryDirectory() as folder:
+        sheet = Path(folder) / "synced.pickle"
+        make_sheet(args.deals, sheet)
+        for _ in range(args.rounds):
+            for label, tree in trees.items():
+                out = subprocess.run(
+                    [sys.executable, __file__, "--run", tree, str(sheet), "--repeat",
+                     str(args.repeat)],
+                    check=True, capture_output=True, text=True,
+                )  # fmt: skip
+                times[label].append(round(json.loads(out.stdout), 4))
+    ratios = [new / old for old, new in zip(times["old"], times["new"], strict=True)]
+    print(
+        json.dumps(
+            {
+                "benchmark": "ab_core",
+                "deals": args.deals,
+                "old_cpu_s": times["old"],
+                "new_cpu_s": times["new"],
+                "new_vs_old_per_round": [round(r, 3) for r in ratios],
+                "new_vs_old_median": round(statistics.median(ratios), 3),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
