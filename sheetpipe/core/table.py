@@ -81,7 +81,8 @@ class Table:
 
     @cached_property
     def _columns(self) -> np.ndarray:
-        """Every column, one contiguous array each: shape (header width, rows).
+        """Every column, one contiguous array each: shape (columns, rows), as wide as
+        the header or the longest row, whichever is wider.
 
         Rows are 100,000s of lists scattered in memory. Reading a column visits each of
         them (two cache misses per cell); reading them all along the rows visits each
