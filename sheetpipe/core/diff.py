@@ -39,11 +39,11 @@ def differs(table: Table, column: str, desired: pd.Series, kind: str) -> pd.Seri
         # True == 1 and False == 0: a ticked box in Score is not the number 1.
         maybe = np.flatnonzero(same & np.isin(desired.to_numpy(dtype=float), (0.0, 1.0)))
         same[maybe[[type(v) is bool for v in have[maybe]]]] = False
-    out = pd.Series(False, index=desired.index)
-    if not same.all():
-        rest = ~same
-        out[rest] = _read_differs(current[rest], desired[rest], kind)
-    return out
+    out = np.zeros(len(same), dtype=bool)
+    rest = np.flatnonzero(~same)
+    if len(rest):
+        out[rest] = _read_differs(current.iloc[rest], desired.iloc[rest], kind).to_numpy()
+    return pd.Series(out, index=desired.index)
 
 
 def _as_cells(table: Table, column: str, desired: pd.Series, kind: str) -> np.ndarray | None:

@@ -155,7 +155,8 @@ def _append(
     tab = snapshot.find(name)
     header = [cells.norm(h) for h in _header_after(snapshot, name, changes)]
     position = {cells.norm(c): c for c in contract}
-    ordered = [[row.get(position.get(h, ""), None) for h in header] for row in rows]
+    keys = [position.get(h, "") for h in header]  # "": a column people added, left empty
+    ordered = [list(map(row.get, keys)) for row in rows]
     first = len(tab.rows) + 1 if tab else 2
     changes.appends.append((tab.name if tab else name, first, ordered))
 
