@@ -103,12 +103,21 @@ class Reasons:
         return np.array(self._texts, dtype=object)
 
     @property
+    def hit(self) -> np.ndarray:
+        """True for each deal with a reason."""
+        return self._code != 0
+
+    @property
     def any(self) -> pd.Series:
-        return pd.Series(self._code != 0, index=self.index)
+        return pd.Series(self.hit, index=self.index)
 
     @property
     def text(self) -> pd.Series:
-        return pd.Series(self._table().take(self._code), index=self.index, dtype=object)
+        return pd.Series(self.texts(), index=self.index, dtype=object)
+
+    def texts(self) -> np.ndarray:
+        """Each deal's reasons, joined (a new array)."""
+        return self._table().take(self._code)
 
 
 def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
@@ -175,27 +184,29 @@ def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
     unknown = ~facts.known_stage
     risk.add(unknown, 'stage "', facts.stage, '" is not in Stages')
 
-    health = pd.Series("OK", index=index, dtype=object)
-    hot = facts.score >= s.sql_threshold
+    # Worst level wins; numpy masks, as pandas' own assignment costs more than the rules.
+    health = np.full(len(index), "OK", dtype=object)
+    hot = (facts.score >= s.sql_threshold).to_numpy()
+    levels = {"At risk": risk.hit, "Stalled": stalled.hit, "Dead": dead.hit}
     health[hot] = "Hot"
-    health[risk.any] = "At risk"
-    health[stalled.any] = "Stalled"
-    health[dead.any] = "Dead"
+    for level, hit in levels.items():
+        health[hit] = level
     why = Reasons(index)
     why.add(
-        hot & health.eq("Hot"),
+        pd.Series(hot & ~np.logical_or.reduce(list(levels.values())), index=index),
         "score ",
         facts.score,
         f" (SQL from {s.sql_threshold:g})",
     )
-    for level in (dead, stalled, risk):
-        why.add(level.any, level)
-    won, lost = facts.closed.eq("won"), facts.closed.eq("lost")
+    for reasons in (dead, stalled, risk):
+        why.add(reasons.any, reasons)
+    closed = facts.closed.to_numpy(dtype=object)
+    won, lost = closed == "won", closed == "lost"
     health[won] = "Won"
     health[lost] = "Lost"
-    text = why.text
+    text = why.texts()
     text[won | lost] = ""
-    return health, text
+    return pd.Series(health, index=index), pd.Series(text, index=index)
 
 
 def _says_no(cols: Columns, field: str) -> pd.Series:
