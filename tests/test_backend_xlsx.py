@@ -189,14 +189,18 @@ def test_dates_typed_as_text_and_as_dates_both_work(tmp_path):
         {"Deal": "ISO text", "Stage": "Discovery", "Last contact": "2026-02-20"},
         {"Deal": "Typed DMY", "Stage": "Discovery", "Last contact": "20/02/2026"},
         {"Deal": "Nonsense", "Stage": "Discovery", "Last contact": "last Tuesday"},
+        # A typo for 2030: a real date cell, but past pandas' range (2262); no crash.
+        {"Deal": "Typo year", "Stage": "Discovery", "Last contact": date(3000, 2, 20)},
     ]
     path = write_workbook(tmp_path / "pipeline.xlsx", tabs(rows, weights=[]))
     report = run_cycle(XlsxBackend(path), NAMES, NOW)
     why = report.plan.pipelines[0].desired["Why"].tolist()
-    assert why == ["no contact for 18 days"] * 3 + [""]  # unreadable counts as empty
+    assert why == ["no contact for 18 days"] * 3 + ["", ""]  # unreadable counts as empty
     assert [str(p) for p in report.plan.problems] == [
         'Deals!H5: "last Tuesday" is not a date; type it like 2026-11-26 or 26/11/2026 '
-        "(Date order DMY). Until then it counts as empty."
+        "(Date order DMY). Until then it counts as empty.",
+        'Deals!H6: "3000-02-20" is not a date; type it like 2026-11-26 or 26/11/2026 '
+        "(Date order DMY). Until then it counts as empty.",
     ]
 
 

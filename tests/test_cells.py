@@ -209,3 +209,27 @@ def test_a_column_of_datetimes_with_blanks_reads_as_datetimes():
     assert got[0] == pd.Timestamp("2026-03-04 09:15") and pd.isna(got[1])
     mixed = pd.Series([datetime(2026, 3, 4), "05/03/2026"], dtype=object)
     assert list(cells.dates(mixed)) == [pd.Timestamp("2026-03-04"), pd.Timestamp("2026-03-05")]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(3000, 1, 1),  # a typo for 2030, beyond pandas' nanoseconds (2262)
+        date(1, 1, 1),
+        datetime(1899, 12, 31),
+        "3000-01-01",
+        "01/01/3000",
+        "26 Nov 3000",
+        200_000,  # a serial number far past 2200
+    ],
+)
+def test_a_date_outside_1900_to_2199_reads_as_no_date_not_a_crash(value):
+    col = pd.Series([value, date(2026, 3, 4), None], dtype=object)
+    got = cells.datetimes(col)
+    assert pd.isna(got[0]) and got[1] == pd.Timestamp("2026-03-04") and pd.isna(got[2])
+    assert not cells.blank_mask(col)[0], "it is a value, so it is reported, not ignored"
+
+
+def test_a_written_time_zone_keeps_the_time_as_written():
+    got = cells.datetimes(pd.Series(["Mar 4, 2026 10:00 UTC", "4 March 2026"], dtype=object))
+    assert list(got) == [pd.Timestamp("2026-03-04 10:00"), pd.Timestamp("2026-03-04")]

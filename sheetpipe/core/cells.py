@@ -335,8 +335,10 @@ class Column:
             try:
                 # cache=False: pandas' own look for repeated values costs three times the
                 # conversion itself on a column of 200,000 datetimes.
-                return pd.to_datetime(col, cache=False).astype("datetime64[ns]")
-            except (TypeError, ValueError):  # time-zone-aware values: fall through
+                stamps = pd.to_datetime(col, cache=False)
+                if stamps.dt.tz is None:
+                    return _in_range(stamps)
+            except (TypeError, ValueError):  # aware and naive mixed, or beyond pandas' range
                 pass
         out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
         if kind == "empty":
@@ -352,7 +354,7 @@ class Column:
         is_dt = kinds.isin((datetime, date, pd.Timestamp))
         if is_dt.any():
             values = col[is_dt].map(_as_datetime)
-            out[is_dt] = pd.to_datetime(values, cache=False).astype("datetime64[ns]")
+            out[is_dt] = _in_range(pd.to_datetime(values, cache=False, errors="coerce"))
         is_num = kinds.isin((int, float))
         if is_num.any():
             serial = pd.to_numeric(col[is_num], errors="coerce").astype(float)
@@ -425,6 +427,21 @@ def _serial_dates(serial: pd.Series) -> pd.Series:
     return (SERIAL_EPOCH + pd.to_timedelta(serial, unit="D")).astype("datetime64[ns]")
 
 
+_FIRST_DAY, _END = np.datetime64("1900-01-01"), np.datetime64("2200-01-01")
+
+
+def _in_range(stamps: pd.Series) -> pd.Series:
+    """datetime64[ns], NaT outside 1900..2199 (as for serial numbers).
+
+    A year like 3000 or 0001 is a typo in a sales sheet, and past 2262 it does not fit
+    pandas' nanoseconds at all: it reads as no date (reported), never as a crash.
+    """
+    values = stamps.to_numpy()
+    inside = (values >= _FIRST_DAY) & (values < _END)  # NaT is never inside
+    values = np.where(inside, values, np.datetime64("NaT")).astype("datetime64[ns]")
+    return pd.Series(values, index=stamps.index)
+
+
 def _as_datetime(value: date) -> datetime:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
@@ -435,7 +452,7 @@ def _text_dates(col: pd.Series, order: str) -> pd.Series:
     iso = col.str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?")
     out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
     if iso.any():
-        out[iso] = pd.to_datetime(col[iso], format="ISO8601", errors="coerce")
+        out[iso] = _in_range(pd.to_datetime(col[iso], format="ISO8601", errors="coerce"))
     rest = col[~iso & col.ne("")]
     if rest.empty:
         return out
@@ -450,10 +467,20 @@ def _text_dates(col: pd.Series, order: str) -> pd.Series:
     # Two-digit years mean this century, as spreadsheets read them.
     year = year.where(year >= 100, year + 2000)
     frame = pd.DataFrame({"year": year, "month": month, "day": day})
-    numeric = pd.to_datetime(frame.dropna(), errors="coerce")
+    numeric = _in_range(pd.to_datetime(frame.dropna(), errors="coerce"))
     out[numeric.index] = numeric
     # Words like "26 Nov 2026" or "Nov 26, 2026": rare, so per cell.
     words = rest[out[rest.index].isna() & rest.str.contains("[A-Za-z]", regex=True)]
     for idx, value in words.items():
-        out[idx] = pd.to_datetime(value, errors="coerce", dayfirst=order == "DMY")
+        out[idx] = _word_date(value, order)
     return out
+
+
+def _word_date(value: str, order: str) -> pd.Timestamp:
+    try:
+        stamp = pd.to_datetime(value, errors="coerce", dayfirst=order == "DMY")
+        if stamp is not pd.NaT and stamp.tzinfo is not None:
+            stamp = stamp.tz_localize(None)  # "10:00 UTC": the time as written
+        return _in_range(pd.Series([stamp])).iloc[0]
+    except (TypeError, ValueError, OverflowError):  # whatever dateutil makes of odd text
+        return pd.NaT
