@@ -71,6 +71,31 @@ PEOPLE = {
 fast = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+# Any value a backend can hand over, in any people-owned cell: the cycle must go on.
+any_cell = st.one_of(
+    st.none(),
+    st.text(max_size=12),
+    st.sampled_from(["  ", "=1+1", "3000-01-01", "31/02/2026", "1e400", "Yes ", "✔", "n/a"]),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)),
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)),
+)
+wild_deals = st.lists(
+    st.fixed_dictionaries({column: any_cell for column in sorted(PEOPLE)}), min_size=1, max_size=12
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wild_deals)
+def test_no_cell_value_stops_a_cycle(rows):
+    result = plan_cycle(snapshot(deals=rows), NAMES, NOW)
+    for pipeline in result.pipelines:
+        assert pipeline.desired["Score"].between(0, 100).all()
+    assert all(p.where and p.message for p in result.problems)
+
+
 def owned_by_id(snap: Snapshot) -> dict[str, tuple]:
     tab = snap.find("Deals")
     header = tab.header
