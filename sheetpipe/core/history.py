@@ -59,11 +59,17 @@ class HistoryLog:
 
     def index_of(self, ids: pd.Series) -> np.ndarray:
         """Each deal ID's code, -1 for an ID History has never seen."""
-        return self._ids_index.get_indexer(ids.to_numpy(dtype=object))
+        # One hash pass over History's distinct IDs and these together: the distinct IDs
+        # come first, so each keeps its position as its code (a third cheaper than
+        # building an index of them and looking these up in it).
+        known = len(self.ids)
+        both = np.concatenate([self._ids_array, ids.to_numpy(dtype=object)])
+        found = pd.factorize(both)[0][known:]
+        return np.where(found < known, found, -1)
 
     @cached_property
-    def _ids_index(self) -> pd.Index:  # hashed once per cycle, shared by the pipelines
-        return pd.Index(self.ids, dtype=object)
+    def _ids_array(self) -> np.ndarray:
+        return np.array(self.ids, dtype=object)
 
 
 def read_history(table: Table | None, date_order: str) -> HistoryLog:
