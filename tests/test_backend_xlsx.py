@@ -199,8 +199,8 @@ def test_dates_typed_as_text_and_as_dates_both_work(tmp_path):
     assert [str(p) for p in report.plan.problems] == [
         'Deals!H5: "last Tuesday" is not a date; type it like 2026-11-26 or 26/11/2026 '
         "(Date order DMY). Until then it counts as empty.",
-        'Deals!H6: "3000-02-20" is not a date; type it like 2026-11-26 or 26/11/2026 '
-        "(Date order DMY). Until then it counts as empty.",
+        'Deals!H6: "3000-02-20" is outside the years 1900–2199 (a typo?); correct the year. '
+        "Until then it counts as empty.",
     ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -321,12 +321,18 @@ def _report_bad_dates(
     for name in sorted(c for c in used if cols.has(c)):
         bad = cols.get(name, "date").isna() & ~cols.get(name, "blank")
         for row in bad.index[bad]:
+            value = cols.raw(name)[row]
+            if isinstance(value, date):  # a real date cell, beyond what a sheet date can be
+                fix = "is outside the years 1900–2199 (a typo?); correct the year"
+            else:
+                fix = (
+                    f"is not a date; type it like 2026-11-26 or {example} "
+                    f"(Date order {settings.date_order})"
+                )
             problems.append(
                 Problem(
                     pipeline.where(row, name),
-                    f'"{cells.text(cols.raw(name)[row])}" is not a date; type it like '
-                    f"2026-11-26 or {example} (Date order {settings.date_order}). Until then "
-                    "it counts as empty.",
+                    f'"{cells.text(value)}" {fix}. Until then it counts as empty.',
                     "warning",
                 )
             )
