@@ -30,11 +30,15 @@ def slug(value: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", value.casefold()).strip("-")
 
 
-def cause_prefix(pipeline: str, ids: pd.Series, stages: pd.Series, entry: pd.Series) -> np.ndarray:
-    """'deals/D-0007/proposal#2': this deal's second entry into Proposal."""
+def cause_prefix(
+    pipeline: str, ids: pd.Series, stage_code: np.ndarray, stage_names: list, entry: pd.Series
+) -> np.ndarray:
+    """'deals/D-0007/proposal#2': this deal's second entry into Proposal.
+
+    `stage_code` numbers each deal's stage into `stage_names`.
+    """
     # The stage-and-entry tail repeats down the tab: written once per distinct pair, then
     # joined to each ID in one C-level pass (per-row formatting costs several times more).
-    stage_code, stage_names = pd.factorize(stages.to_numpy(dtype=object))
     entries = entry.to_numpy(dtype=np.int64)
     width = entries.max(initial=0) + 1
     pair, pairs = pd.factorize(stage_code.astype(np.int64) * width + entries)
@@ -61,7 +65,9 @@ def plan_tasks(
     """
     if deals.empty:
         return []
-    prefix = cause_prefix(pipeline, deals["id"], deals["stage"], deals["entry"])
+    # Stages are hashed once: task IDs and the playbooks both read them.
+    stage_code, stage_names = pd.factorize(deals["stage"].to_numpy(dtype=object))
+    prefix = cause_prefix(pipeline, deals["id"], stage_code, list(stage_names), deals["entry"])
     out: list[dict[str, object]] = []
 
     def add(
@@ -113,7 +119,6 @@ def plan_tasks(
 
             add(hit, f"/{kind}", kind, alert, today)
 
-    stage_code, stage_names = pd.factorize(deals["stage"].to_numpy(dtype=object))
     folded = [str(name).casefold() for name in stage_names]
     for stage in stages.of(pipeline):
         key = stage.name.strip().casefold()
