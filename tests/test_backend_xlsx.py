@@ -235,7 +235,7 @@ def _add_cached_value(path, sheet, ref, value):
             if item.filename == name:
                 xml = data.decode()
                 xml = re.sub(
-                    rf'(<c r="{ref}"[^>]*>)<f>([^<]*)</f><v\s*/>',
+                    rf'(<c r="{ref}"[^>]*>)<f>([^<]*)</f><v\s*(?:/>|></v>)',
                     rf"\1<f>\2</f><v>{value}</v>",
                     xml,
                 )

@@ -40,6 +40,15 @@ class Backend(ABC):
         """Hold whatever lock keeps two writers apart for one cycle."""
         yield
 
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Hold the sheet for a daemon's whole life, where the storage has a lock."""
+        yield
+
+    def busy(self) -> str | None:
+        """Why a real sync would have to wait right now (read-only commands still work)."""
+        return None
+
     def calls(self) -> str:
         return f"{_plural(self.reads, 'read')}, {_plural(self.writes, 'write')}"
 

@@ -1,52 +1,45 @@
 """The embedded default: an .xlsx workbook on disk that Excel and LibreOffice open.
 
-One cycle loads the workbook once, reads every tab from it, and, only when the change
-set is not empty, writes into the same loaded workbook and saves it atomically.
+The file is the user's package. A cycle reads it once (python-calamine for the cells);
+when the change set is not empty it writes a new package in which only the parts and
+cells sheetpipe owns differ (sheetpipe/xlsx), then swaps it in atomically, but only if
+the file on disk is still the one it read and nobody has it open.
+
+Limits, on purpose:
+- A save a person makes in the instant between the last check and the swap (a few
+  microseconds) can still be replaced; the previous file stays in the `.bak` beside it.
+- Only one sheetpipe works on a workbook at a time (a lock file beside it); the daemon
+  holds it for its whole life.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
-import re
 import tempfile
 from collections.abc import Iterator
-from datetime import date, datetime
 from pathlib import Path
 
 import filelock
 import openpyxl
-from openpyxl.formatting.formatting import ConditionalFormattingList
-from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import PatternFill
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
 
 from sheetpipe.backends.base import Backend
-from sheetpipe.core.apply import trim
-from sheetpipe.core.cells import col_letter, looks_like_formula
+from sheetpipe.core.cells import looks_like_formula
 from sheetpipe.errors import AlreadyRunning, BackendError, SheetChanged, SheetNotFound, WorkbookBusy
-from sheetpipe.model import (
-    HEALTH_FILLS,
-    ChangeSet,
-    FormatSpec,
-    FrozenHeader,
-    HealthColours,
-    ListDropdown,
-    Snapshot,
-    Tab,
-)
+from sheetpipe.model import ChangeSet, Snapshot
+from sheetpipe.xlsx.edit import WorkbookEdit
+from sheetpipe.xlsx.package import Package, PackageError, write_package
+from sheetpipe.xlsx.read import read_tabs
 
-LAST_ROW = 1048576  # Excel's last row: rules and lists cover every future deal
-_HEALTH_RULE = re.compile(r'^\$([A-Z]+)2="(Dead|Stalled|At risk|Hot)"$')
-_COLUMN_RANGE = re.compile(rf"^([A-Z]+)2:([A-Z]+){LAST_ROW}$")
+Stamp = tuple[int, int, int]  # size, mtime_ns, inode: a save by anyone changes one of them
 
 
 class XlsxBackend(Backend):
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
-        self._wb: openpyxl.Workbook | None = None
-        self._stamp: tuple[int, int] | None = None
+        self._read: tuple[bytes, Package, Stamp] | None = None
+        self._lock = filelock.FileLock(self.lock_path, timeout=0)
 
     def describe(self) -> str:
         return str(self.path)
@@ -70,22 +63,42 @@ class XlsxBackend(Backend):
                 return candidate
         return None
 
+    def busy(self) -> str | None:
+        office = self.office_lock()
+        if office is None:
+            return None
+        return (
+            f"{self.path.name} is open in Excel or LibreOffice ({office.name} exists): reading "
+            "works, but a real sync waits until it is closed."
+        )
+
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
-        lock = filelock.FileLock(self.lock_path, timeout=0)
+        """The lock for one cycle; re-entered at no cost inside `hold` (the daemon's)."""
         try:
-            lock.acquire()
+            self._lock.acquire()
         except filelock.Timeout:
             raise AlreadyRunning(
                 f"another sheetpipe is already working on {self.path} (lock {self.lock_path}); "
                 "this one stops. Stop the other one, or wait for its cycle to end."
             ) from None
         try:
+            if self._lock.lock_counter == 1:
+                self._remove_leftovers()
             yield
         finally:
-            lock.release()
+            self._lock.release()
+            if not self._lock.is_locked:
+                with contextlib.suppress(OSError):
+                    self.lock_path.unlink()
+
+    hold = session  # the daemon holds the same lock for its whole life
+
+    def _remove_leftovers(self) -> None:
+        """Temporary files a killed run left behind (only a lock holder writes them)."""
+        for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
             with contextlib.suppress(OSError):
-                self.lock_path.unlink()
+                leftover.unlink()
 
     def _check_not_open(self) -> None:
         office = self.office_lock()
@@ -101,192 +114,94 @@ class XlsxBackend(Backend):
             raise SheetNotFound(
                 f"{self.path} does not exist; create it with `sheetpipe init --xlsx {self.path}`."
             )
-        self._check_not_open()
         self.reads += 1
-        self._stamp = _stamp(self.path)
+        with open(self.path, "rb") as handle:
+            stamp = _stamp(os.fstat(handle.fileno()))
+            data = handle.read()
         try:
-            wb = openpyxl.load_workbook(self.path)
-        except Exception as exc:  # openpyxl raises many types for a damaged file
+            package = Package(io.BytesIO(data))
+            tabs = read_tabs(data, package)
+        except PackageError as exc:
             raise BackendError(
-                f"{self.path} could not be read as an .xlsx workbook ({exc}); the previous "
-                f"good copy, if any, is {self.backup_path}."
+                f"{self.path} could not be read as an .xlsx workbook: {exc}. Nothing was "
+                f"changed; the previous good copy, if any, is {self.backup_path}."
             ) from exc
-        self._wb = wb
-        cached: dict[tuple[str, int, int], object] | None = None
-        tabs = {}
-        for ws in wb.worksheets:
-            rows = [list(r) for r in ws.iter_rows(values_only=True)]
-            formulas = _formula_cells(ws, rows)
-            if formulas:
-                # People may compute a column with formulas; the engine wants the value
-                # Excel last computed, which only a second, values-only load has.
-                cached = cached if cached is not None else _cached_values(self.path)
-                for r, c in formulas:
-                    rows[r][c] = cached.get((ws.title, r, c))
-            trim(rows)
-            tabs[ws.title] = Tab(ws.title, rows, frozenset(_installed_formats(ws)))
+        self._read = (data, package, stamp)
         return Snapshot(tabs, str(self.path))
 
     def apply(self, changes: ChangeSet, status_tab: str) -> None:
-        wb = self._wb
-        if wb is None:
+        if self._read is None:
             raise RuntimeError("apply() needs a read() first in the same session")
+        data, package, stamp = self._read
+        self._check_unchanged(stamp)
+        edit = WorkbookEdit(package)
+        try:
+            edit.apply(changes, status_tab)
+            replaced, added, removed = edit.parts()
+        except PackageError as exc:
+            raise BackendError(
+                f"{self.path} cannot be changed safely: {exc}. Nothing was written."
+            ) from exc
+        self.writes += 1
+        buffer = io.BytesIO()
+        write_package(package, buffer, replaced, added, removed)
+        replace_atomically(
+            self.path, buffer.getvalue(), self.backup_path, lambda: self._check_unchanged(stamp)
+        )
+        with open(self.path, "rb") as handle:
+            new_stamp = _stamp(os.fstat(handle.fileno()))
+            new_data = handle.read()
+        self._read = (new_data, Package(io.BytesIO(new_data)), new_stamp)
+
+    def _check_unchanged(self, stamp: Stamp) -> None:
+        """Right before a write: nobody has it open, nobody saved it since it was read."""
         self._check_not_open()
-        if _stamp(self.path) != self._stamp:
+        try:
+            now = _stamp(self.path.stat())
+        except FileNotFoundError:
+            now = None
+        if now != stamp:
             raise SheetChanged(
                 f"{self.path} was saved by someone else during this cycle; nothing was "
-                "written. The next cycle starts from the new file."
+                "written. The cycle plans again from the new file."
             )
-        for name, rows in changes.new_tabs:
-            _write_rows(wb.create_sheet(name), 1, rows)
-        for tab, col, header in changes.new_columns:
-            _set(wb[tab].cell(1, col), header)
-        for write in changes.writes:
-            ws = wb[write.tab]
-            for row, value in zip(write.rows, write.values, strict=True):
-                _set(ws.cell(row, write.col), value)
-        for tab, first, rows in changes.appends:
-            _write_rows(wb[tab], first, rows)
-        for tab, spec in changes.formats:
-            _install(wb[tab], spec)
-        if changes.status is not None:
-            ws = wb[status_tab] if status_tab in wb.sheetnames else wb.create_sheet(status_tab)
-            ws.delete_rows(1, ws.max_row)
-            _write_rows(ws, 1, changes.status)
-        self.writes += 1
-        save_atomically(wb, self.path, self.backup_path)
-        self._stamp = _stamp(self.path)
 
     def create(self, tabs: list[tuple[str, list[list]]]) -> None:
-        """A new workbook holding these tabs (for `sheetpipe init`)."""
+        """A new workbook holding these tabs (for `sheetpipe init` and the demo)."""
         wb = openpyxl.Workbook()
         wb.remove(wb.active)
         for name, rows in tabs:
-            _write_rows(wb.create_sheet(name), 1, rows)
+            ws = wb.create_sheet(name)
+            for r, values in enumerate(rows, start=1):
+                for c, value in enumerate(values, start=1):
+                    cell = ws.cell(r, c, value)
+                    if looks_like_formula(value):
+                        cell.data_type = "s"  # openpyxl would make "=…" a formula
+        buffer = io.BytesIO()
+        wb.save(buffer)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        save_atomically(wb, self.path, None)
+        replace_atomically(self.path, buffer.getvalue(), None, lambda: None)
 
 
-def _stamp(path: Path) -> tuple[int, int]:
-    info = path.stat()
-    return info.st_mtime_ns, info.st_size
+def _stamp(info: os.stat_result) -> Stamp:
+    return info.st_size, info.st_mtime_ns, info.st_ino
 
 
-def _write_rows(ws: Worksheet, first: int, rows: list[list]) -> None:
-    for r, values in enumerate(rows, start=first):
-        for c, value in enumerate(values, start=1):
-            _set(ws.cell(r, c), value)
-
-
-def _set(cell, value: object) -> None:  # noqa: ANN001 (openpyxl Cell)
-    cell.value = value
-    if isinstance(value, str) and looks_like_formula(value):
-        # openpyxl turns any string starting with "=" into a formula; and Excel would
-        # evaluate "+1" or "@SUM(A1)" once someone edits the cell. Forced text, shown
-        # with Excel's quote prefix, stays text.
-        cell.data_type = "s"
-        cell.quotePrefix = True
-    elif isinstance(value, datetime):
-        cell.number_format = "yyyy-mm-dd hh:mm"
-    elif isinstance(value, date):
-        cell.number_format = "yyyy-mm-dd"
-
-
-def _formula_cells(ws: Worksheet, rows: list[list]) -> list[tuple[int, int]]:
-    found = []
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            is_formula = isinstance(value, str) and value.startswith("=")
-            if is_formula and ws.cell(r + 1, c + 1).data_type == "f":
-                found.append((r, c))
-    return found
-
-
-def _cached_values(path: Path) -> dict[tuple[str, int, int], object]:
-    wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
-    try:
-        return {
-            (ws.title, r, c): value
-            for ws in wb.worksheets
-            for r, row in enumerate(ws.iter_rows(values_only=True))
-            for c, value in enumerate(row)
-        }
-    finally:
-        wb.close()
-
-
-def _installed_formats(ws: Worksheet) -> list[FormatSpec]:
-    found: list[FormatSpec] = []
-    if ws.freeze_panes == "A2":
-        found.append(FrozenHeader())
-    colours: dict[tuple[str, str], set[str]] = {}
-    for cf in ws.conditional_formatting:
-        for rule in cf.rules:
-            match = _HEALTH_RULE.match((rule.formula or [""])[0])
-            span = _COLUMN_RANGE.match(str(cf.sqref))
-            if match and span and span.group(1) == "A":
-                colours.setdefault((match.group(1), span.group(2)), set()).add(match.group(2))
-    for (health, last), seen in colours.items():
-        if seen == set(HEALTH_FILLS):
-            found.append(HealthColours(_col_index(health), _col_index(last)))
-    for dv in ws.data_validations.dataValidation:
-        span = _COLUMN_RANGE.match(str(dv.sqref))
-        formula = dv.formula1 or ""
-        one_column = span is not None and span.group(1) == span.group(2)
-        literal = formula.startswith('"') and formula.endswith('"')
-        if dv.type == "list" and one_column and literal:
-            values = tuple(v for v in formula[1:-1].split(",") if v)
-            found.append(ListDropdown(_col_index(span.group(1)), values))
-    return found
-
-
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def _install(ws: Worksheet, spec: FormatSpec) -> None:
-    if isinstance(spec, FrozenHeader):
-        ws.freeze_panes = "A2"
-    elif isinstance(spec, HealthColours):
-        kept = ConditionalFormattingList()
-        for cf in ws.conditional_formatting:
-            for rule in cf.rules:
-                if not _HEALTH_RULE.match((rule.formula or [""])[0]):
-                    kept.add(str(cf.sqref), rule)
-        ws.conditional_formatting = kept
-        health, last = col_letter(spec.health_col), col_letter(spec.last_col)
-        for value, colour in HEALTH_FILLS.items():
-            fill = PatternFill(start_color=colour, end_color=colour, fill_type="solid")
-            ws.conditional_formatting.add(
-                f"A2:{last}{LAST_ROW}", FormulaRule(formula=[f'${health}2="{value}"'], fill=fill)
-            )
-    elif isinstance(spec, ListDropdown):
-        letter = col_letter(spec.col)
-        target = f"{letter}2:{letter}{LAST_ROW}"
-        ws.data_validations.dataValidation = [
-            dv for dv in ws.data_validations.dataValidation if str(dv.sqref) != target
-        ]
-        dv = DataValidation(
-            type="list", formula1='"' + ",".join(spec.values) + '"', allow_blank=True
-        )
-        dv.add(target)
-        ws.add_data_validation(dv)
-
-
-def save_atomically(wb: openpyxl.Workbook, path: Path, backup: Path | None) -> None:
+def replace_atomically(path: Path, data: bytes, backup: Path | None, last_check) -> None:  # noqa: ANN001
     """Write a temporary file beside the workbook, fsync it, keep a backup, then swap.
 
-    A crash at any point leaves the old workbook or the new one, never half of one.
+    A crash at any point leaves the old workbook or the new one, never half of one. The
+    new file keeps the old one's mode and owner. `last_check` runs just before the swap
+    and raises to cancel it.
     """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            wb.save(handle)
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        _copy_ownership(path, Path(tmp))
+        last_check()
         if backup is not None and path.exists():
             _keep_backup(path, backup)
         os.replace(tmp, path)
@@ -295,6 +210,23 @@ def save_atomically(wb: openpyxl.Workbook, path: Path, backup: Path | None) -> N
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _copy_ownership(source: Path, target: Path) -> None:
+    try:
+        info = source.stat()
+    except FileNotFoundError:
+        os.chmod(target, 0o666 & ~_umask())
+        return
+    os.chmod(target, info.st_mode & 0o7777)
+    with contextlib.suppress(PermissionError, AttributeError):
+        os.chown(target, info.st_uid, info.st_gid)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _keep_backup(path: Path, backup: Path) -> None:

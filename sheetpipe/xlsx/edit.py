@@ -1,0 +1,271 @@
+"""A change set turned into the few parts of a workbook package that must change.
+
+Cells go into their worksheet parts (sheet.py); formats into the parts' skeletons
+(formats.py); new tabs add a worksheet part and extend the workbook, its relationships
+and the content types; styles grow only by what sheetpipe needs. An Excel table that
+ends on the row above appended rows is extended over them. Everything else in the
+package stays as it was.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections import defaultdict
+
+from lxml import etree
+
+from sheetpipe.model import ChangeSet, Row
+from sheetpipe.xlsx.formats import Skeleton, install
+from sheetpipe.xlsx.package import (
+    CONTENT_TYPES_NS,
+    PKG_RELS,
+    STYLES_TYPE,
+    WORKSHEET_TYPE,
+    Package,
+    PackageError,
+    SheetRef,
+    parse_xml,
+    rels_name,
+)
+from sheetpipe.xlsx.sheet import Cells, CellStyles, Rewrite, Split, update_dimension
+from sheetpipe.xlsx.styles import Styles
+
+CONTENT_TYPES = "[Content_Types].xml"
+TABLE_REF = re.compile(rb"""\bref\s*=\s*["']([A-Z]+)(\d+):([A-Z]+)(\d+)["']""")
+
+
+class WorkbookEdit:
+    def __init__(self, package: Package):
+        self.pkg = package
+        self.sheets = list(package.sheets)
+        self.rewrites: dict[str, Rewrite] = {}
+        self.skeletons: dict[str, Skeleton] = {}
+        self.added: dict[str, bytes] = {}
+        self.replaced: dict[str, bytes] = {}
+        self.removed: set[str] = set()
+        self.appended: dict[str, tuple[int, int]] = {}  # part → first and last new row
+        self._styles: Styles | None = None
+        self._workbook_changed = False
+        self._new_rels: list[tuple[str, str, str]] = []  # id, type, target (relative)
+        self._new_types: dict[str, str] = {}  # part → content type
+
+    # ---- the change set ---------------------------------------------------------------
+    def apply(self, changes: ChangeSet, status_tab: str) -> None:
+        for name, rows in changes.new_tabs:
+            if self.find(name) is None:
+                self.add_tab(name, rows)
+        cells: dict[str, Cells] = defaultdict(lambda: defaultdict(dict))
+        for tab, col, header in changes.new_columns:
+            cells[tab][1][col] = header
+        for write in changes.writes:
+            target = cells[write.tab]
+            for row, value in zip(write.rows, write.values, strict=True):
+                target[row][write.col] = value
+        for tab, first, rows in changes.appends:
+            target = cells[tab]
+            for offset, values in enumerate(rows):
+                target[first + offset].update(
+                    (c, v) for c, v in enumerate(values, 1) if v is not None and v != ""
+                )
+            if rows:
+                self.appended[self.part(tab)] = (first, first + len(rows) - 1)
+        for tab, tab_cells in cells.items():
+            self.rewrite(self.part(tab)).set_cells(tab_cells)
+        if changes.status is not None:
+            if self.find(status_tab) is None:
+                self.add_tab(status_tab, changes.status)
+            else:
+                self.rewrite(self.part(status_tab)).replace_all(changes.status)
+        for tab, spec in changes.formats:
+            install(self.skeleton(self.part(tab)), spec, self.styles)
+
+    def find(self, name: str) -> SheetRef | None:
+        want = name.strip().casefold()
+        return next((s for s in self.sheets if s.name.strip().casefold() == want), None)
+
+    def part(self, name: str) -> str:
+        sheet = self.find(name)
+        if sheet is None:
+            raise PackageError(f"it has no tab {name!r} (was it deleted during the cycle?)")
+        return sheet.part
+
+    # ---- parts ------------------------------------------------------------------------
+    def rewrite(self, part: str) -> Rewrite:
+        if part not in self.rewrites:
+            data = self.added[part] if part in self.added else self.pkg.read(part)
+            self.rewrites[part] = Rewrite(Split.of(data), self._cell_styles())
+        return self.rewrites[part]
+
+    def skeleton(self, part: str) -> Skeleton:
+        if part not in self.skeletons:
+            self.skeletons[part] = Skeleton(self.rewrite(part).split)
+        return self.skeletons[part]
+
+    @property
+    def styles(self) -> Styles:
+        if self._styles is None:
+            part = self.pkg.styles_part()
+            data = self.pkg.read(part) if part and self.pkg.has(part) else None
+            self._styles = Styles(data, self.pkg.main_ns)
+        return self._styles
+
+    def _cell_styles(self) -> CellStyles:
+        return CellStyles(
+            date=lambda: self.styles.date(),
+            datetime=lambda: self.styles.datetime(),
+            text_not_formula=lambda: self.styles.text_not_formula(),
+            is_date_style=lambda index: self.styles.is_date_style(index),
+            date1904=self.pkg.date1904,
+        )
+
+    # ---- new tabs ---------------------------------------------------------------------
+    def add_tab(self, name: str, rows: list[Row]) -> None:
+        protection = self.pkg.workbook.find(self._q("workbookProtection"))
+        if protection is not None and protection.get("lockStructure") in ("1", "true"):
+            raise PackageError(
+                f"its structure is protected, so no tab can be added (it needs {name!r}); "
+                "unprotect it (Excel: Review → Protect Workbook) or add the tab yourself"
+            )
+        part = self._new_part_name()
+        rel_id = self._new_rel_id()
+        sheet_id = max([0, *(s.sheet_id for s in self.sheets)]) + 1
+        self.added[part] = (
+            b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="%s" '
+            b'xmlns:r="%s"><dimension ref="A1"/><sheetData/></worksheet>'
+            % (self.pkg.main_ns.encode(), self.pkg.rel_ns.encode())
+        )
+        holder = self.pkg.workbook.find(self._q("sheets"))
+        if holder is None:
+            raise PackageError("its workbook part lists no sheets")
+        etree.SubElement(holder, self._q("sheet"), {"name": name, "sheetId": str(sheet_id),
+                         f"{{{self.pkg.rel_ns}}}id": rel_id})  # fmt: skip
+        self._workbook_changed = True
+        target = posixpath.relpath(part, posixpath.dirname(self.pkg.workbook_part) or ".")
+        self._new_rels.append((rel_id, f"{self.pkg.rel_ns}/worksheet", target))
+        self._new_types[part] = WORKSHEET_TYPE
+        self.sheets.append(SheetRef(name, sheet_id, rel_id, part))
+        cells = {r: {c: v for c, v in enumerate(row, 1) if v is not None and v != ""}
+                 for r, row in enumerate(rows, 1)}  # fmt: skip
+        self.rewrite(part).set_cells({r: cols for r, cols in cells.items() if cols})
+
+    def _new_part_name(self) -> str:
+        folder = (
+            posixpath.dirname(self.sheets[0].part)
+            if self.sheets
+            else posixpath.join(posixpath.dirname(self.pkg.workbook_part), "worksheets")
+        )
+        taken = {n.casefold() for n in (*self.pkg.entries, *self.added)}
+        n = len(self.sheets) + 1
+        while posixpath.join(folder, f"sheet{n}.xml").casefold() in taken:
+            n += 1
+        return posixpath.join(folder, f"sheet{n}.xml")
+
+    def _new_rel_id(self) -> str:
+        taken = {r.id for r in self.pkg.workbook_rels} | {r[0] for r in self._new_rels}
+        n = len(taken) + 1
+        while f"rId{n}" in taken:
+            n += 1
+        return f"rId{n}"
+
+    def _q(self, name: str) -> str:
+        return f"{{{self.pkg.main_ns}}}{name}"
+
+    # ---- the result -------------------------------------------------------------------
+    def parts(self) -> tuple[dict[str, bytes], dict[str, bytes], frozenset[str]]:
+        """Replaced, added and removed parts."""
+        for skeleton in self.skeletons.values():
+            skeleton.write_back()
+        dropped_formulas = False
+        for part, rewrite in self.rewrites.items():
+            update_dimension(rewrite.split, rewrite.max_row, rewrite.max_col)
+            dropped_formulas |= rewrite.formulas_dropped
+            self._store(part, rewrite.split.join())
+        for part, (first, last) in self.appended.items():
+            self._extend_tables(part, first, last)
+        if self._styles is not None and self._styles.changed:
+            self._store_styles()
+        if dropped_formulas:
+            self._drop_calc_chain()
+        if self._workbook_changed:
+            self._store(self.pkg.workbook_part, _xml(self.pkg.workbook))
+        if self._new_rels or self.removed:
+            self._store_workbook_rels()
+        if self._new_types or self.removed:
+            self._store_content_types()
+        return self.replaced, self.added, frozenset(self.removed)
+
+    def _store(self, part: str, data: bytes) -> None:
+        if part in self.added:
+            self.added[part] = data
+        else:
+            self.replaced[part] = data
+
+    def _store_styles(self) -> None:
+        styles = self.styles
+        part = self.pkg.styles_part()
+        if part is None or not self.pkg.has(part):
+            part = posixpath.join(posixpath.dirname(self.pkg.workbook_part), "styles.xml")
+            if part in self.pkg.entries:
+                part = posixpath.join(posixpath.dirname(part), "sheetpipe-styles.xml")
+            self.added[part] = b""
+            target = posixpath.relpath(part, posixpath.dirname(self.pkg.workbook_part) or ".")
+            if self.pkg.styles_part() is None:
+                self._new_rels.append((self._new_rel_id(), f"{self.pkg.rel_ns}/styles", target))
+            self._new_types[part] = STYLES_TYPE
+        self._store(part, styles.to_bytes())
+
+    def _drop_calc_chain(self) -> None:
+        """A formula cell replaced by a value leaves calcChain pointing at nothing, which
+        Excel reports as damage; without the part, Excel rebuilds it on load."""
+        rel = self.pkg.rel_of_type(self.pkg.workbook_part, "calcChain")
+        if rel is not None and self.pkg.has(rel.target):
+            self.removed.add(rel.target)
+
+    def _extend_tables(self, part: str, first: int, last: int) -> None:
+        source = self.added.get(part)
+        rels = [] if source is not None else self.pkg.rels(part)
+        for rel in rels:
+            if rel.type.rsplit("/", 1)[-1] != "table" or rel.external:
+                continue
+            data = self.replaced.get(rel.target) or self.pkg.read(rel.target)
+            head = data[: data.find(b">", data.find(b"<table") if b"<table" in data else 0)]
+            found = TABLE_REF.search(head)
+            totals = re.search(rb"""totalsRowCount\s*=\s*["']([1-9])""", head)
+            if found is None or totals or int(found.group(4)) != first - 1:
+                continue
+            old = found.group(0)
+            new = old.replace(found.group(3) + found.group(4), found.group(3) + str(last).encode())
+            self.replaced[rel.target] = data.replace(old, new)
+
+    def _store_workbook_rels(self) -> None:
+        name = rels_name(self.pkg.workbook_part)
+        root = parse_xml(self.pkg.read(name), name)
+        for child in list(root):
+            if isinstance(child.tag, str) and self._rel_target(child) in self.removed:
+                root.remove(child)
+        for rel_id, kind, target in self._new_rels:
+            etree.SubElement(root, f"{{{PKG_RELS}}}Relationship", Id=rel_id, Type=kind,
+                             Target=target)  # fmt: skip
+        self._store(name, _xml(root))
+
+    def _rel_target(self, rel: etree._Element) -> str:
+        base = posixpath.dirname(self.pkg.workbook_part)
+        target = rel.get("Target", "")
+        joined = target.lstrip("/") if target.startswith("/") else posixpath.join(base, target)
+        return posixpath.normpath(joined.replace("\\", "/"))
+
+    def _store_content_types(self) -> None:
+        root = parse_xml(self.pkg.read(CONTENT_TYPES), CONTENT_TYPES)
+        for child in list(root):
+            part = (child.get("PartName") or "").lstrip("/")
+            if isinstance(child.tag, str) and part in self.removed:
+                root.remove(child)
+        for part, kind in self._new_types.items():
+            etree.SubElement(root, f"{{{CONTENT_TYPES_NS}}}Override", PartName="/" + part,
+                             ContentType=kind)  # fmt: skip
+        self._store(CONTENT_TYPES, _xml(root))
+
+
+def _xml(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)

@@ -1,0 +1,201 @@
+"""The formatting sheetpipe installs on a worksheet, found again and put in place.
+
+These live in the worksheet part around its rows (sheetViews, conditionalFormatting,
+dataValidations). They are read and changed on the part's skeleton, the part with its
+rows left out, so a large sheet costs no more than a small one. Rules a person made are
+kept; only sheetpipe's own (matched by their exact shape) are replaced.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from sheetpipe.core.cells import col_letter
+from sheetpipe.model import HEALTH_FILLS, FormatSpec, FrozenHeader, HealthColours, ListDropdown
+from sheetpipe.xlsx.package import parse_xml
+from sheetpipe.xlsx.sheet import Split
+from sheetpipe.xlsx.styles import Styles
+
+LAST_ROW = 1048576  # Excel's last row: rules and lists cover every future deal
+HEALTH_RULE = re.compile(r'^\$([A-Z]+)2="(Dead|Stalled|At risk|Hot)"$')
+COLUMN_RANGE = re.compile(rf"^\$?([A-Z]+)\$?2:\$?([A-Z]+)\$?{LAST_ROW}$")
+# CT_Worksheet's children, in the order the schema requires (Excel refuses others).
+ORDER = ("sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetData",
+         "sheetCalcPr", "sheetProtection", "protectedRanges", "scenarios", "autoFilter",
+         "sortState", "dataConsolidate", "customSheetViews", "mergeCells", "phoneticPr",
+         "conditionalFormatting", "dataValidations", "hyperlinks", "printOptions",
+         "pageMargins", "pageSetup", "headerFooter", "rowBreaks", "colBreaks",
+         "customProperties", "cellWatches", "ignoredErrors", "smartTags", "drawing",
+         "legacyDrawing", "legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls",
+         "webPublishItems", "tableParts", "extLst")  # fmt: skip
+
+
+class Skeleton:
+    """A worksheet part without its rows, parsed."""
+
+    def __init__(self, split: Split):
+        self.split = split
+        self.root = parse_xml(split.head + split.tail, "a worksheet")
+        self.ns = etree.QName(self.root).namespace or ""
+
+    def q(self, name: str) -> str:
+        return f"{{{self.ns}}}{name}"
+
+    def children(self, name: str) -> list[etree._Element]:
+        return self.root.findall(self.q(name))
+
+    def child(self, name: str) -> etree._Element:
+        """The child `name`, made and put in its schema place when missing."""
+        found = self.root.find(self.q(name))
+        if found is not None:
+            return found
+        return self.insert(etree.Element(self.q(name)))
+
+    def insert(self, element: etree._Element) -> etree._Element:
+        """Put `element` after every sibling the schema orders before or with it."""
+        rank = ORDER.index(etree.QName(element).localname)
+        at = 0
+        for index, child in enumerate(self.root):
+            name = etree.QName(child).localname if isinstance(child.tag, str) else None
+            if name in ORDER and ORDER.index(name) <= rank:
+                at = index + 1
+        self.root.insert(at, element)
+        return element
+
+    def write_back(self) -> None:
+        """Serialise into the split's head and tail, around the rows as they are."""
+        xml = etree.tostring(self.root, xml_declaration=True, encoding="UTF-8", standalone=True)
+        p = self.split.prefix
+        empty = re.search(rb"<" + re.escape(p) + rb"sheetData\b[^>]*?(/>|>\s*</" +
+                          re.escape(p) + rb"sheetData>)", xml)  # fmt: skip
+        if empty is None:  # lxml may pick another prefix: keep the rows' prefix in step
+            raise ValueError("the worksheet's sheetData vanished when serialised")
+        self.split.head = xml[: empty.start()] + b"<" + p + b"sheetData>"
+        self.split.tail = b"</" + p + b"sheetData>" + xml[empty.end() :]
+
+
+def installed(skeleton: Skeleton) -> list[FormatSpec]:
+    found: list[FormatSpec] = []
+    if _frozen_header(skeleton):
+        found.append(FrozenHeader())
+    colours: dict[tuple[str, str], set[str]] = {}
+    for cf in skeleton.children("conditionalFormatting"):
+        span = COLUMN_RANGE.match(cf.get("sqref", ""))
+        for rule in cf.findall(skeleton.q("cfRule")):
+            match = HEALTH_RULE.match(_formula(skeleton, rule))
+            if match and span and span.group(1) == "A":
+                colours.setdefault((match.group(1), span.group(2)), set()).add(match.group(2))
+    for (health, last), seen in colours.items():
+        if seen == set(HEALTH_FILLS):
+            found.append(HealthColours(_col_index(health), _col_index(last)))
+    for dv in _validations(skeleton):
+        span = COLUMN_RANGE.match(dv.get("sqref", ""))
+        formula = _formula(skeleton, dv, "formula1")
+        literal = len(formula) >= 2 and formula[0] == formula[-1] == '"'
+        if dv.get("type") == "list" and span and span.group(1) == span.group(2) and literal:
+            values = tuple(v for v in formula[1:-1].split(",") if v)
+            found.append(ListDropdown(_col_index(span.group(1)), values))
+    return found
+
+
+def install(skeleton: Skeleton, spec: FormatSpec, styles: Styles) -> None:
+    if isinstance(spec, FrozenHeader):
+        _freeze_header(skeleton)
+    elif isinstance(spec, HealthColours):
+        _health_colours(skeleton, spec, styles)
+    elif isinstance(spec, ListDropdown):
+        _dropdown(skeleton, spec)
+
+
+def _frozen_header(skeleton: Skeleton) -> bool:
+    for view in skeleton.root.iter(skeleton.q("sheetView")):
+        pane = view.find(skeleton.q("pane"))
+        if (
+            pane is not None
+            and pane.get("state") in ("frozen", "frozenSplit")
+            and _number(pane.get("ySplit")) == 1
+            and _number(pane.get("xSplit")) == 0
+        ):
+            return True  # fmt: skip
+    return False
+
+
+def _freeze_header(skeleton: Skeleton) -> None:
+    views = skeleton.child("sheetViews")
+    view = views.find(skeleton.q("sheetView"))
+    if view is None:
+        view = etree.SubElement(views, skeleton.q("sheetView"), workbookViewId="0")
+    for old in view.findall(skeleton.q("pane")):
+        view.remove(old)
+    pane = etree.Element(skeleton.q("pane"), ySplit="1", topLeftCell="A2",
+                         activePane="bottomLeft", state="frozen")  # fmt: skip
+    view.insert(0, pane)
+    for selection in view.findall(skeleton.q("selection")):
+        selection.set("pane", "bottomLeft")
+
+
+def _health_colours(skeleton: Skeleton, spec: HealthColours, styles: Styles) -> None:
+    priorities = [0]
+    for cf in skeleton.children("conditionalFormatting"):
+        for rule in cf.findall(skeleton.q("cfRule")):
+            if HEALTH_RULE.match(_formula(skeleton, rule)):
+                cf.remove(rule)
+            else:
+                priorities.append(_number(rule.get("priority")))
+        if not len(cf):
+            skeleton.root.remove(cf)
+    health, last = col_letter(spec.health_col), col_letter(spec.last_col)
+    cf = etree.Element(skeleton.q("conditionalFormatting"), sqref=f"A2:{last}{LAST_ROW}")
+    for offset, (value, colour) in enumerate(HEALTH_FILLS.items(), start=1):
+        rule = etree.SubElement(cf, skeleton.q("cfRule"), type="expression",
+                                dxfId=str(styles.fill_dxf(colour)),
+                                priority=str(max(priorities) + offset))  # fmt: skip
+        etree.SubElement(rule, skeleton.q("formula")).text = f'${health}2="{value}"'
+    _insert_last_of_kind(skeleton, cf)
+
+
+def _dropdown(skeleton: Skeleton, spec: ListDropdown) -> None:
+    letter = col_letter(spec.col)
+    target = f"{letter}2:{letter}{LAST_ROW}"
+    holder = skeleton.child("dataValidations")
+    for dv in holder.findall(skeleton.q("dataValidation")):
+        if dv.get("sqref", "").replace("$", "") == target:
+            holder.remove(dv)
+    dv = etree.SubElement(holder, skeleton.q("dataValidation"), type="list",
+                          allowBlank="1", showErrorMessage="1", sqref=target)  # fmt: skip
+    etree.SubElement(dv, skeleton.q("formula1")).text = '"' + ",".join(spec.values) + '"'
+    holder.set("count", str(len(holder.findall(skeleton.q("dataValidation")))))
+
+
+def _insert_last_of_kind(skeleton: Skeleton, element: etree._Element) -> None:
+    siblings = skeleton.children(etree.QName(element).localname)
+    if siblings:
+        siblings[-1].addnext(element)
+    else:
+        skeleton.insert(element)
+
+
+def _validations(skeleton: Skeleton) -> list[etree._Element]:
+    holder = skeleton.root.find(skeleton.q("dataValidations"))
+    return [] if holder is None else holder.findall(skeleton.q("dataValidation"))
+
+
+def _formula(skeleton: Skeleton, element: etree._Element, name: str = "formula") -> str:
+    found = element.find(skeleton.q(name))
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _number(value: str | None) -> int:
+    try:
+        return int(float(value or 0))
+    except ValueError:
+        return 0
+
+
+def _col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n

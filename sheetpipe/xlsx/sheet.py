@@ -1,0 +1,279 @@
+"""Worksheet parts rewritten as text: only the planned cells change.
+
+A worksheet part is `head <sheetData> rows </sheetData> tail`. A change replaces or adds
+single `<c>` elements inside the rows it names and adds rows it needs; every other row
+goes through as the same bytes, and so do the head and the tail unless formats change
+(see formats.py). Text sheetpipe writes is always an inline string (`t="inlineStr"`),
+never a formula, and sharedStrings stays untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from numbers import Integral, Real
+
+import numpy as np
+
+from sheetpipe.core.cells import col_letter, looks_like_formula
+from sheetpipe.xlsx.package import PackageError
+
+Cells = dict[int, dict[int, object]]  # sheet row → column → value (1-based)
+NAME = rb"(?:[A-Za-z_][\w.-]*:)?"
+SHEET_DATA_OPEN = re.compile(rb"<(" + NAME + rb")sheetData\b[^>]*?(/?)>")
+ROW = re.compile(rb"<(" + NAME + rb")row\b([^>]*?)(?:/>|>(.*?)</\1row\s*>)", re.S)
+CELL = re.compile(rb"<(" + NAME + rb")c\b([^>]*?)(?:/>|>(.*?)</\1c\s*>)", re.S)
+ATTR_R = re.compile(rb"""(?:^|\s)r\s*=\s*["']([^"']*)["']""")
+ATTR_S = re.compile(rb"""(?:^|\s)s\s*=\s*["']([^"']*)["']""")
+ATTR_SPANS = re.compile(rb"""\s+spans\s*=\s*["'][^"']*["']""")
+DIMENSION = re.compile(rb"""(<""" + NAME + rb"""dimension\b[^>]*?\bref\s*=\s*["'])([^"']*)(["'])""")
+CELL_REF = re.compile(rb"([A-Z]{1,3})(\d+)")
+# Characters XML 1.0 cannot hold; OOXML writes them as _xHHHH_ (and _x itself as _x005F_).
+ESCAPE_X = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+EPOCH_1900, EPOCH_1904 = datetime(1899, 12, 30), datetime(1904, 1, 1)
+
+
+@dataclass
+class Split:
+    """A worksheet part cut around its rows."""
+
+    head: bytes  # up to and including <sheetData>
+    rows: bytes
+    tail: bytes  # from </sheetData> on
+    prefix: bytes  # the main namespace's prefix with its colon, usually b""
+
+    @classmethod
+    def of(cls, xml: bytes) -> Split:
+        found = SHEET_DATA_OPEN.search(xml)
+        if found is None:
+            raise PackageError("a worksheet part has no sheetData")
+        prefix = found.group(1)
+        if found.group(2):  # <sheetData/>: an empty sheet
+            head = xml[: found.start()] + b"<" + prefix + b"sheetData>"
+            return cls(head, b"", b"</" + prefix + b"sheetData>" + xml[found.end() :], prefix)
+        close = xml.rfind(b"</" + prefix + b"sheetData")
+        if close < found.end():
+            raise PackageError("a worksheet part's sheetData is not closed")
+        rows = xml[found.end() : close]
+        if b"<![CDATA[" in rows and re.search(rb"<!\[CDATA\[(?:(?!\]\]>).)*</?" + NAME +
+                                              rb"(?:row|c)\b", rows, re.S):  # fmt: skip
+            raise PackageError("a worksheet part hides row markup inside CDATA")
+        return cls(xml[: found.end()], rows, xml[close:], prefix)
+
+    def join(self) -> bytes:
+        return self.head + self.rows + self.tail
+
+
+@dataclass
+class CellStyles:
+    """How written values are styled; the indexes come from styles.py."""
+
+    date: Callable[[], int]
+    datetime: Callable[[], int]
+    text_not_formula: Callable[[], int]
+    is_date_style: Callable[[int], bool]
+    date1904: bool = False
+
+
+class Rewrite:
+    """Rewrites rows of one worksheet; `formulas_dropped` tells the caller to drop calcChain."""
+
+    def __init__(self, split: Split, styles: CellStyles):
+        self.split = split
+        self.styles = styles
+        self.formulas_dropped = False
+        self.max_row = self.max_col = 0
+
+    def set_cells(self, cells: Cells) -> None:
+        if not cells:
+            return
+        self.max_row = max(self.max_row, max(cells))
+        self.max_col = max(self.max_col, max(max(cols) for cols in cells.values() if cols))
+        rows = self.split.rows
+        last = _last_row_number(rows)
+        first = min(cells)
+        if last is not None and last < first:
+            # The usual append: every new row comes after the last row there is.
+            self.split.rows = rows + b"".join(self._new_row(r, cells[r]) for r in sorted(cells))
+            return
+        self.split.rows = b"".join(self._merge(rows, cells))
+
+    def replace_all(self, rows: list[list[object]]) -> None:
+        """The whole content (the Status tab, which sheetpipe owns entirely)."""
+        cells = {r: {c: v for c, v in enumerate(row, 1) if not _empty(v)}
+                 for r, row in enumerate(rows, 1)}  # fmt: skip
+        self.formulas_dropped |= b"<" + self.split.prefix + b"f" in self.split.rows
+        self.split.rows = b""
+        self.set_cells({r: cols for r, cols in cells.items() if cols})
+
+    def _merge(self, rows: bytes, cells: Cells) -> Iterator[bytes]:
+        pending = sorted(cells)
+        at, number, pos = 0, 0, 0
+        for match in ROW.finditer(rows):
+            found = ATTR_R.search(match.group(2))
+            number = int(found.group(1)) if found else number + 1
+            while at < len(pending) and pending[at] < number:
+                yield rows[pos : match.start()]
+                pos = match.start()
+                yield self._new_row(pending[at], cells[pending[at]])
+                at += 1
+            if at < len(pending) and pending[at] == number:
+                yield rows[pos : match.start()]
+                yield self._edit_row(match, number, cells[number])
+                pos = match.end()
+                at += 1
+            elif not found:
+                # A row without r counts from the one before; rows put in before it would
+                # shift it, so it gets its number written out.
+                yield rows[pos : match.start()]
+                yield _with_r(match.group(0), match.group(1) + b"row", number)
+                pos = match.end()
+        yield rows[pos:]
+        for r in pending[at:]:
+            yield self._new_row(r, cells[r])
+
+    def _new_row(self, number: int, values: dict[int, object]) -> bytes:
+        p = self.split.prefix
+        body = b"".join(self._cell(number, c, v, None) for c, v in sorted(values.items()))
+        return b'<%srow r="%d">%s</%srow>' % (p, number, body, p)
+
+    def _edit_row(self, match: re.Match[bytes], number: int, values: dict[int, object]) -> bytes:
+        p, attrs, body = match.group(1), match.group(2), match.group(3) or b""
+        attrs = ATTR_SPANS.sub(b"", attrs)  # spans is a hint that new cells would falsify
+        out, col, pending = [], 0, sorted(values.items())
+        at = 0
+        for cell in CELL.finditer(body):
+            found = ATTR_R.search(cell.group(2))
+            col = _col_number(found.group(1)) if found else col + 1
+            while at < len(pending) and pending[at][0] < col:
+                out.append(self._cell(number, *pending[at], None))
+                at += 1
+            if at < len(pending) and pending[at][0] == col:
+                out.append(self._cell(number, col, pending[at][1], cell))
+                at += 1
+            else:
+                out.append(
+                    cell.group(0)
+                    if found
+                    else _with_r(cell.group(0), p + b"c", f"{col_letter(col)}{number}")
+                )
+        out.extend(self._cell(number, c, v, None) for c, v in pending[at:])
+        if attrs.rstrip().endswith(b"/"):
+            attrs = attrs.rstrip()[:-1]
+        return b"<%srow%s>%s</%srow>" % (p, attrs, b"".join(out), p)
+
+    def _cell(self, row: int, col: int, value: object, old: re.Match[bytes] | None) -> bytes:
+        p = self.split.prefix
+        style = 0
+        if old is not None:
+            if b"<" + p + b"f" in (old.group(3) or b""):
+                self.formulas_dropped = True
+            found = ATTR_S.search(old.group(2))
+            style = int(found.group(1)) if found and found.group(1).isdigit() else 0
+        ref = f"{col_letter(col)}{row}".encode()
+        return cell_xml(p, ref, value, style, self.styles)
+
+
+def cell_xml(p: bytes, ref: bytes, value: object, style: int, styles: CellStyles) -> bytes:
+    """One `<c>`: a number, a boolean, a date as a serial, or an inline string."""
+    kind, text = b"", None
+    if _empty(value):
+        return b'<%sc r="%s" s="%d"/>' % (p, ref, style) if style else b""
+    if isinstance(value, bool | np.bool_):
+        kind, text = b' t="b"', b"1" if value else b"0"
+    elif isinstance(value, datetime | date):
+        if not (style and styles.is_date_style(style)):
+            timed = isinstance(value, datetime) and value.time() != time(0)
+            style = styles.datetime() if timed else styles.date()
+        text = _number(serial(value, styles.date1904))
+    elif isinstance(value, Integral | Real):
+        text = _number(value)
+    elif isinstance(value, timedelta):
+        text = _number(value / timedelta(days=1))
+    else:
+        string = str(value)
+        if looks_like_formula(string):
+            style = styles.text_not_formula()  # shown as typed, and stays text when edited
+        inline = b'<%st xml:space="preserve">%s</%st>' % (p, escape_text(string), p)
+        return b'<%sc r="%s"%s t="inlineStr"><%sis>%s</%sis></%sc>' % (
+            p, ref, _style(style), p, inline, p, p
+        )  # fmt: skip
+    return b'<%sc r="%s"%s%s><%sv>%s</%sv></%sc>' % (p, ref, _style(style), kind, p, text, p, p)
+
+
+def serial(value: date, date1904: bool = False) -> float:
+    moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+    if moment.tzinfo is not None:
+        moment = moment.replace(tzinfo=None)
+    return (moment - (EPOCH_1904 if date1904 else EPOCH_1900)) / timedelta(days=1)
+
+
+def escape_text(text: str) -> bytes:
+    text = ESCAPE_X.sub(r"_x005F_\1", text)
+    text = CONTROL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.encode("utf-8")
+
+
+def update_dimension(split: Split, max_row: int, max_col: int) -> None:
+    """Widen `<dimension ref>` to cover the cells written (it is a hint readers trust)."""
+    if not max_row:
+        return
+    found = DIMENSION.search(split.head)
+    if found is None:
+        return
+    corners = CELL_REF.findall(found.group(2))
+    if not corners:
+        return
+    first = corners[0]
+    last = corners[-1]
+    rows = max(int(last[1]), max_row)
+    cols = max(_col_number(last[0]), max_col)
+    ref = first[0] + first[1] + b":" + col_letter(cols).encode() + str(rows).encode()
+    split.head = split.head[: found.start(2)] + ref + split.head[found.end(2) :]
+
+
+def _last_row_number(rows: bytes) -> int | None:
+    """The number of the last row element, or 0 for no rows; None when it has no r."""
+    start = max(rows.rfind(b"<row"), rows.rfind(b":row"))
+    if start < 0:
+        return 0 if not rows.strip() else None
+    found = ATTR_R.search(rows[start : rows.find(b">", start)])
+    return int(found.group(1)) if found else None
+
+
+def _with_r(element: bytes, tag: bytes, r: int | str) -> bytes:
+    at = element.index(tag) + len(tag)
+    return element[:at] + b' r="' + str(r).encode() + b'"' + element[at:]
+
+
+def _col_number(ref: bytes) -> int:
+    n = 0
+    for ch in ref:
+        if 65 <= ch <= 90:
+            n = n * 26 + ch - 64
+        elif 97 <= ch <= 122:
+            n = n * 26 + ch - 96
+        else:
+            break
+    return n
+
+
+def _number(value: object) -> bytes:
+    if isinstance(value, Integral):
+        return str(int(value)).encode()
+    number = float(value)  # type: ignore[arg-type]
+    return (str(int(number)) if number.is_integer() else repr(number)).encode()
+
+
+def _empty(value: object) -> bool:
+    if value is None or (isinstance(value, str) and value == ""):
+        return True
+    return isinstance(value, float | datetime) and value != value  # NaN, NaT
+
+
+def _style(style: int) -> bytes:
+    return b' s="%d"' % style if style else b""

@@ -1,0 +1,154 @@
+"""The few styles sheetpipe needs, added to the workbook's styles part once and reused.
+
+Existing entries keep their index (cells point at them by number): sheetpipe only looks
+entries up and appends new ones at the end of their list. The part is parsed only when
+a cycle writes a date, forced text or a colour rule, and rewritten only when it grew.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from sheetpipe.xlsx.package import parse_xml
+
+DATE_FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm"}
+BUILTIN_DATES = set(range(14, 23)) | set(range(27, 37)) | set(range(45, 48)) | set(range(50, 59))
+# A number format is a date when it has date or time codes outside quotes and brackets.
+_DATE_CODE = re.compile(r"[dmyhs]", re.I)
+_LITERAL = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
+# CT_Stylesheet's children, in the order the schema requires.
+ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles",
+         "dxfs", "tableStyles", "colors", "extLst")  # fmt: skip
+EMPTY = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<styleSheet xmlns="%s"><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font>'
+    b'</fonts><fills count="2"><fill><patternFill patternType="none"/></fill><fill>'
+    b'<patternFill patternType="gray125"/></fill></fills><borders count="1"><border><left/>'
+    b'<right/><top/><bottom/><diagonal/></border></borders><cellStyleXfs count="1"><xf '
+    b'numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="1"><xf '
+    b'numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs><cellStyles '
+    b'count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+)
+
+
+class Styles:
+    def __init__(self, data: bytes | None, main_ns: str):
+        self.ns = main_ns
+        self.is_new = data is None
+        self._data = data if data is not None else EMPTY % main_ns.encode()
+        self._root: etree._Element | None = None
+        self.changed = self.is_new
+        self._found: dict[tuple[int, bool], int] = {}  # a workbook may hold a million xfs
+
+    @property
+    def root(self) -> etree._Element:
+        if self._root is None:
+            self._root = parse_xml(self._data, "styles")
+        return self._root
+
+    def to_bytes(self) -> bytes:
+        return etree.tostring(self.root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+    # ---- cell formats (cellXfs) -------------------------------------------------------
+    def date(self) -> int:
+        return self._xf(numfmt=self._numfmt(DATE_FORMATS["date"]))
+
+    def datetime(self) -> int:
+        return self._xf(numfmt=self._numfmt(DATE_FORMATS["datetime"]))
+
+    def text_not_formula(self) -> int:
+        """Forced text: Excel's quote prefix, so "=1+1" shows as typed and stays text."""
+        return self._xf(numfmt=0, quote=True)
+
+    def is_date_style(self, index: int) -> bool:
+        xfs = self._list("cellXfs")
+        if index >= len(xfs):
+            return False
+        numfmt = int(xfs[index].get("numFmtId", "0"))
+        if numfmt in BUILTIN_DATES:
+            return True
+        code = self._codes().get(numfmt)
+        return code is not None and bool(_DATE_CODE.search(_LITERAL.sub("", code)))
+
+    def _xf(self, numfmt: int, quote: bool = False) -> int:
+        if (numfmt, quote) not in self._found:
+            self._found[numfmt, quote] = self._find_or_add_xf(numfmt, quote)
+        return self._found[numfmt, quote]
+
+    def _find_or_add_xf(self, numfmt: int, quote: bool) -> int:
+        xfs = self._list("cellXfs")
+        for index, xf in enumerate(xfs):
+            plain = all(xf.get(k, "0") == "0" for k in ("fontId", "fillId", "borderId", "xfId"))
+            if (plain and int(xf.get("numFmtId", "0")) == numfmt and len(xf) == 0
+                    and (xf.get("quotePrefix", "0") in ("1", "true")) == quote):  # fmt: skip
+                return index
+        xf = etree.SubElement(xfs, self._q("xf"))
+        for key, value in (("numFmtId", numfmt), ("fontId", 0), ("fillId", 0),
+                           ("borderId", 0), ("xfId", 0)):  # fmt: skip
+            xf.set(key, str(value))
+        xf.set("applyNumberFormat" if numfmt else "quotePrefix", "1")
+        self._counted(xfs)
+        return len(xfs) - 1
+
+    def _numfmt(self, code: str) -> int:
+        for number, existing in self._codes().items():
+            if existing == code:
+                return number
+        fmts = self._list("numFmts")
+        number = max([163, *self._codes()]) + 1
+        etree.SubElement(fmts, self._q("numFmt"), numFmtId=str(number), formatCode=code)
+        self._counted(fmts)
+        return number
+
+    def _codes(self) -> dict[int, str]:
+        fmts = self.root.find(self._q("numFmts"))
+        if fmts is None:
+            return {}
+        return {int(f.get("numFmtId", "0")): f.get("formatCode", "") for f in fmts}
+
+    # ---- differential formats (dxfs), for conditional formatting ----------------------
+    def fill_dxf(self, rgb: str) -> int:
+        """A solid fill in a differential format; found again rather than added twice."""
+        dxfs = self._list("dxfs")
+        want = _dxf_fill(self.ns, rgb)
+        shape = etree.tostring(want)
+        for index, dxf in enumerate(dxfs):
+            if etree.tostring(dxf) == shape:
+                return index
+        dxfs.append(want)
+        self._counted(dxfs)
+        return len(dxfs) - 1
+
+    # ---- the lists --------------------------------------------------------------------
+    def _list(self, name: str) -> etree._Element:
+        found = self.root.find(self._q(name))
+        if found is not None:
+            return found
+        element = etree.Element(self._q(name), count="0")
+        later = ORDER[ORDER.index(name) + 1 :]
+        for index, child in enumerate(self.root):
+            if isinstance(child.tag, str) and etree.QName(child).localname in later:
+                self.root.insert(index, element)
+                break
+        else:
+            self.root.append(element)
+        self.changed = True
+        return element
+
+    def _counted(self, holder: etree._Element) -> None:
+        holder.set("count", str(len(holder)))
+        self.changed = True
+
+    def _q(self, name: str) -> str:
+        return f"{{{self.ns}}}{name}"
+
+
+def _dxf_fill(ns: str, rgb: str) -> etree._Element:
+    dxf = etree.Element(f"{{{ns}}}dxf")
+    fill = etree.SubElement(etree.SubElement(dxf, f"{{{ns}}}fill"), f"{{{ns}}}patternFill")
+    fill.set("patternType", "solid")
+    etree.SubElement(fill, f"{{{ns}}}fgColor", rgb="FF" + rgb)
+    etree.SubElement(fill, f"{{{ns}}}bgColor", rgb="FF" + rgb)
+    return dxf
