@@ -218,9 +218,11 @@ def sync(config_path: Path, now: str | None, dry_run: bool) -> None:
     from sheetpipe.sync import render_changes, run_cycle
 
     config = load_config(config_path)
-    report = run_cycle(open_backend(config), config.names, parse_now(now), dry_run=dry_run)
+    backend = open_backend(config)
+    report = run_cycle(backend, config.names, parse_now(now), dry_run=dry_run)
     if dry_run:
         click.echo(render_changes(report.snapshot, report.plan.changes))
+        _print_busy(backend)
     _print_problems(report.plan.problems)
     verb = "would change" if dry_run else "changed"
     click.echo(f"{'Dry run: ' if dry_run else ''}{verb} {report.line()}")
@@ -253,10 +255,12 @@ def run(config_path: Path, every: str | None, once: bool) -> None:
     def cycle(next_run: str) -> str:
         return run_cycle(backend, config.names, datetime.now(UTC), next_run=next_run).line()
 
-    logging.getLogger("sheetpipe").info(
-        "sheetpipe %s: syncing %s every %gs", __version__, backend.describe(), seconds
-    )
-    sys.exit(Daemon(cycle, seconds).run())
+    with backend.hold():  # one daemon per sheet: a second one stops here, with exit 75
+        logging.getLogger("sheetpipe").info(
+            "sheetpipe %s: syncing %s every %gs", __version__, backend.describe(), seconds
+        )
+        code = Daemon(cycle, seconds).run()
+    sys.exit(code)
 
 
 @cli.command()
@@ -270,9 +274,11 @@ def check(config_path: Path, now: str | None) -> None:
     from sheetpipe.sync import run_cycle
 
     config = load_config(config_path)
-    report = run_cycle(open_backend(config), config.names, parse_now(now), dry_run=True)
+    backend = open_backend(config)
+    report = run_cycle(backend, config.names, parse_now(now), dry_run=True)
     problems = report.plan.problems
     _print_problems(problems)
+    _print_busy(backend)
     errors = len(report.plan.errors)
     click.echo(
         f"{report.plan.deals} deals checked: {errors} errors, {len(problems) - errors} warnings."
@@ -292,7 +298,9 @@ def explain(deal_id: str, config_path: Path, now: str | None) -> None:
     from sheetpipe.sync import run_cycle
 
     config = load_config(config_path)
-    report = run_cycle(open_backend(config), config.names, parse_now(now), dry_run=True)
+    backend = open_backend(config)
+    report = run_cycle(backend, config.names, parse_now(now), dry_run=True)
+    _print_busy(backend)
     plan = report.plan
     for pipeline in plan.pipelines:
         hits = pipeline.desired.index[pipeline.desired["ID"].str.casefold() == deal_id.casefold()]
@@ -313,6 +321,12 @@ def explain(deal_id: str, config_path: Path, now: str | None) -> None:
 def _print_problems(problems: list) -> None:
     for problem in problems:
         click.echo(f"{problem.level}: {problem}", err=True)
+
+
+def _print_busy(backend: Backend) -> None:
+    note = backend.busy()
+    if note:
+        click.echo(f"note: {note}", err=True)
 
 
 def _relative(path: Path, folder: Path) -> str:

@@ -247,3 +247,85 @@ def _add_cached_value(path, sheet, ref, value):
                 data = xml.encode()
             dst.writestr(item, data)
     shutil.move(tmp, path)
+
+
+def _save_as_a_person(path, cell, value):
+    """A person's save as Excel and LibreOffice make it: a new file moved into place."""
+    wb = openpyxl.load_workbook(path)
+    wb["Deals"][cell] = value
+    staged = path.with_name("person-save.xlsx")
+    wb.save(staged)
+    os.replace(staged, path)
+
+
+@pytest.mark.parametrize("moment", ["after the read", "before the replace"])
+def test_a_persons_save_during_a_cycle_is_never_overwritten(workbook, monkeypatch, moment):
+    """The save lands at a dangerous moment; the cycle plans again and both edits stay."""
+    from sheetpipe.backends import xlsx as engine
+
+    saved = []
+
+    def person_saves():
+        if not saved:
+            saved.append(True)
+            _save_as_a_person(workbook, "A2", "Renamed by a person")
+
+    if moment == "after the read":
+        real_read = engine.XlsxBackend.read
+
+        def read_then_save(self):
+            snapshot = real_read(self)
+            person_saves()
+            return snapshot
+
+        monkeypatch.setattr(engine.XlsxBackend, "read", read_then_save)
+    else:
+        real_replace = engine.replace_atomically
+
+        def save_then_replace(path, data, backup, last_check):
+            def check_after_the_save():
+                person_saves()
+                last_check()
+
+            real_replace(path, data, backup, check_after_the_save)
+
+        monkeypatch.setattr(engine, "replace_atomically", save_then_replace)
+    monkeypatch.setattr("sheetpipe.sync.REPLAN_PAUSE", 0.01)
+    report = run_cycle(XlsxBackend(workbook), NAMES, NOW)
+    assert saved and report.applied
+    deals_rows = sheet_rows(workbook, "Deals")
+    header = deals_rows[0]
+    assert deals_rows[1][0] == "Renamed by a person"  # the person's edit
+    assert deals_rows[1][header.index("ID")] == "D-0001"  # and sheetpipe's values
+    assert all(row[header.index("Health")] for row in deals_rows[1:])
+
+
+def test_the_workbook_keeps_its_mode_and_killed_runs_leave_no_temp_files(workbook):
+    os.chmod(workbook, 0o664)
+    leftover = workbook.with_name(".pipeline.xlsx.abc123.tmp")
+    leftover.write_bytes(b"half a workbook from a killed run")
+    run_cycle(XlsxBackend(workbook), NAMES, NOW)
+    assert oct(workbook.stat().st_mode & 0o777) == "0o664"
+    assert not leftover.exists()
+
+
+def test_text_written_is_never_a_formula_whatever_it_starts_with(workbook):
+    backend = XlsxBackend(workbook)
+    snap = backend.read()
+    texts = ['=HYPERLINK("http://evil.example","x")', "+1", "-2", "@SUM(1)", "=1+1", "plain"]
+    first = len(snap.find("History").rows) + 1
+    backend.apply(
+        ChangeSet(appends=[("History", first, [[NOW, "D-9", t] for t in texts])]), "Status"
+    )
+    ws = openpyxl.load_workbook(workbook)["History"]
+    cells = [ws.cell(first + i, 3) for i in range(len(texts))]
+    assert [c.value for c in cells] == texts
+    assert {c.data_type for c in cells} == {"s"}
+    assert [c.quotePrefix for c in cells] == [True] * 5 + [False]
+    from sheetpipe.xlsx.package import Package
+
+    with open(workbook, "rb") as handle:
+        package = Package(handle)
+        part = next(s.part for s in package.sheets if s.name == "History")
+        history = package.read(part)
+    assert b"<f>" not in history and b"<f " not in history and b"inlineStr" in history

@@ -239,3 +239,43 @@ def test_a_google_sheet_without_a_key_file_is_one_clear_line(tmp_path, monkeypat
     assert result.output.startswith("Error: gspread's default key location: no key file at ")
     assert "set [sheet] credentials to its path" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("lock_name", ["~$pipeline.xlsx", ".~lock.pipeline.xlsx#"])
+def test_read_only_commands_work_while_the_workbook_is_open(tmp_path, lock_name):
+    workbook = write_workbook(
+        tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Discovery"}])
+    )
+    config = str(write_config(tmp_path))
+    invoke("sync", "--config", config)
+    (tmp_path / lock_name).write_text("someone")
+    before = workbook.read_bytes()
+    for args in (["check"], ["explain", "D-0001"], ["sync", "--dry-run"]):
+        result = invoke(*args, "--config", config)
+        assert result.exit_code == 0, (args, result.output)
+        assert "is open in Excel or LibreOffice" in result.output
+        assert "a real sync waits until it is closed" in result.output
+    # A day later there is something to write: the real sync waits for the workbook.
+    later = invoke("sync", "--now", "2026-12-31", "--config", config)
+    assert later.exit_code == 75 and "this cycle is skipped" in later.output
+    assert workbook.read_bytes() == before
+
+
+def test_a_second_daemon_on_the_same_workbook_is_refused_at_start(tmp_path):
+    write_workbook(tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Discovery"}]))
+    config = str(write_config(tmp_path))
+    command = [sys.executable, "-m", "sheetpipe", "run", "--every", "1s", "--config", config]
+    first = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        while "cycle ok" not in first.stderr.readline():
+            assert first.poll() is None, "the first daemon stopped"
+        # Between its cycles the first daemon still holds the workbook.
+        second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 75
+        errors = [line for line in second.stderr.splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1 and "another sheetpipe is already working on" in errors[0]
+        assert first.poll() is None
+    finally:
+        first.terminate()
+        first.communicate(timeout=30)
+    assert first.returncode == 0

@@ -30,9 +30,10 @@ ATTR_S = re.compile(rb"""(?:^|\s)s\s*=\s*["']([^"']*)["']""")
 ATTR_SPANS = re.compile(rb"""\s+spans\s*=\s*["'][^"']*["']""")
 DIMENSION = re.compile(rb"""(<""" + NAME + rb"""dimension\b[^>]*?\bref\s*=\s*["'])([^"']*)(["'])""")
 CELL_REF = re.compile(rb"([A-Z]{1,3})(\d+)")
-# Characters XML 1.0 cannot hold; OOXML writes them as _xHHHH_ (and _x itself as _x005F_).
+# Characters XML 1.0 cannot hold, and \r (which XML turns into \n): OOXML writes them as
+# _xHHHH_, and a literal "_x0041_" as "_x005F_x0041_".
 ESCAPE_X = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 EPOCH_1900, EPOCH_1904 = datetime(1899, 12, 30), datetime(1904, 1, 1)
 
 
@@ -88,6 +89,7 @@ class Rewrite:
         self.max_row = self.max_col = 0
 
     def set_cells(self, cells: Cells) -> None:
+        cells = {row: cols for row, cols in cells.items() if cols}
         if not cells:
             return
         self.max_row = max(self.max_row, max(cells))
