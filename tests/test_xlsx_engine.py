@@ -233,3 +233,19 @@ def test_writing_into_rows_without_numbers_keeps_every_cell_in_place(tmp_path, t
     after = XlsxBackend(path).read()
     expected = apply_changes(before, report.plan.changes)
     assert _values(after, tab) == _values(expected, tab)
+
+
+def test_after_a_libreoffice_save_the_dropdowns_are_restored_not_doubled(tmp_path):
+    """LibreOffice saves a whole-column list cut down to the rows in use (B2:B1049)."""
+    from .libreoffice import convert
+
+    path = write_workbook(tmp_path / "pipeline.xlsx", tabs(deals(5)))
+    run_cycle(XlsxBackend(path), NAMES, NOW)
+    convert([path], tmp_path / "saved", "xlsx:Calc MS Excel 2007 XML")
+    shutil.copy(tmp_path / "saved" / "pipeline.xlsx", path)  # the person's save
+    for day in (1, 2):
+        run_cycle(XlsxBackend(path), NAMES, NOW + timedelta(days=day))
+    lists = [dv for dv in openpyxl.load_workbook(path)["Deals"].data_validations.dataValidation]
+    assert [str(dv.sqref) for dv in lists] == ["B2:B1048576"]
+    again = run_cycle(XlsxBackend(path), NAMES, NOW + timedelta(days=2), dry_run=True)
+    assert again.plan.changes.formats == []

@@ -161,12 +161,20 @@ def _dropdown(skeleton: Skeleton, spec: ListDropdown) -> None:
     target = f"{letter}2:{letter}{LAST_ROW}"
     holder = skeleton.child("dataValidations")
     for dv in holder.findall(skeleton.q("dataValidation")):
-        if dv.get("sqref", "").replace("$", "") == target:
+        # A list on this column from row 2 is sheetpipe's, even cut short (LibreOffice
+        # saves it down to the rows in use): replaced, so that no two lists overlap.
+        if dv.get("type") == "list" and _own_column_span(dv.get("sqref", "")) == letter:
             holder.remove(dv)
     dv = etree.SubElement(holder, skeleton.q("dataValidation"), type="list",
                           allowBlank="1", showErrorMessage="1", sqref=target)  # fmt: skip
     etree.SubElement(dv, skeleton.q("formula1")).text = '"' + ",".join(spec.values) + '"'
     holder.set("count", str(len(holder.findall(skeleton.q("dataValidation")))))
+
+
+def _own_column_span(sqref: str) -> str | None:
+    """The column of a one-column range from row 2 down (B2:B1049 → B), else None."""
+    found = re.fullmatch(r"\$?([A-Z]+)\$?2:\$?([A-Z]+)\$?\d+", sqref.strip())
+    return found.group(1) if found and found.group(1) == found.group(2) else None
 
 
 def _insert_last_of_kind(skeleton: Skeleton, element: etree._Element) -> None:
