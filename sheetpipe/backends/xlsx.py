@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import filelock
-import openpyxl
 
 from sheetpipe.backends.base import Backend
 from sheetpipe.core.cells import looks_like_formula
@@ -168,6 +167,8 @@ class XlsxBackend(Backend):
 
     def create(self, tabs: list[tuple[str, list[list]]]) -> None:
         """A new workbook holding these tabs (for `sheetpipe init` and the demo)."""
+        import openpyxl  # only here: a sync never loads a workbook through it
+
         wb = openpyxl.Workbook()
         wb.remove(wb.active)
         for name, rows in tabs:

@@ -9,6 +9,7 @@ never a formula, and sharedStrings stays untouched.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ CELL_REF = re.compile(rb"([A-Z]{1,3})(\d+)")
 # _xHHHH_, and a literal "_x0041_" as "_x005F_x0041_".
 ESCAPE_X = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+NEEDS_ESCAPE = re.compile(r"[&<>_\x00-\x08\x0b-\x1f\ufffe\uffff]")
 EPOCH_1900, EPOCH_1904 = datetime(1899, 12, 30), datetime(1904, 1, 1)
 
 
@@ -175,12 +177,19 @@ class Rewrite:
                 self.formulas_dropped = True
             found = ATTR_S.search(old.group(2))
             style = int(found.group(1)) if found and found.group(1).isdigit() else 0
-        ref = f"{col_letter(col)}{row}".encode()
+        ref = _letters(col) + str(row).encode()
         return cell_xml(p, ref, value, style, self.styles)
 
 
 def cell_xml(p: bytes, ref: bytes, value: object, style: int, styles: CellStyles) -> bytes:
     """One `<c>`: a number, a boolean, a date as a serial, or an inline string."""
+    # Plain text and numbers first: a first sync writes hundreds of thousands of them.
+    if type(value) is str and value:
+        return _text_cell(p, ref, value, style, styles)
+    if type(value) is int or (type(value) is float and value == value):
+        return b'<%sc r="%s"%s><%sv>%s</%sv></%sc>' % (
+            p, ref, _style(style), p, _number(value), p, p
+        )  # fmt: skip
     kind, text = b"", None
     if _empty(value):
         return b'<%sc r="%s" s="%d"/>' % (p, ref, style) if style else b""
@@ -196,14 +205,17 @@ def cell_xml(p: bytes, ref: bytes, value: object, style: int, styles: CellStyles
     elif isinstance(value, timedelta):
         text = _number(value / timedelta(days=1))
     else:
-        string = str(value)
-        if looks_like_formula(string):
-            style = styles.text_not_formula()  # shown as typed, and stays text when edited
-        inline = b'<%st xml:space="preserve">%s</%st>' % (p, escape_text(string), p)
-        return b'<%sc r="%s"%s t="inlineStr"><%sis>%s</%sis></%sc>' % (
-            p, ref, _style(style), p, inline, p, p
-        )  # fmt: skip
+        return _text_cell(p, ref, str(value), style, styles)
     return b'<%sc r="%s"%s%s><%sv>%s</%sv></%sc>' % (p, ref, _style(style), kind, p, text, p, p)
+
+
+def _text_cell(p: bytes, ref: bytes, text: str, style: int, styles: CellStyles) -> bytes:
+    if looks_like_formula(text):
+        style = styles.text_not_formula()  # shown as typed, and stays text when edited
+    inline = b'<%st xml:space="preserve">%s</%st>' % (p, escape_text(text), p)
+    return b'<%sc r="%s"%s t="inlineStr"><%sis>%s</%sis></%sc>' % (
+        p, ref, _style(style), p, inline, p, p
+    )  # fmt: skip
 
 
 def serial(value: date, date1904: bool = False) -> float:
@@ -214,6 +226,8 @@ def serial(value: date, date1904: bool = False) -> float:
 
 
 def escape_text(text: str) -> bytes:
+    if not NEEDS_ESCAPE.search(text):
+        return text.encode("utf-8")
     text = ESCAPE_X.sub(r"_x005F_\1", text)
     text = CONTROL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -250,6 +264,11 @@ def _last_row_number(rows: bytes) -> int | None:
 def _with_r(element: bytes, tag: bytes, r: int | str) -> bytes:
     at = element.index(tag) + len(tag)
     return element[:at] + b' r="' + str(r).encode() + b'"' + element[at:]
+
+
+@functools.cache
+def _letters(col: int) -> bytes:
+    return col_letter(col).encode()
 
 
 def _col_number(ref: bytes) -> int:

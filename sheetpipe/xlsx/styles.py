@@ -7,6 +7,7 @@ a cycle writes a date, forced text or a colour rule, and rewritten only when it 
 
 from __future__ import annotations
 
+import functools
 import re
 
 from lxml import etree
@@ -62,6 +63,7 @@ class Styles:
         """Forced text: Excel's quote prefix, so "=1+1" shows as typed and stays text."""
         return self._xf(numfmt=0, quote=True)
 
+    @functools.cache  # noqa: B019 (one Styles lives for one write)
     def is_date_style(self, index: int) -> bool:
         xfs = self._list("cellXfs")
         if index >= len(xfs):
