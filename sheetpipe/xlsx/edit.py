@@ -22,6 +22,7 @@ from sheetpipe.xlsx.package import (
     PKG_RELS,
     STYLES_TYPE,
     WORKSHEET_TYPE,
+    Content,
     Package,
     PackageError,
     SheetRef,
@@ -41,8 +42,8 @@ class WorkbookEdit:
         self.sheets = list(package.sheets)
         self.rewrites: dict[str, Rewrite] = {}
         self.skeletons: dict[str, Skeleton] = {}
-        self.added: dict[str, bytes] = {}
-        self.replaced: dict[str, bytes] = {}
+        self.added: dict[str, Content] = {}
+        self.replaced: dict[str, Content] = {}
         self.removed: set[str] = set()
         self.appended: dict[str, tuple[int, int]] = {}  # part → first and last new row
         self._styles: Styles | None = None
@@ -94,6 +95,7 @@ class WorkbookEdit:
     def rewrite(self, part: str) -> Rewrite:
         if part not in self.rewrites:
             data = self.added[part] if part in self.added else self.pkg.read(part)
+            assert isinstance(data, bytes)
             self.rewrites[part] = Rewrite(Split.of(data), self._cell_styles())
         return self.rewrites[part]
 
@@ -172,7 +174,7 @@ class WorkbookEdit:
         return f"{{{self.pkg.main_ns}}}{name}"
 
     # ---- the result -------------------------------------------------------------------
-    def parts(self) -> tuple[dict[str, bytes], dict[str, bytes], frozenset[str]]:
+    def parts(self) -> tuple[dict[str, Content], dict[str, Content], frozenset[str]]:
         """Replaced, added and removed parts."""
         for skeleton in self.skeletons.values():
             skeleton.write_back()
@@ -180,7 +182,7 @@ class WorkbookEdit:
         for part, rewrite in self.rewrites.items():
             update_dimension(rewrite.split, rewrite.max_row, rewrite.max_col)
             dropped_formulas |= rewrite.formulas_dropped
-            self._store(part, rewrite.split.join())
+            self._store(part, rewrite.split.pieces())
         for part, (first, last) in self.appended.items():
             self._extend_tables(part, first, last)
         if self._styles is not None and self._styles.changed:
@@ -195,7 +197,7 @@ class WorkbookEdit:
             self._store_content_types()
         return self.replaced, self.added, frozenset(self.removed)
 
-    def _store(self, part: str, data: bytes) -> None:
+    def _store(self, part: str, data: Content) -> None:
         if part in self.added:
             self.added[part] = data
         else:
@@ -229,6 +231,7 @@ class WorkbookEdit:
             if rel.type.rsplit("/", 1)[-1] != "table" or rel.external:
                 continue
             data = self.replaced.get(rel.target) or self.pkg.read(rel.target)
+            assert isinstance(data, bytes)
             head = data[: data.find(b">", data.find(b"<table") if b"<table" in data else 0)]
             found = TABLE_REF.search(head)
             totals = re.search(rb"""totalsRowCount\s*=\s*["']([1-9])""", head)
