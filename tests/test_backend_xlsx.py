@@ -282,12 +282,12 @@ def test_a_persons_save_during_a_cycle_is_never_overwritten(workbook, monkeypatc
     else:
         real_replace = engine.replace_atomically
 
-        def save_then_replace(path, data, backup, last_check):
+        def save_then_replace(path, write, backup, last_check):
             def check_after_the_save():
                 person_saves()
                 last_check()
 
-            real_replace(path, data, backup, check_after_the_save)
+            real_replace(path, write, backup, check_after_the_save)
 
         monkeypatch.setattr(engine, "replace_atomically", save_then_replace)
     monkeypatch.setattr("sheetpipe.sync.REPLAN_PAUSE", 0.01)

@@ -18,8 +18,9 @@ import contextlib
 import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import filelock
 
@@ -142,15 +143,13 @@ class XlsxBackend(Backend):
                 f"{self.path} cannot be changed safely: {exc}. Nothing was written."
             ) from exc
         self.writes += 1
-        buffer = io.BytesIO()
-        write_package(package, buffer, replaced, added, removed)
         replace_atomically(
-            self.path, buffer.getvalue(), self.backup_path, lambda: self._check_unchanged(stamp)
+            self.path,
+            lambda out: write_package(package, out, replaced, added, removed),
+            self.backup_path,
+            lambda: self._check_unchanged(stamp),
         )
-        with open(self.path, "rb") as handle:
-            new_stamp = _stamp(os.fstat(handle.fileno()))
-            new_data = handle.read()
-        self._read = (new_data, Package(io.BytesIO(new_data)), new_stamp)
+        self._read = None  # the next change starts from a fresh read
 
     def _check_unchanged(self, stamp: Stamp) -> None:
         """Right before a write: nobody has it open, nobody saved it since it was read."""
@@ -178,17 +177,20 @@ class XlsxBackend(Backend):
                     cell = ws.cell(r, c, value)
                     if looks_like_formula(value):
                         cell.data_type = "s"  # openpyxl would make "=…" a formula
-        buffer = io.BytesIO()
-        wb.save(buffer)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        replace_atomically(self.path, buffer.getvalue(), None, lambda: None)
+        replace_atomically(self.path, wb.save, None, lambda: None)
 
 
 def _stamp(info: os.stat_result) -> Stamp:
     return info.st_size, info.st_mtime_ns, info.st_ino
 
 
-def replace_atomically(path: Path, data: bytes, backup: Path | None, last_check) -> None:  # noqa: ANN001
+def replace_atomically(
+    path: Path,
+    write: Callable[[BinaryIO], object],
+    backup: Path | None,
+    last_check: Callable[[], None],
+) -> None:
     """Write a temporary file beside the workbook, fsync it, keep a backup, then swap.
 
     A crash at any point leaves the old workbook or the new one, never half of one. The
@@ -197,8 +199,8 @@ def replace_atomically(path: Path, data: bytes, backup: Path | None, last_check)
     """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        with os.fdopen(fd, "w+b") as handle:
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         _copy_ownership(path, Path(tmp))

@@ -26,6 +26,7 @@ from sheetpipe.xlsx.package import (
     Package,
     PackageError,
     SheetRef,
+    compress,
     parse_xml,
     rels_name,
 )
@@ -50,36 +51,57 @@ class WorkbookEdit:
         self._workbook_changed = False
         self._new_rels: list[tuple[str, str, str]] = []  # id, type, target (relative)
         self._new_types: dict[str, str] = {}  # part → content type
+        self.formulas_dropped = False
 
     # ---- the change set ---------------------------------------------------------------
     def apply(self, changes: ChangeSet, status_tab: str) -> None:
+        """Carry out `changes`, one worksheet part at a time: each part is loaded, changed
+        and compressed before the next is loaded (a 100 k-deal sheet is ~130 MB of XML)."""
         for name, rows in changes.new_tabs:
             if self.find(name) is None:
                 self.add_tab(name, rows)
+        if changes.status is not None and self.find(status_tab) is None:
+            self.add_tab(status_tab, changes.status)
+            status_rows = None
+        else:
+            status_rows = changes.status
         cells: dict[str, Cells] = defaultdict(lambda: defaultdict(dict))
         for tab, col, header in changes.new_columns:
-            cells[tab][1][col] = header
+            cells[self.part(tab)][1][col] = header
         for write in changes.writes:
-            target = cells[write.tab]
+            target = cells[self.part(write.tab)]
             for row, value in zip(write.rows, write.values, strict=True):
                 target[row][write.col] = value
         for tab, first, rows in changes.appends:
-            target = cells[tab]
+            target = cells[self.part(tab)]
             for offset, values in enumerate(rows):
                 target[first + offset].update(
                     (c, v) for c, v in enumerate(values, 1) if v is not None and v != ""
                 )
             if rows:
                 self.appended[self.part(tab)] = (first, first + len(rows) - 1)
-        for tab, tab_cells in cells.items():
-            self.rewrite(self.part(tab)).set_cells(tab_cells)
-        if changes.status is not None:
-            if self.find(status_tab) is None:
-                self.add_tab(status_tab, changes.status)
-            else:
-                self.rewrite(self.part(status_tab)).replace_all(changes.status)
+        formats = defaultdict(list)
         for tab, spec in changes.formats:
-            install(self.skeleton(self.part(tab)), spec, self.styles)
+            formats[self.part(tab)].append(spec)
+        status_part = self.part(status_tab) if status_rows is not None else None
+        for part in dict.fromkeys([*cells, *formats, *([status_part] if status_part else [])]):
+            rewrite = self.rewrite(part)
+            rewrite.set_cells(cells.get(part, {}))
+            if part == status_part:  # last: the Status tab is rewritten whole
+                rewrite.replace_all(status_rows or [])
+            for spec in formats.get(part, []):
+                install(self.skeleton(part), spec, self.styles)
+            self._finish(part)
+
+    def _finish(self, part: str) -> None:
+        """Write a changed worksheet part out (compressed) and let its XML go."""
+        rewrite = self.rewrites.pop(part)
+        skeleton = self.skeletons.pop(part, None)
+        if skeleton is not None:
+            skeleton.write_back()
+        update_dimension(rewrite.split, rewrite.max_row, rewrite.max_col)
+        self.formulas_dropped |= rewrite.formulas_dropped
+        self._store(part, compress(rewrite.split.pieces()))
 
     def find(self, name: str) -> SheetRef | None:
         want = name.strip().casefold()
@@ -95,7 +117,7 @@ class WorkbookEdit:
     def rewrite(self, part: str) -> Rewrite:
         if part not in self.rewrites:
             data = self.added[part] if part in self.added else self.pkg.read(part)
-            assert isinstance(data, bytes)
+            assert isinstance(data, bytes), f"{part} was finished already"
             self.rewrites[part] = Rewrite(Split.of(data), self._cell_styles())
         return self.rewrites[part]
 
@@ -176,18 +198,13 @@ class WorkbookEdit:
     # ---- the result -------------------------------------------------------------------
     def parts(self) -> tuple[dict[str, Content], dict[str, Content], frozenset[str]]:
         """Replaced, added and removed parts."""
-        for skeleton in self.skeletons.values():
-            skeleton.write_back()
-        dropped_formulas = False
-        for part, rewrite in self.rewrites.items():
-            update_dimension(rewrite.split, rewrite.max_row, rewrite.max_col)
-            dropped_formulas |= rewrite.formulas_dropped
-            self._store(part, rewrite.split.pieces())
+        for part in list(self.rewrites):
+            self._finish(part)  # new tabs nothing else changed
         for part, (first, last) in self.appended.items():
             self._extend_tables(part, first, last)
         if self._styles is not None and self._styles.changed:
             self._store_styles()
-        if dropped_formulas:
+        if self.formulas_dropped:
             self._drop_calc_chain()
         if self._workbook_changed:
             self._store(self.pkg.workbook_part, _xml(self.pkg.workbook))

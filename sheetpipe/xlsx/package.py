@@ -14,6 +14,7 @@ from __future__ import annotations
 import posixpath
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -161,7 +162,28 @@ class Package:
         return rel.target if rel else None
 
 
-Content = bytes | list  # a part's bytes, or its pieces (bytes and memoryviews) in order
+@dataclass(frozen=True)
+class Compressed:
+    """A part already deflated (raw stream), ready to be written as a zip entry."""
+
+    raw: bytes
+    crc: int
+    size: int
+
+
+Content = bytes | Compressed
+
+
+def compress(pieces: list[bytes | memoryview]) -> Compressed:
+    """Deflate a part piece by piece, never joining its pieces into one copy."""
+    deflate = zlib.compressobj(REWRITE_LEVEL, zlib.DEFLATED, -15)
+    out, crc, size = [], 0, 0
+    for piece in pieces:
+        out.append(deflate.compress(piece))
+        crc = zlib.crc32(piece, crc)
+        size += len(piece)
+    out.append(deflate.flush())
+    return Compressed(b"".join(out), crc, size)
 
 
 def write_package(
@@ -192,15 +214,12 @@ def write_package(
 
 
 def _write_entry(dst: zipfile.ZipFile, info: zipfile.ZipInfo, content: Content) -> None:
-    """Compress a part piece by piece, never joining its pieces into one copy."""
+    if isinstance(content, bytes):
+        dst.writestr(info, content, zipfile.ZIP_DEFLATED, REWRITE_LEVEL)
+        return
     info.compress_type = zipfile.ZIP_DEFLATED
-    level = "compress_level" if hasattr(info, "compress_level") else "_compresslevel"  # 3.13
-    setattr(info, level, REWRITE_LEVEL)
-    pieces = content if isinstance(content, list) else [content]
-    large = sum(len(p) for p in pieces) > zipfile.ZIP64_LIMIT
-    with dst.open(info, "w", force_zip64=large) as entry:
-        for piece in pieces:
-            entry.write(piece)
+    info.CRC, info.compress_size, info.file_size = content.crc, len(content.raw), content.size
+    _write_raw(dst, info, content.raw)
 
 
 def _copy_raw(src: zipfile.ZipFile, info: zipfile.ZipInfo, dst: zipfile.ZipFile) -> None:
@@ -222,10 +241,16 @@ def _copy_raw(src: zipfile.ZipFile, info: zipfile.ZipInfo, dst: zipfile.ZipFile)
         setattr(copy, attr, getattr(info, attr))
     # Sizes and CRC go in the local header we write, so no data descriptor follows.
     copy.flag_bits = info.flag_bits & ~0x08
-    copy.header_offset = dst.fp.tell()
+    _write_raw(dst, copy, data)
+
+
+def _write_raw(dst: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> None:
+    """Append an entry whose compressed stream, CRC and sizes are already known."""
+    assert dst.fp is not None
+    info.header_offset = dst.fp.tell()
     zip64 = info.file_size > zipfile.ZIP64_LIMIT or info.compress_size > zipfile.ZIP64_LIMIT
-    dst.fp.write(copy.FileHeader(zip64))
+    dst.fp.write(info.FileHeader(zip64))
     dst.fp.write(data)
-    dst.filelist.append(copy)
-    dst.NameToInfo[copy.filename] = copy
+    dst.filelist.append(info)
+    dst.NameToInfo[info.filename] = info
     dst.start_dir = dst.fp.tell()
