@@ -83,6 +83,19 @@ def test_col_letter(index, letters):
     assert cells.col_letter(index) == letters
 
 
+@pytest.mark.parametrize("index", [*range(1, 800), 16383, 16384])
+def test_col_index_inverts_col_letter(index):
+    letters = cells.col_letter(index)
+    assert cells.col_index(letters) == index
+    assert cells.col_index(letters.lower()) == index
+
+
+@pytest.mark.parametrize("letters", ["", "A1", "$A", "Ä", " A"])
+def test_col_index_rejects_what_is_not_letters(letters):
+    with pytest.raises(ValueError):
+        cells.col_index(letters)
+
+
 def test_col_letter_rejects_zero():
     with pytest.raises(ValueError):
         cells.col_letter(0)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sheetpipe.core.cells import SERIAL_EPOCH, col_letter
+from sheetpipe.core.cells import SERIAL_EPOCH, col_index, col_letter
 from sheetpipe.model import (
     HEALTH_FILLS,
     ChangeSet,
@@ -133,8 +133,7 @@ def _health_rule(rule: dict) -> tuple[int, str, int] | None:
     if condition.get("type") != "CUSTOM_FORMULA" or not m or m.group(2) not in HEALTH_FILLS:
         return None
     ranges = rule.get("ranges") or [{}]
-    col = sum((ord(ch) - 64) * 26**i for i, ch in enumerate(reversed(m.group(1))))
-    return col, m.group(2), ranges[0].get("endColumnIndex", 0)
+    return col_index(m.group(1)), m.group(2), ranges[0].get("endColumnIndex", 0)
 
 
 def _colour(hex_rgb: str) -> dict:

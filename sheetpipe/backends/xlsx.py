@@ -38,7 +38,7 @@ Stamp = tuple[int, int, int]  # size, mtime_ns, inode: a save by anyone changes 
 class XlsxBackend(Backend):
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
-        self._read: tuple[bytes, Package, Stamp] | None = None
+        self._read: tuple[Package, Stamp] | None = None  # what apply() writes on
         self._lock = filelock.FileLock(self.lock_path, timeout=0)
 
     def describe(self) -> str:
@@ -126,13 +126,13 @@ class XlsxBackend(Backend):
                 f"{self.path} could not be read as an .xlsx workbook: {exc}. Nothing was "
                 f"changed; the previous good copy, if any, is {self.backup_path}."
             ) from exc
-        self._read = (data, package, stamp)
+        self._read = (package, stamp)
         return Snapshot(tabs, str(self.path))
 
     def apply(self, changes: ChangeSet, status_tab: str) -> None:
         if self._read is None:
             raise RuntimeError("apply() needs a read() first in the same session")
-        data, package, stamp = self._read
+        package, stamp = self._read
         self._check_unchanged(stamp)
         edit = WorkbookEdit(package)
         try:

@@ -113,6 +113,16 @@ def col_letter(index: int) -> str:
     return letters
 
 
+def col_index(letters: str) -> int:
+    """A → 1, AA → 27, xfd → 16384: the inverse of col_letter (any case)."""
+    if not (letters.isascii() and letters.isalpha()):
+        raise ValueError(f"column letters must be A-Z, got {letters!r}")
+    index = 0
+    for ch in letters.upper():
+        index = index * 26 + ord(ch) - 64
+    return index
+
+
 def a1(tab: str, row: int, col: int) -> str:
     """A cell address as a person reads it in a problem report: Weights!D7."""
     quoted = tab if re.fullmatch(r"[A-Za-z0-9_]+", tab) else "'" + tab.replace("'", "''") + "'"

@@ -30,7 +30,14 @@ from sheetpipe.xlsx.package import (
     parse_xml,
     rels_name,
 )
-from sheetpipe.xlsx.sheet import Cells, CellStyles, Rewrite, Split, update_dimension
+from sheetpipe.xlsx.sheet import (
+    Cells,
+    CellStyles,
+    Rewrite,
+    Split,
+    rows_as_cells,
+    update_dimension,
+)
 from sheetpipe.xlsx.styles import Styles
 
 CONTENT_TYPES = "[Content_Types].xml"
@@ -74,10 +81,8 @@ class WorkbookEdit:
                 target[row][write.col] = value
         for tab, first, rows in changes.appends:
             target = cells[self.part(tab)]
-            for offset, values in enumerate(rows):
-                target[first + offset].update(
-                    (c, v) for c, v in enumerate(values, 1) if v is not None and v != ""
-                )
+            for row, values in rows_as_cells(rows, first).items():
+                target[row].update(values)
             if rows:
                 self.appended[self.part(tab)] = (first, first + len(rows) - 1)
         formats = defaultdict(list)
@@ -169,9 +174,7 @@ class WorkbookEdit:
         self._new_rels.append((rel_id, f"{self.pkg.rel_ns}/worksheet", target))
         self._new_types[part] = WORKSHEET_TYPE
         self.sheets.append(SheetRef(name, sheet_id, rel_id, part))
-        cells = {r: {c: v for c, v in enumerate(row, 1) if v is not None and v != ""}
-                 for r, row in enumerate(rows, 1)}  # fmt: skip
-        self.rewrite(part).set_cells({r: cols for r, cols in cells.items() if cols})
+        self.rewrite(part).set_cells(rows_as_cells(rows))
 
     def _new_part_name(self) -> str:
         folder = (
@@ -237,7 +240,7 @@ class WorkbookEdit:
     def _drop_calc_chain(self) -> None:
         """A formula cell replaced by a value leaves calcChain pointing at nothing, which
         Excel reports as damage; without the part, Excel rebuilds it on load."""
-        rel = self.pkg.rel_of_type(self.pkg.workbook_part, "calcChain")
+        rel = self.pkg.workbook_rel("calcChain")
         if rel is not None and self.pkg.has(rel.target):
             self.removed.add(rel.target)
 

@@ -12,7 +12,7 @@ import re
 
 from lxml import etree
 
-from sheetpipe.core.cells import col_letter
+from sheetpipe.core.cells import col_index, col_letter
 from sheetpipe.model import HEALTH_FILLS, FormatSpec, FrozenHeader, HealthColours, ListDropdown
 from sheetpipe.xlsx.package import parse_xml
 from sheetpipe.xlsx.sheet import Split
@@ -89,14 +89,14 @@ def installed(skeleton: Skeleton) -> list[FormatSpec]:
                 colours.setdefault((match.group(1), span.group(2)), set()).add(match.group(2))
     for (health, last), seen in colours.items():
         if seen == set(HEALTH_FILLS):
-            found.append(HealthColours(_col_index(health), _col_index(last)))
+            found.append(HealthColours(col_index(health), col_index(last)))
     for dv in _validations(skeleton):
         span = COLUMN_RANGE.match(dv.get("sqref", ""))
         formula = _formula(skeleton, dv, "formula1")
         literal = len(formula) >= 2 and formula[0] == formula[-1] == '"'
         if dv.get("type") == "list" and span and span.group(1) == span.group(2) and literal:
             values = tuple(v for v in formula[1:-1].split(",") if v)
-            found.append(ListDropdown(_col_index(span.group(1)), values))
+            found.append(ListDropdown(col_index(span.group(1)), values))
     return found
 
 
@@ -200,10 +200,3 @@ def _number(value: str | None) -> int:
         return int(float(value or 0))
     except ValueError:
         return 0
-
-
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n

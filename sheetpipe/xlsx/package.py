@@ -134,9 +134,9 @@ class Package:
             found.append(Relationship(rel.get("Id", ""), rel.get("Type", ""), target, external))
         return found
 
-    def rel_of_type(self, part: str, kind: str) -> Relationship | None:
-        """The first relationship of `part` whose type ends in /kind (both namespace families)."""
-        return next((r for r in self.rels(part) if r.type.rsplit("/", 1)[-1] == kind), None)
+    def workbook_rel(self, kind: str) -> Relationship | None:
+        """The workbook's first relationship whose type ends in /kind (both families)."""
+        return next((r for r in self.workbook_rels if r.type.rsplit("/", 1)[-1] == kind), None)
 
     def _main_part(self) -> str:
         for rel in self.rels(""):
@@ -158,7 +158,7 @@ class Package:
         return sheets
 
     def styles_part(self) -> str | None:
-        rel = self.rel_of_type(self.workbook_part, "styles")
+        rel = self.workbook_rel("styles")
         return rel.target if rel else None
 
 

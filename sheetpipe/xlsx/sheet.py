@@ -18,7 +18,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from sheetpipe.core.cells import col_letter, looks_like_formula
+from sheetpipe.core.cells import col_index, col_letter, looks_like_formula
 from sheetpipe.xlsx.package import PackageError
 
 Cells = dict[int, dict[int, object]]  # sheet row → column → value (1-based)
@@ -31,6 +31,7 @@ ATTR_S = re.compile(rb"""(?:^|\s)s\s*=\s*["']([^"']*)["']""")
 ATTR_SPANS = re.compile(rb"""\s+spans\s*=\s*["'][^"']*["']""")
 DIMENSION = re.compile(rb"""(<""" + NAME + rb"""dimension\b[^>]*?\bref\s*=\s*["'])([^"']*)(["'])""")
 CELL_REF = re.compile(rb"([A-Z]{1,3})(\d+)")
+REF_LETTERS = re.compile(rb"[A-Za-z]*")
 HIDDEN_MARKUP = re.compile(rb"<!\[CDATA\[(?:(?!\]\]>).)*</?" + NAME + rb"(?:row|c)\b", re.S)
 # Characters XML 1.0 cannot hold, and \r (which XML turns into \n): OOXML writes them as
 # _xHHHH_, and a literal "_x0041_" as "_x005F_x0041_".
@@ -153,12 +154,10 @@ class Rewrite:
 
     def replace_all(self, rows: list[list[object]]) -> None:
         """The whole content (the Status tab, which sheetpipe owns entirely)."""
-        cells = {r: {c: v for c, v in enumerate(row, 1) if not _empty(v)}
-                 for r, row in enumerate(rows, 1)}  # fmt: skip
         xml, start, end = self.split.region()
         self.formulas_dropped |= xml.find(b"<" + self.split.prefix + b"f", start, end) >= 0
         self.split.body = []
-        self.set_cells({r: cols for r, cols in cells.items() if cols})
+        self.set_cells(rows_as_cells(rows))
 
     def _merge(self, xml: bytes, start: int, end: int, cells: Cells) -> Iterator[Piece]:
         view = memoryview(xml)
@@ -227,6 +226,14 @@ class Rewrite:
             style = int(found.group(1)) if found and found.group(1).isdigit() else 0
         ref = _letters(col) + str(row).encode()
         return cell_xml(p, ref, value, style, self.styles)
+
+
+def rows_as_cells(rows: list[list[object]], first: int = 1) -> Cells:
+    """Rows of values from sheet row `first` on, as the cells to set (empty ones left out)."""
+    return {
+        r: {c: v for c, v in enumerate(row, 1) if not _empty(v)}
+        for r, row in enumerate(rows, first)
+    }
 
 
 def cell_xml(p: bytes, ref: bytes, value: object, style: int, styles: CellStyles) -> bytes:
@@ -324,15 +331,9 @@ def _letters(col: int) -> bytes:
 
 
 def _col_number(ref: bytes) -> int:
-    n = 0
-    for ch in ref:
-        if 65 <= ch <= 90:
-            n = n * 26 + ch - 64
-        elif 97 <= ch <= 122:
-            n = n * 26 + ch - 96
-        else:
-            break
-    return n
+    """The column of a cell reference (b"F23" → 6); 0 when it starts with no letter."""
+    letters = REF_LETTERS.match(ref).group()  # type: ignore[union-attr]  # matches always
+    return col_index(letters.decode()) if letters else 0
 
 
 def _number(value: object) -> bytes:
