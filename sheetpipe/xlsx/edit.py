@@ -29,6 +29,7 @@ from sheetpipe.xlsx.package import (
     compress,
     parse_xml,
     rels_name,
+    to_xml,
 )
 from sheetpipe.xlsx.sheet import (
     Cells,
@@ -210,7 +211,7 @@ class WorkbookEdit:
         if self.formulas_dropped:
             self._drop_calc_chain()
         if self._workbook_changed:
-            self._store(self.pkg.workbook_part, _xml(self.pkg.workbook))
+            self._store(self.pkg.workbook_part, to_xml(self.pkg.workbook))
         if self._new_rels or self.removed:
             self._store_workbook_rels()
         if self._new_types or self.removed:
@@ -270,7 +271,7 @@ class WorkbookEdit:
         for rel_id, kind, target in self._new_rels:
             etree.SubElement(root, f"{{{PKG_RELS}}}Relationship", Id=rel_id, Type=kind,
                              Target=target)  # fmt: skip
-        self._store(name, _xml(root))
+        self._store(name, to_xml(root))
 
     def _rel_target(self, rel: etree._Element) -> str:
         base = posixpath.dirname(self.pkg.workbook_part)
@@ -287,8 +288,4 @@ class WorkbookEdit:
         for part, kind in self._new_types.items():
             etree.SubElement(root, f"{{{CONTENT_TYPES_NS}}}Override", PartName="/" + part,
                              ContentType=kind)  # fmt: skip
-        self._store(CONTENT_TYPES, _xml(root))
-
-
-def _xml(root: etree._Element) -> bytes:
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+        self._store(CONTENT_TYPES, to_xml(root))

@@ -14,7 +14,7 @@ from lxml import etree
 
 from sheetpipe.core.cells import col_index, col_letter
 from sheetpipe.model import HEALTH_FILLS, FormatSpec, FrozenHeader, HealthColours, ListDropdown
-from sheetpipe.xlsx.package import parse_xml
+from sheetpipe.xlsx.package import parse_xml, to_xml
 from sheetpipe.xlsx.sheet import Split
 from sheetpipe.xlsx.styles import Styles
 
@@ -66,7 +66,7 @@ class Skeleton:
 
     def write_back(self) -> None:
         """Serialise into the split's head and tail, around the rows as they are."""
-        xml = etree.tostring(self.root, xml_declaration=True, encoding="UTF-8", standalone=True)
+        xml = to_xml(self.root)
         p = self.split.prefix
         empty = re.search(rb"<" + re.escape(p) + rb"sheetData\b[^>]*?(/>|>\s*</" +
                           re.escape(p) + rb"sheetData>)", xml)  # fmt: skip

@@ -59,6 +59,11 @@ def parse_xml(data: bytes, where: str) -> etree._Element:
         raise PackageError(f"its part {where} is not well-formed XML ({exc})") from exc
 
 
+def to_xml(root: etree._Element) -> bytes:
+    """A part's XML as Office writes it: UTF-8, with a standalone declaration."""
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
 class PackageError(BackendError):
     """The file is not a workbook sheetpipe can change safely; says why."""
 

@@ -1,9 +1,10 @@
 """Every tab of a workbook read in one pass: values by python-calamine, formats by us.
 
 calamine (Rust) reads each cell as people see it: a formula's value is the one the
-spreadsheet last computed, a date-formatted number is a date. It is about twenty times
-quicker than openpyxl here. The formats sheetpipe installed are read from each sheet's
-skeleton (formats.py), which calamine does not model.
+spreadsheet last computed, a date-formatted number is a date. On a 20 k-deal Deals tab
+it reads the values in 0.73 s, where lxml's iterparse takes 6.8 s (docs/benchmarks.md).
+The formats sheetpipe installed, which calamine does not model, are read from each
+sheet's skeleton (formats.py).
 """
 
 from __future__ import annotations

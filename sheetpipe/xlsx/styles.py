@@ -12,7 +12,7 @@ import re
 
 from lxml import etree
 
-from sheetpipe.xlsx.package import parse_xml
+from sheetpipe.xlsx.package import parse_xml, to_xml
 
 DATE_FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm"}
 BUILTIN_DATES = set(range(14, 23)) | set(range(27, 37)) | set(range(45, 48)) | set(range(50, 59))
@@ -37,10 +37,9 @@ EMPTY = (
 class Styles:
     def __init__(self, data: bytes | None, main_ns: str):
         self.ns = main_ns
-        self.is_new = data is None
         self._data = data if data is not None else EMPTY % main_ns.encode()
         self._root: etree._Element | None = None
-        self.changed = self.is_new
+        self.changed = data is None
         self._found: dict[tuple[int, bool], int] = {}  # a workbook may hold a million xfs
 
     @property
@@ -50,7 +49,7 @@ class Styles:
         return self._root
 
     def to_bytes(self) -> bytes:
-        return etree.tostring(self.root, xml_declaration=True, encoding="UTF-8", standalone=True)
+        return to_xml(self.root)
 
     # ---- cell formats (cellXfs) -------------------------------------------------------
     def date(self) -> int:
