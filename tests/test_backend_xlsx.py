@@ -329,3 +329,18 @@ def test_text_written_is_never_a_formula_whatever_it_starts_with(workbook):
         part = next(s.part for s in package.sheets if s.name == "History")
         history = package.read(part)
     assert b"<f>" not in history and b"<f " not in history and b"inlineStr" in history
+
+
+def test_a_file_moved_into_place_is_noticed_even_with_the_same_size_and_time(workbook):
+    """Sync tools (rsync, cloud drives) replace a file and keep its size and mtime."""
+    backend = XlsxBackend(workbook)
+    with backend.session():
+        snap = backend.read()
+        plan = plan_cycle(snap, NAMES, NOW)
+        info = workbook.stat()
+        staged = workbook.with_name("synced-copy.xlsx")
+        staged.write_bytes(workbook.read_bytes())
+        os.utime(staged, ns=(info.st_atime_ns, info.st_mtime_ns))
+        os.replace(staged, workbook)
+        with pytest.raises(SheetChanged):
+            backend.apply(plan.changes, "Status")
