@@ -80,7 +80,7 @@ def synced(tmp_path_factory) -> dict[str, Path]:
     return {name: sync_a_copy(CORPUS / name, folder) for name in KEPT}
 
 
-def test_the_corpus_is_all_there():
+def test_the_corpus_is_all_there(shared_data):
     assert len(FILES) == 69, f"expected the 69 workbooks of {CORPUS}"
 
 
@@ -138,7 +138,9 @@ def test_every_persons_cell_reads_the_same_and_the_deals_are_scored(synced, name
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
-def test_a_workbook_that_cannot_be_handled_safely_is_refused_and_left_as_it_was(tmp_path, name):
+def test_a_workbook_that_cannot_be_handled_safely_is_refused_and_left_as_it_was(
+    shared_data, tmp_path, name
+):
     path = tmp_path / name
     shutil.copy(CORPUS / name, path)
     with pytest.raises(BackendError) as error:
