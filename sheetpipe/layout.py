@@ -9,6 +9,7 @@ from importlib import resources
 from sheetpipe.backends.base import Backend
 from sheetpipe.core.cells import number
 from sheetpipe.core.contract import Names
+from sheetpipe.core.settings import template_rows as settings_template
 from sheetpipe.model import ChangeSet, Row
 
 DEFAULT_PIPELINES = ("Deals", "Customers")
@@ -52,7 +53,10 @@ def template_tabs(names: Names) -> list[tuple[str, list[Row]]]:
         ("History", names.history),
         ("Status", names.status),
     ):
-        rows = stages if template == "Stages" else read_csv_template(f"{template}.csv")
+        if template == "Settings":
+            rows = settings_template()  # from the one place that knows each default
+        else:
+            rows = stages if template == "Stages" else read_csv_template(f"{template}.csv")
         tabs.append((name, rows))
     return tabs
 

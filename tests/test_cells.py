@@ -26,13 +26,33 @@ def test_text(value, expected):
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (5, 5.0), (5.5, 5.5), ("1,200", 1200.0), ("$ 50", 50.0), ("€1 200,", 1200.0),
+        (5, 5.0), (5.5, 5.5), ("1,200", 1200.0), ("$ 50", 50.0), ("€1 200", 1200.0),
         ("12%", 12.0), ("-3", -3.0), ("ten", None), ("", None), (None, None), (True, None),
         ("inf", None), ("1e3", 1000.0),
     ],
 )  # fmt: skip
 def test_number(value, expected):
     assert cells.number(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "decimal", "expected"),
+    [
+        ("12.000,00", ",", 12000.0), ("12.000,00", ".", None), ("12,000.00", ".", 12000.0),
+        ("12,000.00", ",", None), ("1.234.567,5", ",", 1234567.5), ("1,234,567.5", ".", 1234567.5),
+        ("0,75", ",", 0.75), ("0,75", ".", None), ("0.75", ".", 0.75), ("0.75", ",", None),
+        ("1,2", ".", None), ("1.2", ",", None), ("12,00", ".", None), ("-1.000", ",", -1000.0),
+        ("1 200,50", ",", 1200.5), ("1\u202f200", ".", 1200.0), ("€1 200,", ",", 1200.0),
+        ("10k", ".", None), ("10k", ",", None), ("1000", ",", 1000.0), (1000.5, ",", 1000.5),
+        ("12.000", ".", 12.0), ("12.000", ",", 12000.0), ("1,00,000", ".", None),
+    ],
+)  # fmt: skip
+def test_number_reads_the_sheets_decimal_separator(value, decimal, expected):
+    assert cells.number(value, decimal) == expected
+    assert list(cells.numbers(pd.Series([value, None], dtype=object), decimal).fillna(-1)) == [
+        -1 if expected is None else expected,
+        -1,
+    ]
 
 
 @pytest.mark.parametrize(

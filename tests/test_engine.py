@@ -398,14 +398,17 @@ def test_settings_and_stages_problems_name_their_cells():
         for m in messages
     )
     assert any(
-        m.startswith('Settings!A18: "Colour" is not a setting sheetpipe knows') for m in messages
+        m.startswith('Settings!A19: "Colour" is not a setting sheetpipe knows') for m in messages
     )
     assert any(
         m.startswith('Stages!B3: stage "contact" is already defined on row 2') for m in messages
     )
-    assert 'Stages!E4: Max days "ten" is not a number; the row is skipped' in messages
-    assert 'Stages!I5: Closed "maybe" must be won, lost or empty' in messages
-    assert "Stages tab: Deals has 1 open stages; a clean pipeline has 2 to 6." in messages
+    assert (
+        'Stages!E4: Max days "ten" must be a number of days from 1 to 3650; it is left empty.'
+    ) in messages
+    assert (
+        'Stages!I5: Closed "maybe" must be won, lost or empty; the stage is treated as open.'
+    ) in messages
     assert "Stages tab: Customers has 0 open stages; a clean pipeline has 2 to 6." in messages
 
 
@@ -497,17 +500,12 @@ def test_in_stage_since_is_a_date():
     assert write.values == [date(2026, 3, 7)]
 
 
-def test_settings_defaults_template_and_dataclass_agree():
-    """Three places name each setting's default; they must say the same."""
-    from sheetpipe.core.settings import DEFAULTS, Settings, attr
-    from sheetpipe.layout import read_csv_template
+def test_every_setting_has_a_spec_and_the_template_lists_each_at_its_default():
+    from sheetpipe.core.settings import SPECS, Settings, template_rows
 
-    defaults = Settings()
-    assert {attr(k): v for k, (v, _) in DEFAULTS.items()} == {
-        k: getattr(defaults, k) for k in defaults.__dataclass_fields__ if k != "problems"
-    }
-    template = {row[0]: row[1] for row in read_csv_template("Settings.csv")[1:]}
-    assert template == {k: v for k, (v, _) in DEFAULTS.items()}
+    attrs = {f for f in Settings.__dataclass_fields__ if f != "problems"}
+    assert {spec.attr for spec in SPECS} == attrs
+    assert template_rows()[1:] == [[s.name, getattr(Settings(), s.attr), s.notes] for s in SPECS]
 
 
 def test_a_row_without_stage_does_not_shift_the_cells_the_rules_read():

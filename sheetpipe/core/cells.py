@@ -25,7 +25,16 @@ SERIAL_EPOCH = datetime(1899, 12, 30)
 YES_WORDS = frozenset({"yes", "y", "true", "1", "x", "✓", "✔", "☑", "checked"})
 NO_WORDS = frozenset({"no", "n", "false", "0", "☐", "unchecked", "none"})
 DATE_ORDERS = ("DMY", "MDY", "YMD")
-_NUMBER_NOISE = re.compile(r"[\s$€£¥,\u00a0]")
+# Spaces (also no-break and narrow no-break, as thousands separators) and currency signs.
+_NUMBER_NOISE = re.compile(r"[\s$€£¥\u00a0\u202f]")
+DECIMAL_SEPARATORS = (".", ",")
+# Digits grouped by thousands, then an optional fraction: the only place the other
+# separator may stand. "12.000,00" is 12000 where "," is the decimal separator, and no
+# number at all where "." is: read as 12 it would be a silent, thousandfold mistake.
+_GROUPED = {
+    ".": re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"),
+    ",": re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d*)?"),
+}
 _FORMULA_LEAD = ("=", "+", "-", "@")
 T = TypeVar("T")
 
@@ -60,8 +69,13 @@ def text(value: Any) -> str:
     return str(value)
 
 
-def number(value: Any) -> float | None:
-    """A number from a cell, accepting '1,200', '$ 50' and '12%' (→ 12); None if not one."""
+def number(value: Any, decimal: str = ".") -> float | None:
+    """A number from a cell, accepting '1,200', '$ 50' and '12%' (→ 12); None if not one.
+
+    `decimal` is the sheet's decimal separator (Settings): with ",", '12.000,50' is
+    12000.5. The other separator is read only as a thousands separator between groups
+    of three digits.
+    """
     if isinstance(value, bool) or is_blank(value):
         return None
     if isinstance(value, int | float | Decimal):
@@ -71,13 +85,21 @@ def number(value: Any) -> float | None:
             return None
         return result if math.isfinite(result) else None
     if isinstance(value, str):
-        cleaned = _NUMBER_NOISE.sub("", value).removesuffix("%")
-        try:
-            result = float(cleaned)
-        except ValueError:
-            return None
-        return result if math.isfinite(result) else None
+        return _text_number(_NUMBER_NOISE.sub("", value).removesuffix("%"), decimal)
     return None
+
+
+def _text_number(cleaned: str, decimal: str) -> float | None:
+    group = "," if decimal == "." else "."
+    if group in cleaned:
+        if not _GROUPED[decimal].fullmatch(cleaned):
+            return None
+        cleaned = cleaned.replace(group, "")
+    try:
+        result = float(cleaned.replace(decimal, "."))
+    except ValueError:
+        return None
+    return result if math.isfinite(result) else None
 
 
 def yes(value: Any) -> bool | None:
@@ -297,8 +319,10 @@ class Column:
         return merged.take(raw), list(distinct)  # code -1 (blank) takes the "" at the end
 
     @_kept
-    def numbers(self) -> pd.Series:
-        """Float per cell, NaN where blank or not a number (bools are not numbers)."""
+    def numbers(self, decimal: str = ".") -> pd.Series:
+        """Float per cell, NaN where blank or not a number (bools are not numbers).
+
+        Texts read with the sheet's decimal separator (see `number`)."""
         kind, col = self.kind, self.values
         if kind in _NUMERIC:
             try:  # None becomes NaN; five times faster than pd.to_numeric
@@ -309,14 +333,9 @@ class Column:
         if kind in ("empty", "datetime", "date", "boolean"):
             return self._series(np.full(len(col), np.nan), float)
         if kind == "string":
-            return self._per_distinct(lambda v: _nan_if_none(number(v)), np.nan, float)
-        kinds = col.map(type)
-        out = pd.to_numeric(col.where(kinds.isin((int, float))), errors="coerce").astype(float)
-        is_str = kinds.eq(str)
-        if is_str.any():
-            cleaned = col[is_str].str.replace(_NUMBER_NOISE, "", regex=True).str.removesuffix("%")
-            out[is_str] = pd.to_numeric(cleaned, errors="coerce").astype(float)
-        return out.where(np.isfinite(out))
+            return self._per_distinct(lambda v: _nan_if_none(number(v, decimal)), np.nan, float)
+        found = [_nan_if_none(number(v, decimal)) for v in col.to_numpy(dtype=object)]
+        return self._series(found, float)
 
     @_kept
     def yeses(self) -> pd.Series:
@@ -415,8 +434,8 @@ def codes(col: pd.Series, fold: bool = True) -> tuple[np.ndarray, list[str]]:
     return Column(col).codes(fold)
 
 
-def numbers(col: pd.Series) -> pd.Series:
-    return Column(col).numbers()
+def numbers(col: pd.Series, decimal: str = ".") -> pd.Series:
+    return Column(col).numbers(decimal)
 
 
 def yeses(col: pd.Series) -> pd.Series:

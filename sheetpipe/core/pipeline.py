@@ -116,7 +116,7 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
             Problem(pipeline.where(row, "Deal"), "the deal has no name; fill in Deal.", "warning")
         )
     today = pd.Timestamp(now.date())
-    cols = Columns(Rows(pipeline, active), settings.date_order)
+    cols = Columns(Rows(pipeline, active), settings.date_order, settings.decimal_separator)
 
     all_ids, found = assign_ids(
         name,
@@ -130,6 +130,7 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
     ids = all_ids[active]
 
     _report_bad_dates(pipeline, cols, rules, settings, problems)
+    _report_bad_numbers(pipeline, cols, rules, settings, problems)
     scores = score(cols, rules, now.date(), settings)
     stage_text = pipeline.column("Stage").stripped()[active]
     stage_text, advanced = _auto_advance(stage_text, scores, stages, name)
@@ -333,6 +334,34 @@ def _report_bad_dates(
                 Problem(
                     pipeline.where(row, name),
                     f'"{cells.text(value)}" {fix}. Until then it counts as empty.',
+                    "warning",
+                )
+            )
+
+
+NUMBER_RULES = frozenset({">", ">=", "<", "<=", "between", "per"})
+
+
+def _report_bad_numbers(
+    pipeline: Table, cols: Columns, rules: list[Rule], settings: Settings, problems: list[Problem]
+) -> None:
+    """A cell a number rule reads that holds no number ("10k") would silently match no
+    rule at all, neither `< 100` nor `is empty`: say so, once per cell."""
+    first_rule: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.kind in NUMBER_RULES:
+            first_rule.setdefault(rule.field, rule)
+    example = "12,000.50" if settings.decimal_separator == "." else "12.000,50"
+    for name, rule in sorted(first_rule.items()):
+        bad = cols.get(name, "number").isna() & ~cols.get(name, "blank")
+        for row in bad.index[bad]:
+            problems.append(
+                Problem(
+                    pipeline.where(row, name),
+                    f'"{cells.text(cols.raw(name)[row])}" is not a number, which the rule '
+                    f'"{rule.describe()}" (Weights row {rule.row}) needs; write it like '
+                    f"12000 or {example} (Decimal separator {settings.decimal_separator}). "
+                    "Until then no number rule counts it.",
                     "warning",
                 )
             )

@@ -81,9 +81,9 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
     now = local_now(now, settings)
     pipelines = {name: table(name, pipeline=True) for name in names.pipelines}
     fields = {key for t in pipelines.values() if t is not None for key in t.cols}
-    rules, found = parse_weights(table(names.weights), fields)
+    rules, found = parse_weights(table(names.weights), fields, settings.decimal_separator)
     problems += found
-    stages, found = parse_stages(table(names.stages), names.pipelines)
+    stages, found = parse_stages(table(names.stages), names.pipelines, settings)
     problems += found
     log = read_history(_owned_table(snapshot, names.history), settings.date_order)
     problems += log.problems

@@ -15,14 +15,14 @@ from sheetpipe.core.table import Rows
 from sheetpipe.core.weights import Rule
 
 # How a rule reads its field; the date order is the sheet's (Settings).
-READINGS: dict[str, Callable[[cells.Column, str], Any]] = {
-    "norm": lambda column, order: column.norms(),
-    "stripped": lambda column, order: column.stripped(),
-    "codes": lambda column, order: column.codes(),
-    "number": lambda column, order: column.numbers(),
-    "blank": lambda column, order: column.blank(),
-    "yes": lambda column, order: column.yeses(),
-    "date": lambda column, order: column.dates(order),
+READINGS: dict[str, Callable[[cells.Column, Columns], Any]] = {
+    "norm": lambda column, cols: column.norms(),
+    "stripped": lambda column, cols: column.stripped(),
+    "codes": lambda column, cols: column.codes(),
+    "number": lambda column, cols: column.numbers(cols.decimal),
+    "blank": lambda column, cols: column.blank(),
+    "yes": lambda column, cols: column.yeses(),
+    "date": lambda column, cols: column.dates(cols.date_order),
 }
 
 
@@ -33,10 +33,11 @@ class Columns:
     a DataFrame keyed by case-folded column names.
     """
 
-    def __init__(self, source: Rows | pd.DataFrame, date_order: str):
+    def __init__(self, source: Rows | pd.DataFrame, date_order: str, decimal: str = "."):
         self.source = source
         self.index = source.index
         self.date_order = date_order
+        self.decimal = decimal
         self._cache: dict[tuple[str, str], Any] = {}
         self._columns: dict[str, cells.Column] = {}
 
@@ -54,12 +55,12 @@ class Columns:
             read = READINGS[kind]
             source = self.source
             if isinstance(source, Rows) and source.table.has(field):
-                whole = read(source.table.column(field), self.date_order)
+                whole = read(source.table.column(field), self)
                 self._cache[key] = source.pick(whole)
             else:
                 if field not in self._columns:
                     self._columns[field] = cells.Column(self.raw(field))
-                self._cache[key] = read(self._columns[field], self.date_order)
+                self._cache[key] = read(self._columns[field], self)
         return self._cache[key]
 
     def _empty(self) -> pd.Series:
@@ -95,7 +96,7 @@ def _matches(rule: Rule, cols: Columns, today: date) -> pd.Series:
         else:
             hits = [t == op for t in texts]
         same = pd.Series(np.asarray(hits + [False], dtype=bool)[codes], index=cols.index)
-        as_number = cells.number(op) if kind in ("is", "is not") else None
+        as_number = cells.number(op, cols.decimal) if kind in ("is", "is not") else None
         if as_number is not None:
             same |= cols.get(field, "number").eq(as_number)
         return ~same if kind == "is not" else same
@@ -143,7 +144,9 @@ def lead_status(scores: pd.Series, settings: Settings) -> pd.Series:
 def explain(cols: Columns, rules: list[Rule], row: int, today: date) -> list[tuple[Rule, float]]:
     """The rules that gave one deal points, with the points each gave."""
     fields = {rule.field for rule in rules}
-    single = Columns(pd.DataFrame({f: cols.raw(f)[[row]] for f in fields}), cols.date_order)
+    single = Columns(
+        pd.DataFrame({f: cols.raw(f)[[row]] for f in fields}), cols.date_order, cols.decimal
+    )
     found = []
     for rule in rules:
         points = float(rule_points(rule, single, today).iloc[0])

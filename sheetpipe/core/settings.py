@@ -1,50 +1,23 @@
-"""The Settings tab: key/value rows with defaults, each bad value reported and replaced."""
+"""The Settings tab: key/value rows, each checked against a range that makes sense.
+
+A value that is no number, or out of its range, is reported with its cell and replaced
+by the default: a typo in Settings must never turn every deal Dead or make the daemon
+write on every idle cycle.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sheetpipe.core.cells import DATE_ORDERS, norm, number, text
+from sheetpipe.core.cells import DATE_ORDERS, DECIMAL_SEPARATORS, norm, number, text
 from sheetpipe.core.table import Table
-from sheetpipe.model import Problem
-
-# name → (default, notes). The attribute name is the snake-cased setting name.
-DEFAULTS: dict[str, tuple[object, str]] = {
-    "MQL threshold": (30, "Score at which a lead becomes marketing-qualified."),
-    "SQL threshold": (60, "Score at which a lead becomes sales-qualified (and can turn Hot)."),
-    "Nurture below": (30, "Open deals scoring below this are marked Nurture."),
-    "Stalled after days without contact": (14, "No contact for longer than this = Stalled."),
-    "Dead after days without contact": (30, "No contact for longer than this = Dead."),
-    "Dead after times max days": (2, "In a stage longer than Max days × this = Dead."),
-    "At risk at share of max days": (0.75, "In a stage this share of Max days = At risk."),
-    "Dead after days in pipeline": (180, "Open for longer than this since first seen = Dead."),
-    "Dead after days without decision maker": (
-        21,
-        "'Decision maker reached' still No this long after entering the pipeline = Dead.",
-    ),
-    "Stalled after times stage average": (
-        2,
-        "In a stage longer than its History average × this = Stalled.",
-    ),
-    "Min samples for stage average": (5, "Finished stays in a stage before its average counts."),
-    "Score min": (0, "Scores are clamped to this range."),
-    "Score max": (100, "Scores are clamped to this range."),
-    "Timezone": ("UTC", "IANA name, e.g. Europe/Berlin; days are counted in it."),
-    "Date order": ("DMY", "How typed dates like 03/04/2026 read: DMY, MDY or YMD."),
-    "Status heartbeat minutes": (60, "An idle daemon refreshes Status at most this often."),
-}
-TEXT_SETTINGS = {"Timezone", "Date order"}
-
-
-def attr(name: str) -> str:
-    return name.lower().replace(" ", "_")
+from sheetpipe.model import Problem, Row
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Typed settings. Defaults repeat DEFAULTS (a test keeps the two, and the template
-    CSV, in step) so that each one reads as a plain attribute with its type."""
+    """Typed settings with their defaults: the one place that names each default."""
 
     mql_threshold: float = 30
     sql_threshold: float = 60
@@ -61,6 +34,7 @@ class Settings:
     score_max: float = 100
     timezone: str = "UTC"
     date_order: str = "DMY"
+    decimal_separator: str = "."
     status_heartbeat_minutes: float = 60
     problems: list[Problem] = field(default_factory=list, compare=False)
 
@@ -69,88 +43,210 @@ class Settings:
         return ZoneInfo(self.timezone)
 
 
+@dataclass(frozen=True)
+class Spec:
+    """One setting as the tab names it: the range a value must lie in, and its notes."""
+
+    name: str
+    notes: str
+    low: float = 0
+    high: float = 0
+    above_low: bool = False  # the low end itself is excluded (a share of 0, 0 days)
+    whole: bool = False
+    choices: tuple[str, ...] = ()  # a text setting: one of these (Timezone: any IANA name)
+
+    @property
+    def attr(self) -> str:
+        return self.name.lower().replace(" ", "_")
+
+    @property
+    def default(self) -> float | str:
+        return getattr(Settings, self.attr)
+
+    def range_text(self) -> str:
+        low = f"above {self.low:g}" if self.above_low else f"from {self.low:g}"
+        return f"{'a whole number' if self.whole else 'a number'} {low} to {self.high:g}"
+
+    def accepts(self, value: float) -> bool:
+        above = value > self.low if self.above_low else value >= self.low
+        return above and value <= self.high and (not self.whole or value.is_integer())
+
+
+_DAYS = 3650.0  # ten years: a longer limit in days is a typo
+_SCORES = 1e6
+SPECS: tuple[Spec, ...] = (
+    Spec("MQL threshold", "Score at which a lead becomes marketing-qualified.",
+         -_SCORES, _SCORES),
+    Spec("SQL threshold", "Score at which a lead becomes sales-qualified (and can turn Hot).",
+         -_SCORES, _SCORES),
+    Spec("Nurture below", "Open deals scoring below this are marked Nurture.",
+         -_SCORES, _SCORES),
+    Spec("Stalled after days without contact", "No contact for longer than this = Stalled.",
+         0, _DAYS, above_low=True),
+    Spec("Dead after days without contact", "No contact for longer than this = Dead.",
+         0, _DAYS, above_low=True),
+    Spec("Dead after times max days", "In a stage longer than Max days × this = Dead.", 1, 100),
+    Spec("At risk at share of max days", "In a stage this share of Max days = At risk.",
+         0, 1, above_low=True),
+    Spec("Dead after days in pipeline", "Open for longer than this since first seen = Dead.",
+         0, 10 * _DAYS, above_low=True),
+    Spec("Dead after days without decision maker",
+         "'Decision maker reached' still No this long after entering the pipeline = Dead.",
+         0, _DAYS, above_low=True),
+    Spec("Stalled after times stage average",
+         "In a stage longer than its History average × this = Stalled.", 1, 100),
+    Spec("Min samples for stage average", "Finished stays in a stage before its average counts.",
+         1, 1e6, whole=True),
+    Spec("Score min", "Scores are clamped to this range.", -_SCORES, _SCORES),
+    Spec("Score max", "Scores are clamped to this range.", -_SCORES, _SCORES),
+    Spec("Timezone", "IANA name, e.g. Europe/Berlin; days are counted in it."),
+    Spec("Date order", "How typed dates like 03/04/2026 read: DMY, MDY or YMD.",
+         choices=DATE_ORDERS),
+    Spec("Decimal separator", "How typed numbers read: . (12,000.50) or , (12.000,50).",
+         choices=DECIMAL_SEPARATORS),
+    Spec("Status heartbeat minutes", "An idle daemon refreshes Status at most this often.",
+         1, 7 * 24 * 60),
+)  # fmt: skip
+BY_NAME = {norm(spec.name): spec for spec in SPECS}
+# How a choice is typed: "d/m/y" is DMY.
+_CHOICE_FORMS = {"Date order": lambda raw: raw.upper().replace("/", "").replace("-", "")}
+
+
+def template_rows() -> list[Row]:
+    """The Settings tab `init` lays out: every setting at its default, with its notes."""
+    return [["Setting", "Value", "Notes"], *([s.name, s.default, s.notes] for s in SPECS)]
+
+
 def parse_settings(table: Table | None) -> Settings:
     if table is None:
         return Settings()
-    values: dict[str, object] = {}
     problems: list[Problem] = list(table.problems)
-    known = {norm(k): k for k in DEFAULTS}
-    key_col = table.get("Setting")
-    value_col = table.get("Value")
-    for row, key_cell in key_col.items():
+    cells = _setting_cells(table, problems)
+    # Read first: the other numbers are typed in its convention.
+    decimal = _read(BY_NAME["decimal separator"], cells, ".", problems)
+    values = {
+        spec.attr: _read(spec, cells, decimal, problems)
+        for spec in SPECS
+        if spec.attr != "decimal_separator"
+    }
+    settings = Settings(**values, decimal_separator=decimal, problems=problems)  # type: ignore[arg-type]
+    return _cross_check(settings, table.name)
+
+
+def _setting_cells(table: Table, problems: list[Problem]) -> dict[str, tuple[object, str]]:
+    """Setting name → (its Value cell, that cell's address); first row wins."""
+    found: dict[str, tuple[object, str]] = {}
+    first_row: dict[str, int] = {}
+    values = table.get("Value")
+    for row, key_cell in table.get("Setting").items():
         key = norm(key_cell)
         if not key:
             continue
-        where = table.where(row, "Value")
-        name = known.get(key)
-        if name is None:
+        where = table.where(row, "Setting")
+        if key not in BY_NAME:
+            problems.append(_unknown(key_cell, where))
+        elif key in first_row:
             problems.append(
                 Problem(
-                    table.where(row, "Setting"),
-                    f'"{text(key_cell)}" is not a setting sheetpipe knows; it is ignored. '
-                    f"Known settings: {', '.join(DEFAULTS)}.",
-                    "warning",
+                    where,
+                    f'"{BY_NAME[key].name}" is set again here; the value on row '
+                    f"{first_row[key]} is used. Delete one of the two rows.",
                 )
             )
-            continue
-        raw = value_col[row]
-        default = DEFAULTS[name][0]
-        if text(raw).strip() == "":
-            continue
-        if name in TEXT_SETTINGS:
-            value, problem = _text_setting(name, text(raw).strip(), where)
         else:
-            value, problem = _number_setting(name, raw, where)
-        if problem:
-            problems.append(problem)
-        values[attr(name)] = default if value is None else value
-    settings = Settings(**values, problems=problems)  # type: ignore[arg-type]
-    return _cross_check(settings, table)
+            first_row[key] = row
+            found[key] = (values[row], table.where(row, "Value"))
+    return found
 
 
-def _number_setting(name: str, raw: object, where: str) -> tuple[float | None, Problem | None]:
-    value = number(raw)
-    default = DEFAULTS[name][0]
+def _unknown(key_cell: object, where: str) -> Problem:
+    return Problem(
+        where,
+        f'"{text(key_cell)}" is not a setting sheetpipe knows; it is ignored. '
+        f"Known settings: {', '.join(s.name for s in SPECS)}.",
+        "warning",
+    )
+
+
+def _read(
+    spec: Spec, found: dict[str, tuple[object, str]], decimal: str, problems: list[Problem]
+) -> float | str:
+    raw, where = found.get(norm(spec.name), (None, ""))
+    if text(raw).strip() == "":
+        return spec.default
+    value, message = _checked(spec, raw, decimal)
+    if message:
+        default = f'"{spec.default}"' if isinstance(spec.default, str) else spec.default
+        problems.append(Problem(where, f"{message}; using {default}."))
+        return spec.default
+    return value  # type: ignore[return-value]
+
+
+def _checked(spec: Spec, raw: object, decimal: str) -> tuple[float | str | None, str | None]:
+    """The value, or what is wrong with it."""
+    shown = text(raw).strip()
+    if spec.name == "Timezone":
+        return _timezone(shown)
+    if spec.choices:
+        value = _CHOICE_FORMS.get(spec.name, str)(shown)
+        if value not in spec.choices:
+            quoted = [f'"{choice}"' for choice in spec.choices]
+            allowed = ", ".join(quoted[:-1]) + " or " + quoted[-1]
+            return None, f'{spec.name} "{shown}" must be {allowed}'
+        return value, None
+    value = number(raw, decimal)
     if value is None:
-        return None, Problem(where, f'{name} "{text(raw)}" is not a number; using {default}.')
-    if value < 0 and name not in ("Score min",):
-        return None, Problem(where, f"{name} {text(raw)} cannot be negative; using {default}.")
+        return None, f'{spec.name} "{shown}" is not a number'
+    if not spec.accepts(value):
+        return None, f"{spec.name} {shown} must be {spec.range_text()}"
     return value, None
 
 
-def _text_setting(name: str, raw: str, where: str) -> tuple[str | None, Problem | None]:
-    if name == "Timezone":
-        try:
-            ZoneInfo(raw)
-        except (ZoneInfoNotFoundError, ValueError):
-            return None, Problem(
-                where,
-                f'Timezone "{raw}" is not a known time zone; using UTC. '
-                "Use an IANA name such as Europe/Berlin or America/New_York.",
-            )
-        return raw, None
-    order = raw.upper().replace("/", "").replace("-", "")
-    if order not in DATE_ORDERS:
-        return None, Problem(where, f'Date order "{raw}" must be one of DMY, MDY, YMD; using DMY.')
-    return order, None
+def _timezone(name: str) -> tuple[str | None, str | None]:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None, (
+            f'Timezone "{name}" is not a known time zone. '
+            "Use an IANA name such as Europe/Berlin or America/New_York"
+        )
+    return name, None
 
 
-def _cross_check(settings: Settings, table: Table) -> Settings:
-    where = f"{table.name} tab"
+def _cross_check(settings: Settings, tab: str) -> Settings:
+    """What each value alone cannot show: how they fit together."""
+    where, problems = f"{tab} tab", settings.problems
     if settings.score_min >= settings.score_max:
-        settings.problems.append(
-            Problem(where, "Score min must be below Score max; using 0 to 100.")
-        )
-        return Settings(
-            **{**_fields(settings), "score_min": 0, "score_max": 100},
-            problems=settings.problems,
-        )
+        problems.append(Problem(where, "Score min must be below Score max; using 0 to 100."))
+        settings = _replaced(settings, score_min=0, score_max=100)
+    low, high = settings.score_min, settings.score_max
+    for spec in SPECS[:3]:  # the thresholds: a score outside the range can never reach them
+        value = getattr(settings, spec.attr)
+        if not low <= value <= high:
+            problems.append(
+                Problem(
+                    where,
+                    f"{spec.name} {value:g} is outside the scores ({low:g} to {high:g}); "
+                    f"using {spec.default}.",
+                )
+            )
+            settings = _replaced(settings, **{spec.attr: spec.default})
     if settings.mql_threshold > settings.sql_threshold:
-        settings.problems.append(
+        problems.append(
             Problem(where, "MQL threshold is above SQL threshold; no lead will be MQL.", "warning")
+        )
+    if settings.dead_after_days_without_contact <= settings.stalled_after_days_without_contact:
+        problems.append(
+            Problem(
+                where,
+                "Dead after days without contact is not above Stalled after days without "
+                "contact; quiet deals turn Dead without being Stalled first.",
+                "warning",
+            )
         )
     return settings
 
 
-def _fields(settings: Settings) -> dict[str, object]:
-    return {k: getattr(settings, k) for k in settings.__dataclass_fields__ if k != "problems"}
+def _replaced(settings: Settings, **changes: object) -> Settings:
+    values = {f.name: getattr(settings, f.name) for f in fields(settings)}
+    return Settings(**{**values, **changes})  # type: ignore[arg-type]

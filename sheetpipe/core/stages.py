@@ -7,10 +7,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sheetpipe.core.cells import norm, number, text, yes
+from sheetpipe.core.settings import Settings
 from sheetpipe.core.table import Table
 from sheetpipe.model import Problem
 
 _OFFSET = re.compile(r"\(\s*\+\s*(\d+)\s*(d|day|days|w|week|weeks)?\s*\)\s*$", re.I)
+_OFFSET_LIKE = re.compile(r"\(\s*\+[^()]*\)\s*$")  # meant as a due offset, readable or not
+MAX_DUE_DAYS = 3650  # ten years: a later due date is a typo (and past 2262, no date at all)
+MAX_STAGE_DAYS = 3650
 MIN_OPEN_STAGES, MAX_OPEN_STAGES = 2, 6
 
 
@@ -53,108 +57,218 @@ class Stages:
         return later[0] if later else None
 
 
-def parse_playbook(cell: object) -> tuple[Action, ...]:
-    """One action per line, each optionally ending in a due offset like (+2d) or (+1w)."""
-    actions = []
+def parse_playbook(cell: object) -> tuple[tuple[Action, ...], list[str]]:
+    """One action per line, each optionally ending in a due offset like (+2d) or (+1w).
+
+    Returns the actions and what is wrong with any offset: an action whose offset cannot
+    be read, or lies beyond ten years, is due the day the deal enters the stage.
+    """
+    actions, wrong = [], []
     for line in text(cell).splitlines():
         line = line.strip().lstrip("-•*").strip()
         if not line:
             continue
-        match = _OFFSET.search(line)
-        days = 0
-        if match:
-            days = int(match.group(1)) * (7 if (match.group(2) or "d")[0].lower() == "w" else 1)
-            line = line[: match.start()].rstrip()
+        days, line, problem = _due_offset(line)
+        if problem:
+            wrong.append(problem)
         actions.append(Action(line, days))
-    return tuple(actions)
+    return tuple(actions), wrong
 
 
-def parse_stages(table: Table | None, pipelines: Iterable[str]) -> tuple[Stages, list[Problem]]:
+def _due_offset(line: str) -> tuple[int, str, str | None]:
+    """(due days, the action without its offset, what is wrong with the offset)."""
+    match = _OFFSET.search(line)
+    if match is None:
+        odd = _OFFSET_LIKE.search(line)
+        if odd is None:
+            return 0, line, None
+        return (
+            0,
+            line[: odd.start()].rstrip(),
+            (
+                f'due offset "{odd.group().strip()}" is not like (+2d) or (+1w); '
+                "the action is due on the day the deal enters the stage"
+            ),
+        )
+    weeks = (match.group(2) or "d")[0].lower() == "w"
+    days = int(match.group(1)) * (7 if weeks else 1)
+    line = line[: match.start()].rstrip()
+    if days > MAX_DUE_DAYS:
+        return (
+            0,
+            line,
+            (
+                f'due offset "{match.group().strip()}" is more than ten years; '
+                "the action is due on the day the deal enters the stage"
+            ),
+        )
+    return days, line, None
+
+
+def parse_stages(
+    table: Table | None, pipelines: Iterable[str], settings: Settings | None = None
+) -> tuple[Stages, list[Problem]]:
+    """Each pipeline's stages. A bad cell is reported and left out; its stage stays."""
     if table is None:
         return Stages(), []
-    pipelines = list(pipelines)
+    settings = settings or Settings()
     known = {norm(p): p for p in pipelines}
     problems = list(table.problems)
-    result: dict[str, list[Stage]] = {norm(p): [] for p in pipelines}
+    result: dict[str, list[Stage]] = {key: [] for key in known}
     for row in table.index:
-        stage, problem = _parse_row(table, row, known)
-        if problem:
-            problems.append(problem)
-        if stage is None:
-            continue
-        existing = result.setdefault(stage.pipeline, [])
-        twin = next((s for s in existing if norm(s.name) == norm(stage.name)), None)
-        if twin:
-            problems.append(
-                Problem(
-                    table.where(row, "Stage"),
-                    f'stage "{stage.name}" is already defined on row {twin.row} for '
-                    f"{known.get(stage.pipeline, stage.pipeline)}; this row is skipped.",
-                )
-            )
-            continue
-        existing.append(stage)
+        stage = _parse_row(StageRow(table, row, settings, problems), known)
+        if stage is not None:
+            _add(stage, result.setdefault(stage.pipeline, []), table, known, problems)
     for key, stages in result.items():
         stages.sort(key=lambda s: (s.order, s.row))
-        open_count = sum(1 for s in stages if not s.closed)
-        if key in known and not MIN_OPEN_STAGES <= open_count <= MAX_OPEN_STAGES:
-            problems.append(
-                Problem(
-                    f"{table.name} tab",
-                    f"{known[key]} has {open_count} open stages; a clean pipeline has "
-                    f"{MIN_OPEN_STAGES} to {MAX_OPEN_STAGES}.",
-                    "warning",
-                )
-            )
+        if key in known:
+            _check_pipeline(known[key], stages, table, problems)
     return Stages(result), problems
 
 
-def _parse_row(
-    table: Table, row: int, known: dict[str, str]
-) -> tuple[Stage | None, Problem | None]:
-    get = lambda column: table.get(column)[row]  # noqa: E731
-    pipeline = norm(get("Pipeline"))
-    name = text(get("Stage")).strip()
+def _add(
+    stage: Stage, existing: list[Stage], table: Table, known: dict[str, str], problems: list
+) -> None:
+    twin = next((s for s in existing if norm(s.name) == norm(stage.name)), None)
+    if twin is None:
+        existing.append(stage)
+        return
+    problems.append(
+        Problem(
+            table.where(stage.row, "Stage"),
+            f'stage "{stage.name}" is already defined on row {twin.row} for '
+            f"{known.get(stage.pipeline, stage.pipeline)}; this row is skipped.",
+        )
+    )
+
+
+def _check_pipeline(name: str, stages: list[Stage], table: Table, problems: list) -> None:
+    open_count = sum(1 for s in stages if not s.closed)
+    if not MIN_OPEN_STAGES <= open_count <= MAX_OPEN_STAGES:
+        problems.append(
+            Problem(
+                f"{table.name} tab",
+                f"{name} has {open_count} open stages; a clean pipeline has "
+                f"{MIN_OPEN_STAGES} to {MAX_OPEN_STAGES}.",
+                "warning",
+            )
+        )
+    for before, after in zip(stages, stages[1:], strict=False):
+        if before.order == after.order and table.has("Order"):
+            problems.append(
+                Problem(
+                    table.where(after.row, "Order"),
+                    f'Order {after.order:g} of "{after.name}" is also the Order of '
+                    f'"{before.name}" (row {before.row}); the row higher up comes first. '
+                    "Give each stage its own Order.",
+                    "warning",
+                )
+            )
+
+
+@dataclass
+class StageRow:
+    """One row of Stages being read: its cells, and where their problems go."""
+
+    table: Table
+    row: int
+    settings: Settings
+    problems: list[Problem]
+
+    def cell(self, column: str) -> object:
+        return self.table.get(column)[self.row]
+
+    def report(self, column: str, message: str, level: str = "error") -> None:
+        where = self.table.where(self.row, column)
+        self.problems.append(Problem(where, message, level))  # type: ignore[arg-type]
+
+    def number(self, column: str, low: float, high: float, meaning: str) -> float | None:
+        """The cell's number when it lies in low..high; reported and None otherwise."""
+        raw = self.cell(column)
+        if not text(raw).strip():
+            return None
+        value = number(raw, self.settings.decimal_separator)
+        if value is None or not low <= value <= high:
+            self.report(column, f'{column} "{text(raw)}" must be {meaning}; it is left empty.')
+            return None
+        return value
+
+
+def _parse_row(cells: StageRow, known: dict[str, str]) -> Stage | None:
+    pipeline = norm(cells.cell("Pipeline"))
+    name = text(cells.cell("Stage")).strip()
     if not pipeline and not name:
-        return None, None
-
-    def problem(column: str, message: str, level: str = "error") -> tuple[None, Problem]:
-        return None, Problem(table.where(row, column), message, level)  # type: ignore[arg-type]
-
+        return None
     if not name:
-        return problem("Stage", "the row names no Stage; it is skipped")
+        cells.report("Stage", "the row names no Stage; it is skipped")
+        return None
     if not pipeline:
-        return problem("Pipeline", f'stage "{name}" names no Pipeline tab; it is skipped')
+        cells.report("Pipeline", f'stage "{name}" names no Pipeline tab; it is skipped')
+        return None
     if pipeline not in known:
-        return problem(
+        cells.report(
             "Pipeline",
-            f'"{text(get("Pipeline"))}" is not a pipeline tab in sheetpipe.toml '
+            f'"{text(cells.cell("Pipeline"))}" is not a pipeline tab in sheetpipe.toml '
             f"({', '.join(known.values())}); the row is skipped",
             "warning",
         )
-    numbers: dict[str, float | None] = {}
-    for column in ("Order", "Min score", "Max days", "Win probability"):
-        raw = get(column)
-        numbers[column] = number(raw)
-        if text(raw).strip() and numbers[column] is None:
-            return problem(column, f'{column} "{text(raw)}" is not a number; the row is skipped')
-    win = numbers["Win probability"]
-    if win is not None and win > 1:
-        win = win / 100  # "40" and "40%" both mean 0.4
-    closed = norm(get("Closed")) or None
-    if closed not in (None, "won", "lost"):
-        return problem("Closed", f'Closed "{text(get("Closed"))}" must be won, lost or empty')
-    order = numbers["Order"] if numbers["Order"] is not None else float(row)
-    stage = Stage(
-        row=row,
+        return None
+    order = cells.number("Order", -1e9, 1e9, "a number")
+    return Stage(
+        row=cells.row,
         pipeline=pipeline,
         name=name,
-        order=order,
-        min_score=numbers["Min score"],
-        max_days=numbers["Max days"] if numbers["Max days"] else None,
-        win_probability=win,
-        playbook=parse_playbook(get("Playbook")),
-        auto_advance=bool(yes(get("Auto advance"))),
-        closed=closed,
+        order=float(cells.row) if order is None else order,
+        min_score=_min_score(cells),
+        max_days=cells.number("Max days", 1, MAX_STAGE_DAYS, "a number of days from 1 to 3650"),
+        win_probability=_win_probability(cells),
+        playbook=_playbook(cells),
+        auto_advance=_auto_advance(cells),
+        closed=_closed(cells),
     )
-    return stage, None
+
+
+def _min_score(cells: StageRow) -> float | None:
+    low, high = cells.settings.score_min, cells.settings.score_max
+    return cells.number("Min score", low, high, f"a score from {low:g} to {high:g}")
+
+
+def _win_probability(cells: StageRow) -> float | None:
+    raw = cells.cell("Win probability")
+    value = number(raw, cells.settings.decimal_separator)
+    if value is not None and value > 1:
+        value /= 100  # "40" and "40%" both mean 0.4
+    if text(raw).strip() and (value is None or not 0 <= value <= 1):
+        cells.report(
+            "Win probability",
+            f'Win probability "{text(raw)}" must be from 0 to 100%; it is left empty.',
+        )
+        return None
+    return value
+
+
+def _playbook(cells: StageRow) -> tuple[Action, ...]:
+    actions, wrong = parse_playbook(cells.cell("Playbook"))
+    for message in wrong:
+        cells.report("Playbook", message + ".", "warning")
+    return actions
+
+
+def _auto_advance(cells: StageRow) -> bool:
+    raw = cells.cell("Auto advance")
+    answer = yes(raw)
+    if answer is None and text(raw).strip():
+        cells.report("Auto advance", f'Auto advance "{text(raw)}" must be Yes or No; using No.')
+    return bool(answer)
+
+
+def _closed(cells: StageRow) -> str | None:
+    closed = norm(cells.cell("Closed")) or None
+    if closed not in (None, "won", "lost"):
+        cells.report(
+            "Closed",
+            f'Closed "{text(cells.cell("Closed"))}" must be won, lost or empty; '
+            "the stage is treated as open.",
+        )
+        return None
+    return closed

@@ -36,15 +36,18 @@ class Rule:
         return f"{self.label} {self.kind}{value}"
 
 
-def parse_weights(table: Table | None, fields: Iterable[str]) -> tuple[list[Rule], list[Problem]]:
-    """Rules from the Weights tab. `fields` are the column names pipeline tabs have."""
+def parse_weights(
+    table: Table | None, fields: Iterable[str], decimal: str = "."
+) -> tuple[list[Rule], list[Problem]]:
+    """Rules from the Weights tab. `fields` are the column names pipeline tabs have;
+    `decimal` is the sheet's decimal separator."""
     if table is None:
         return [], []
     known_fields = {norm(f) for f in fields}
     rules: list[Rule] = []
     problems = list(table.problems)
     for row in table.index:
-        rule, problem = _parse_row(table, row, known_fields)
+        rule, problem = _parse_row(table, row, known_fields, decimal)
         if problem:
             problems.append(problem)
         if rule:
@@ -52,7 +55,9 @@ def parse_weights(table: Table | None, fields: Iterable[str]) -> tuple[list[Rule
     return rules, problems
 
 
-def _parse_row(table: Table, row: int, fields: set[str]) -> tuple[Rule | None, Problem | None]:
+def _parse_row(
+    table: Table, row: int, fields: set[str], decimal: str
+) -> tuple[Rule | None, Problem | None]:
     label = text(table.get("Field")[row]).strip()
     kind_raw = text(table.get("Rule")[row]).strip()
     value = text(table.get("Value")[row]).strip()
@@ -71,32 +76,32 @@ def _parse_row(table: Table, row: int, fields: set[str]) -> tuple[Rule | None, P
     kind = ALIASES.get(kind_raw, norm(kind_raw))
     if kind not in RULES:
         return problem("Rule", f'rule "{kind_raw}" is not one of: {", ".join(RULES)}')
-    points = number(points_raw)
+    points = number(points_raw, decimal)
     if points is None:
         return problem("Points", f'points "{text(points_raw)}" is not a number')
-    cap = number(cap_raw)
+    cap = number(cap_raw, decimal)
     if text(cap_raw).strip() and (cap is None or cap < 0):
         return problem("Max points", f'max points "{text(cap_raw)}" is not a positive number')
-    operand, message = _operand(kind, value)
+    operand, message = _operand(kind, value, decimal)
     if message:
         return problem("Value", message)
     return Rule(row, norm(label), label, kind, value, points, cap, operand), None
 
 
-def _operand(kind: str, value: str) -> tuple[object, str | None]:
+def _operand(kind: str, value: str, decimal: str) -> tuple[object, str | None]:
     if kind in NO_VALUE or kind == "per":
         return None, None
     if not value:
         return None, f'rule "{kind}" needs a Value'
     if kind in NUMERIC:
-        found = number(value)
+        found = number(value, decimal)
         if found is None:
             return None, f'value "{value}" is not a number, which "{kind}" needs'
         return found, None
     if kind == "between":
         match = _BETWEEN.match(value)
-        low = number(match.group(1)) if match else None
-        high = number(match.group(2)) if match else None
+        low = number(match.group(1), decimal) if match else None
+        high = number(match.group(2), decimal) if match else None
         if low is None or high is None:
             return None, f'value "{value}" is not a range like 50-200'
         return (min(low, high), max(low, high)), None

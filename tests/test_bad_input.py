@@ -1,0 +1,262 @@
+"""The mistakes managers make in Settings, Stages and Weights: each is reported with its
+cell and what to do, never used, and never stops the rest of the pipeline."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from sheetpipe.core.plan import plan_cycle
+from sheetpipe.core.settings import SPECS, parse_settings
+from sheetpipe.core.table import read_table
+from sheetpipe.model import Tab
+
+from .helpers import NAMES, NOW
+from .test_engine import STAGES, deal, hist, plan, snapshot
+
+TODAY = NOW.date()
+
+
+def messages(result) -> set[str]:
+    return {str(p) for p in result.problems}
+
+
+def settings_of(rows: list[list]):
+    return parse_settings(read_table(Tab("Settings", [["Setting", "Value", "Notes"], *rows])))
+
+
+def desired(result, column: str) -> list:
+    return list(result.pipelines[0].desired[column])
+
+
+# ---- Settings: each value in a range that makes sense, or the default ----------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("Dead after times max days", 0, "must be a number from 1 to 100"),
+        ("Dead after times max days", 0.99, "must be a number from 1 to 100"),
+        ("Status heartbeat minutes", 0, "must be a number from 1 to 10080"),
+        ("Status heartbeat minutes", 10081, "must be a number from 1 to 10080"),
+        ("At risk at share of max days", 5, "must be a number above 0 to 1"),
+        ("At risk at share of max days", 0, "must be a number above 0 to 1"),
+        ("Stalled after days without contact", 0, "must be a number above 0 to 3650"),
+        ("Stalled after days without contact", -3, "must be a number above 0 to 3650"),
+        ("Dead after days without contact", 3651, "must be a number above 0 to 3650"),
+        ("Min samples for stage average", 2.5, "must be a whole number from 1 to 1e+06"),
+        ("Stalled after times stage average", 0.5, "must be a number from 1 to 100"),
+        ("Dead after days in pipeline", 0, "must be a number above 0 to 36500"),
+        ("Dead after days without decision maker", 0, "must be a number above 0 to 3650"),
+    ],
+)
+def test_an_out_of_range_setting_is_reported_and_the_default_used(name, value, message):
+    spec = next(s for s in SPECS if s.name == name)
+    settings = settings_of([[name, value, ""]])
+    assert getattr(settings, spec.attr) == spec.default
+    assert [str(p) for p in settings.problems] == [
+        f"Settings!B2: {name} {value:g} {message}; using {spec.default}."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Dead after times max days", 1), ("Dead after times max days", 100),
+        ("Status heartbeat minutes", 1), ("Status heartbeat minutes", 10080),
+        ("At risk at share of max days", 1), ("At risk at share of max days", 0.01),
+        ("Stalled after days without contact", 3650), ("Min samples for stage average", 1),
+        ("Stalled after times stage average", 1), ("Score min", -20), ("Score max", 1000),
+    ],
+)  # fmt: skip
+def test_a_setting_at_the_edge_of_its_range_is_used(name, value):
+    spec = next(s for s in SPECS if s.name == name)
+    settings = settings_of([[name, value, ""]])
+    assert getattr(settings, spec.attr) == value
+    assert [p for p in settings.problems if p.level == "error"] == []
+
+
+def test_a_threshold_outside_the_scores_is_reported_and_the_default_used():
+    settings = settings_of([["Nurture below", 1000, ""], ["SQL threshold", 100, ""]])
+    assert settings.nurture_below == 30 and settings.sql_threshold == 100
+    assert [str(p) for p in settings.problems] == [
+        "Settings tab: Nurture below 1000 is outside the scores (0 to 100); using 30."
+    ]
+
+
+def test_a_duplicated_setting_is_reported_and_the_first_value_used():
+    settings = settings_of(
+        [["MQL threshold", 20, ""], ["Timezone", "UTC", ""], ["mql threshold ", 50, ""]]
+    )
+    assert settings.mql_threshold == 20
+    assert [str(p) for p in settings.problems] == [
+        'Settings!A4: "MQL threshold" is set again here; the value on row 2 is used. '
+        "Delete one of the two rows."
+    ]
+
+
+def test_harmful_settings_change_nothing_in_the_pipeline():
+    """Dead after times max days 0 would turn every deal Dead and append a task each."""
+    history = [hist("D-0001", "Acme", "Contact", 3)]
+    good = plan(deals=[deal()], history=history)
+    bad = plan(
+        deals=[deal()],
+        history=history,
+        settings={"Dead after times max days": 0, "At risk at share of max days": 5},
+    )
+    assert desired(bad, "Health") == desired(good, "Health") == ["OK"]
+    assert bad.tasks_added == good.tasks_added
+    assert len(bad.errors) == 2
+
+
+@pytest.mark.parametrize(
+    ("separator", "typed", "read"),
+    [(",", "12.000,00", 12000.0), (".", "12,000.00", 12000.0), (",", "0,5", 0.5)],
+)
+def test_the_decimal_separator_setting_reads_typed_numbers(separator, typed, read):
+    name = "At risk at share of max days" if read < 1 else "Dead after days in pipeline"
+    settings = settings_of([[name, typed, ""], ["Decimal separator", separator, ""]])
+    assert (
+        settings.at_risk_at_share_of_max_days == read
+        or settings.dead_after_days_in_pipeline == read
+    )
+    assert settings.problems == []
+
+
+def test_a_decimal_separator_that_is_neither_is_reported():
+    settings = settings_of([["Decimal separator", ";", ""]])
+    assert settings.decimal_separator == "."
+    assert [str(p) for p in settings.problems] == [
+        'Settings!B2: Decimal separator ";" must be "." or ","; using ".".'
+    ]
+
+
+def test_with_a_comma_separator_a_value_rule_reads_thousands_as_people_typed_them():
+    weights = [["Value", ">", "10.000", 25, "", ""]]
+    deals = [deal(Value="12.000,00"), deal(Deal="Small", ID="D-0002", Value="9.999,99")]
+    result = plan(deals=deals, weights=weights, settings={"Decimal separator": ","})
+    assert desired(result, "Score") == [25, 0]
+    dotted = plan(deals=deals, weights=[["Value", ">", "10,000", 25, "", ""]])
+    assert desired(dotted, "Score") == [0, 0], "with '.', 12.000,00 is no number, not 12"
+
+
+def test_text_in_a_column_a_number_rule_reads_is_reported():
+    weights = [["Value", "<", 100, 10, "", ""], ["Value", "is empty", "", 5, "", ""]]
+    result = plan(deals=[deal(Value="10k"), deal(ID="D-0002", Deal="B", Value=50)], weights=weights)
+    value_col = result.pipelines[0].columns.source.table.cols["value"]
+    letter = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[value_col - 1]
+    assert (
+        f'Deals!{letter}2: "10k" is not a number, which the rule "Value < 100" (Weights row 2) '
+        "needs; write it like 12000 or 12,000.50 (Decimal separator .). Until then no number "
+        "rule counts it."
+    ) in messages(result)
+    assert not any(f"Deals!{letter}3" in m for m in messages(result))
+
+
+# ---- Stages: a bad cell is reported and left empty; its stage stays --------------------
+
+
+def stage_row(**cells):
+    columns = ["Pipeline", "Stage", "Order", "Min score", "Max days", "Win probability",
+               "Playbook", "Auto advance", "Closed"]  # fmt: skip
+    base = dict(zip(columns, STAGES[1], strict=True))  # Contact
+    return [{**base, **cells}[c] for c in columns]
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ({"Win probability": "abc"}, 'Stages!F3: Win probability "abc" must be from 0 to 100%; it is left empty.'),
+        ({"Win probability": "150%"}, 'Stages!F3: Win probability "150%" must be from 0 to 100%; it is left empty.'),
+        ({"Max days": -5}, 'Stages!E3: Max days "-5" must be a number of days from 1 to 3650; it is left empty.'),
+        ({"Max days": 0}, 'Stages!E3: Max days "0" must be a number of days from 1 to 3650; it is left empty.'),
+        ({"Min score": 500}, 'Stages!D3: Min score "500" must be a score from 0 to 100; it is left empty.'),
+        ({"Order": "first"}, 'Stages!C3: Order "first" must be a number; it is left empty.'),
+        ({"Auto advance": "perhaps"}, 'Stages!H3: Auto advance "perhaps" must be Yes or No; using No.'),
+        ({"Closed": "maybe"}, 'Stages!I3: Closed "maybe" must be won, lost or empty; the stage is treated as open.'),
+    ],
+)  # fmt: skip
+def test_a_bad_stage_cell_is_reported_and_the_stage_stays(cells, message):
+    stages = [STAGES[0], stage_row(**cells), *STAGES[2:]]
+    result = plan(deals=[deal()], stages=stages, history=[hist("D-0001", "Acme", "Contact", 3)])
+    assert message in messages(result)
+    assert not any("not a Deals stage" in m for m in messages(result))
+    assert desired(result, "Health") == ["OK"]
+
+
+def test_max_days_at_its_limits_is_used():
+    for days in (1, 3650):
+        stages = [STAGES[0], stage_row(**{"Max days": days}), *STAGES[2:]]
+        result = plan(deals=[deal()], stages=stages, history=[hist("D-0001", "Acme", "Contact", 2)])
+        assert not any("Stages!E3" in m for m in messages(result))
+        assert desired(result, "Health") == (["Stalled"] if days == 1 else ["OK"])
+
+
+def test_a_duplicated_order_is_reported():
+    stages = [STAGES[0], stage_row(Order=1), *STAGES[2:]]
+    result = plan(deals=[deal()], stages=stages)
+    assert (
+        'Stages!C3: Order 1 of "Contact" is also the Order of "Discovery" (row 2); the row '
+        "higher up comes first. Give each stage its own Order."
+    ) in messages(result)
+
+
+# ---- Playbook due offsets -------------------------------------------------------------
+
+
+def playbook_plan(playbook: str):
+    stages = [STAGES[0], stage_row(Playbook=playbook), *STAGES[2:]]
+    return plan(deals=[deal()], stages=stages, history=[hist("D-0001", "Acme", "Contact", 3)])
+
+
+def tasks_of(result):
+    appended = [rows for tab, _, rows in result.changes.appends if tab == "Tasks"]
+    header = [h for h in snapshot().find("Tasks").rows[0]]
+    return [dict(zip(header, row, strict=False)) for row in (appended[0] if appended else [])]
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [("Run the demo (+999999w)", "(+999999w)"), ("Run the demo (+3651d)", "(+3651d)")],
+)
+def test_a_due_offset_beyond_ten_years_is_reported_not_crashed_on(line, shown):
+    result = playbook_plan(line)
+    assert (
+        f'Stages!G3: due offset "{shown}" is more than ten years; the action is due on the '
+        "day the deal enters the stage."
+    ) in messages(result)
+    (task,) = [t for t in tasks_of(result) if t["Kind"] == "playbook"]
+    assert task["Task"] == "Run the demo"
+    assert task["Due"] == TODAY - timedelta(days=3)
+    assert desired(result, "Health") == ["OK"], "the rest of the cycle ran"
+
+
+def test_a_due_offset_of_exactly_ten_years_is_kept():
+    result = playbook_plan("Check in (+3650d)")
+    (task,) = [t for t in tasks_of(result) if t["Kind"] == "playbook"]
+    assert task["Due"] == TODAY - timedelta(days=3) + timedelta(days=3650)
+    assert not any("Stages!G3" in m for m in messages(result))
+
+
+def test_an_unreadable_due_offset_is_reported_and_left_out_of_the_task():
+    result = playbook_plan("Call them (+xd)\nWrite (+2w)")
+    assert (
+        'Stages!G3: due offset "(+xd)" is not like (+2d) or (+1w); the action is due on the '
+        "day the deal enters the stage."
+    ) in messages(result)
+    tasks = {t["Task"]: t["Due"] for t in tasks_of(result) if t["Kind"] == "playbook"}
+    entered = TODAY - timedelta(days=3)
+    assert tasks == {"Call them": entered, "Write": entered + timedelta(days=14)}
+
+
+def test_the_check_of_a_whole_cycle_survives_every_bad_cell_at_once():
+    snap = snapshot(
+        deals=[deal(Value="10k")],
+        weights=[["Value", ">", 5, 10, "", ""]],
+        settings={"Dead after times max days": 0, "Status heartbeat minutes": 0},
+        stages=[STAGES[0], stage_row(Playbook="x (+999999w)", **{"Win probability": "abc"})],
+    )
+    snap.find("Settings").rows.append(["MQL threshold", 10, ""])
+    result = plan_cycle(snap, NAMES, NOW)
+    assert result.deals == 1
+    assert date(2026, 3, 10) == result.now.date()
+    assert len(result.problems) >= 6
