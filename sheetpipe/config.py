@@ -13,7 +13,7 @@ from sheetpipe.errors import ConfigError
 BACKENDS = ("xlsx", "google")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d)?\s*$", re.I)
 _UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400}
-TAB_KEYS = ("weights", "stages", "settings", "team", "tasks", "history", "status")
+TAB_KEYS = ("weights", "stages", "settings", "team", "tasks", "history", "status", "lists")
 
 
 @dataclass(frozen=True)

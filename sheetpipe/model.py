@@ -24,10 +24,17 @@ class HealthColours:
 
 @dataclass(frozen=True)
 class ListDropdown:
-    """A list validation on one column from row 2 down."""
+    """A dropdown on one column from row 2 down, its choices the cells of a range on
+    another tab: rows 2 to 1 + count of `source_col` on `source_tab` (the Lists tab).
+
+    A range, not a literal list: an xlsx literal holds at most 255 characters and no
+    comma, a range holds any stage name and any number of them, on both backends.
+    """
 
     col: int
-    values: tuple[str, ...]
+    source_tab: str
+    source_col: int
+    count: int
 
 
 @dataclass(frozen=True)

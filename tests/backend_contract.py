@@ -103,10 +103,33 @@ class BackendContract:
         header = sheet.read().find("Deals").header
         assert FrozenHeader() in formats
         assert HealthColours(header.index("Health") + 1, len(header)) in formats
-        assert ListDropdown(header.index("Stage") + 1, stages) in formats
-        assert ListDropdown(9, ("Yes", "No")) in sheet.read().find("Tasks").formats
+        assert ListDropdown(header.index("Stage") + 1, "Lists", 1, len(stages)) in formats
+        assert ListDropdown(9, "Lists", 3, 2) in sheet.read().find("Tasks").formats
+        assert dropdown_choices(sheet.read(), "Deals", header.index("Stage") + 1) == stages
+        assert dropdown_choices(sheet.read(), "Tasks", 9) == ("Yes", "No")
         again = plan_cycle(sheet.read(), NAMES, NOW)
         assert again.changes.formats == []
+
+    def test_a_dropdown_holds_any_stage_name_and_any_number_of_stages(self, backend):
+        """An xlsx literal list holds 255 characters and splits at commas; a quote must
+        be doubled. Forty long names with commas and quotes make all three break."""
+        names = ["Won, signed", 'Said "maybe"', *(f"Stage {i} of the long road" for i in range(40))]
+        rows = [["Deals", name, i, "", 30, "", "", "No", ""] for i, name in enumerate(names, 1)]
+        sheet = backend(tabs(deals(3), stages=rows))
+        run_cycle(sheet, NAMES, NOW)
+        snap = sheet.read()
+        stage_col = snap.find("Deals").header.index("Stage") + 1
+        assert dropdown_choices(snap, "Deals", stage_col) == tuple(names)
+        # A renamed stage reaches the dropdown on the next cycle; one stage fewer shrinks it.
+        last = len(rows) + 1
+        edit = ColumnWrite("Stages", 2, "Stage", [3, last], ["Maybe later", None])
+        sheet.apply(ChangeSet(writes=[edit]), "Status")
+        run_cycle(sheet, NAMES, NOW)
+        assert dropdown_choices(sheet.read(), "Deals", stage_col) == (
+            names[0],
+            "Maybe later",
+            *names[2:-1],
+        )
 
     def test_a_sync_converges_and_the_next_plans_nothing(self, backend):
         sheet = backend(tabs(deals(12)))
@@ -170,3 +193,10 @@ def _serial(value: object) -> object:
     if isinstance(value, float):
         return round(value * 1440) / 1440 if value != int(value) else int(value)
     return value
+
+
+def dropdown_choices(snap, tab: str, col: int) -> tuple[str, ...]:
+    """The choices a person sees in the dropdown on `col`: the cells of its source range."""
+    (spec,) = [f for f in snap.find(tab).formats if isinstance(f, ListDropdown) and f.col == col]
+    source = snap.find(spec.source_tab).rows
+    return tuple(str(source[r][spec.source_col - 1]) for r in range(1, 1 + spec.count))

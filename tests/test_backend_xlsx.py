@@ -72,9 +72,13 @@ def test_colour_rules_are_whole_row_keyed_on_health(workbook):
     }
     assert ws.freeze_panes == "A2"
     lists = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
-    assert lists == {"B2:B1048576": '"Discovery,Qualification,Contact,Proposal,Won,Lost"'}
+    assert lists == {"B2:B1048576": "Lists!$A$2:$A$7"}
+    choices = [c.value for c in openpyxl.load_workbook(workbook)["Lists"]["A"]]
+    assert choices == [
+        "Deals stage", "Discovery", "Qualification", "Contact", "Proposal", "Won", "Lost"
+    ]  # fmt: skip
     done = openpyxl.load_workbook(workbook)["Tasks"].data_validations.dataValidation
-    assert [(str(dv.sqref), dv.formula1) for dv in done] == [("I2:I1048576", '"Yes,No"')]
+    assert [(str(dv.sqref), dv.formula1) for dv in done] == [("I2:I1048576", "Lists!$C$2:$C$3")]
 
 
 def test_colour_rules_stay_single_and_keep_a_persons_own_rules(workbook):

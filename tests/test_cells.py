@@ -266,3 +266,30 @@ def test_a_date_outside_1900_to_2199_reads_as_no_date_not_a_crash(value):
 def test_a_written_time_zone_keeps_the_time_as_written():
     got = cells.datetimes(pd.Series(["Mar 4, 2026 10:00 UTC", "4 March 2026"], dtype=object))
     assert list(got) == [pd.Timestamp("2026-03-04 10:00"), pd.Timestamp("2026-03-04")]
+
+
+@pytest.mark.parametrize(
+    ("tab", "col", "first", "last", "written"),
+    [
+        ("Lists", 1, 2, 7, "Lists!$A$2:$A$7"),
+        ("My lists", 28, 2, 300, "'My lists'!$AB$2:$AB$300"),
+        ("Bob's", 3, 2, 2, "'Bob''s'!$C$2:$C$2"),
+        ("Ünïcode", 16384, 2, 3, "'Ünïcode'!$XFD$2:$XFD$3"),
+    ],
+)
+def test_a1_range_and_parse_range_are_inverse(tab, col, first, last, written):
+    assert cells.a1_range(tab, col, first, last) == written
+    assert cells.parse_range(written) == (tab, col, first, last)
+    assert cells.parse_range("=" + written) == (tab, col, first, last)
+
+
+@pytest.mark.parametrize(
+    ("typed", "parsed"),
+    [
+        ("='Lists'!a2:a9", ("Lists", 1, 2, 9)), ("Lists!B2:B3", ("Lists", 2, 2, 3)),
+        ("Lists!A2:B9", None), ("A2:A9", None), ('"Yes,No"', None), ("Lists!A2", None),
+        ("Lists!$A$2:$A$7 ", ("Lists", 1, 2, 7)),
+    ],
+)  # fmt: skip
+def test_parse_range_reads_what_people_type_and_refuses_the_rest(typed, parsed):
+    assert cells.parse_range(typed) == parsed

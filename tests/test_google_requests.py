@@ -90,7 +90,7 @@ def test_a_new_column_beyond_the_grid_grows_it_first_and_status_clears_its_old_r
     changes = ChangeSet(
         new_columns=[("Deals", 28, "Score")],
         writes=[ColumnWrite("Deals", 28, "Score", [2, 3, 7], [1, 2, 3])],
-        formats=[("Deals", FrozenHeader()), ("Deals", ListDropdown(2, ("A", "B")))],
+        formats=[("Deals", FrozenHeader()), ("Deals", ListDropdown(2, "Lists", 1, 2))],
         status=[["What", "Value"], ["Deals", 3]],
     )
     requests = build_requests(changes, sheets, "Status", (15, 3))
@@ -101,5 +101,5 @@ def test_a_new_column_beyond_the_grid_grows_it_first_and_status_clears_its_old_r
     assert status["range"]["endRowIndex"] == 15 and status["range"]["endColumnIndex"] == 3
     assert sheets["deals"].cols == 28 and sheets["deals"].formats() == {
         FrozenHeader(),
-        ListDropdown(2, ("A", "B")),
+        ListDropdown(2, "Lists", 1, 2),
     }

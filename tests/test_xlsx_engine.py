@@ -248,6 +248,6 @@ def test_after_a_libreoffice_save_the_dropdowns_are_restored_not_doubled(tmp_pat
     for day in (1, 2):
         run_cycle(XlsxBackend(path), NAMES, NOW + timedelta(days=day))
     lists = [dv for dv in openpyxl.load_workbook(path)["Deals"].data_validations.dataValidation]
-    assert [str(dv.sqref) for dv in lists] == ["B2:B1048576"]
+    assert [(str(dv.sqref), dv.formula1) for dv in lists] == [("B2:B1048576", "Lists!$A$2:$A$7")]
     again = run_cycle(XlsxBackend(path), NAMES, NOW + timedelta(days=2), dry_run=True)
     assert again.plan.changes.formats == []

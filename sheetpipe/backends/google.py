@@ -27,7 +27,7 @@ from gspread.utils import extract_id_from_url
 
 from sheetpipe.backends.base import Backend, _plural
 from sheetpipe.backends.google_auth import TIMEOUT, load_credentials, make_session, read_retry
-from sheetpipe.backends.google_requests import SheetInfo, build_requests, quote
+from sheetpipe.backends.google_requests import SheetInfo, build_requests, dropdown, quote
 from sheetpipe.core import cells
 from sheetpipe.errors import (
     BackendError,
@@ -192,13 +192,10 @@ class GoogleBackend(Backend):
                     for col, value in enumerate(
                         row.get("values", []), start=1 + data.get("startColumn", 0)
                     ):
-                        rule = value.get("dataValidation", {})
-                        condition = rule.get("condition", {})
-                        if condition.get("type") == "ONE_OF_LIST":
-                            choices = tuple(
-                                v.get("userEnteredValue", "") for v in condition.get("values", [])
-                            )
-                            info.validations[col] = choices
+                        condition = value.get("dataValidation", {}).get("condition", {})
+                        found = dropdown(col, condition)
+                        if found is not None:
+                            info.validations[col] = found
             self._sheets[props["title"].strip().casefold()] = info
         self._meta_at = time.monotonic()
         return self._sheets

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sheetpipe.core.cells import SERIAL_EPOCH, col_index, col_letter
+from sheetpipe.core.cells import SERIAL_EPOCH, a1_range, col_index, col_letter, parse_range
 from sheetpipe.model import (
     HEALTH_FILLS,
     ChangeSet,
@@ -41,7 +41,7 @@ class SheetInfo:
     cols: int
     frozen_rows: int = 0
     conditional: list[dict] = field(default_factory=list)
-    validations: dict[int, tuple[str, ...]] = field(default_factory=dict)  # col → list
+    validations: dict[int, ListDropdown] = field(default_factory=dict)  # by column
 
     def formats(self) -> frozenset[FormatSpec]:
         found: set[FormatSpec] = set()
@@ -50,8 +50,23 @@ class SheetInfo:
         health = health_rules(self.conditional)
         if health is not None:
             found.add(health)
-        found |= {ListDropdown(col, values) for col, values in self.validations.items()}
+        found |= set(self.validations.values())
         return frozenset(found)
+
+
+def source_range(spec: ListDropdown) -> str:
+    return a1_range(spec.source_tab, spec.source_col, 2, 1 + spec.count)
+
+
+def dropdown(col: int, condition: dict) -> ListDropdown | None:
+    """The dropdown a validation's condition is, when it lists a range from row 2."""
+    if condition.get("type") != "ONE_OF_RANGE":
+        return None
+    source = parse_range((condition.get("values") or [{}])[0].get("userEnteredValue", ""))
+    if source is None or source[2] != 2:
+        return None
+    tab, source_col, _, last = source
+    return ListDropdown(col, tab, source_col, last - 1)
 
 
 def quote(title: str) -> str:
@@ -167,8 +182,8 @@ def format_requests(info: SheetInfo, spec: FormatSpec) -> list[dict]:
                     },
                     "rule": {
                         "condition": {
-                            "type": "ONE_OF_LIST",
-                            "values": [{"userEnteredValue": v} for v in spec.values],
+                            "type": "ONE_OF_RANGE",
+                            "values": [{"userEnteredValue": "=" + source_range(spec)}],
                         },
                         "showCustomUi": True,
                     },
@@ -328,7 +343,7 @@ def _record(info: SheetInfo, spec: FormatSpec, added: list[dict]) -> None:
     if isinstance(spec, FrozenHeader):
         info.frozen_rows = max(info.frozen_rows, 1)
     elif isinstance(spec, ListDropdown):
-        info.validations[spec.col] = spec.values
+        info.validations[spec.col] = spec
     else:
         kept = [r for r in info.conditional if not _health_rule(r)]
         ours = [

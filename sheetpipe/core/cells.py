@@ -147,8 +147,33 @@ def col_index(letters: str) -> int:
 
 def a1(tab: str, row: int, col: int) -> str:
     """A cell address as a person reads it in a problem report: Weights!D7."""
-    quoted = tab if re.fullmatch(r"[A-Za-z0-9_]+", tab) else "'" + tab.replace("'", "''") + "'"
-    return f"{quoted}!{col_letter(col)}{row}"
+    return f"{_quoted(tab)}!{col_letter(col)}{row}"
+
+
+def a1_range(tab: str, col: int, first: int, last: int) -> str:
+    """Lists!$A$2:$A$7: an absolute range down one column (a dropdown's source)."""
+    letter = col_letter(col)
+    return f"{_quoted(tab)}!${letter}${first}:${letter}${last}"
+
+
+_RANGE = re.compile(
+    r"=?\s*(?:'((?:[^']|'')+)'|([^'!:$\s]+))!"
+    r"\$?([A-Za-z]{1,3})\$?(\d+):\$?([A-Za-z]{1,3})\$?(\d+)\s*"
+)
+
+
+def parse_range(formula: str) -> tuple[str, int, int, int] | None:
+    """(tab, column, first row, last row) of a range down one column, as a1_range writes
+    it or a person types it (='My tab'!B2:B9); None for anything else."""
+    match = _RANGE.fullmatch(formula)
+    if match is None or match.group(3).upper() != match.group(5).upper():
+        return None
+    tab = match.group(1).replace("''", "'") if match.group(1) else match.group(2)
+    return tab, col_index(match.group(3)), int(match.group(4)), int(match.group(6))
+
+
+def _quoted(tab: str) -> str:
+    return tab if re.fullmatch(r"[A-Za-z0-9_]+", tab) else "'" + tab.replace("'", "''") + "'"
 
 
 def looks_like_formula(value: Any) -> bool:

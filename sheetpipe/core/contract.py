@@ -38,6 +38,7 @@ class Names:
     tasks: str = "Tasks"
     history: str = "History"
     status: str = "Status"
+    lists: str = "Lists"
     columns: Mapping[str, str] = field(default_factory=dict)  # contract name → name in sheet
 
     def col(self, contract_name: str) -> str:

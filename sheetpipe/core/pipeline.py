@@ -7,7 +7,7 @@ change set, problems and rows to append; the cycle (core/plan.py) does the rest.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 import numpy as np
@@ -70,6 +70,7 @@ class CycleInputs:
     now: datetime  # sheet-local
     changes: ChangeSet
     problems: list[Problem]
+    dropdowns: dict[str, ListDropdown] = field(default_factory=dict)  # by Lists header
     task_rows: list[dict[str, object]] = field(default_factory=list)
     history_rows: list[dict[str, object]] = field(default_factory=list)
 
@@ -266,13 +267,10 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
         )
         changes.expect_cols[pipeline.name] = (col_of["id"], col_of["deal"])
 
-    specs: list[FormatSpec] = [
-        FrozenHeader(),
-        HealthColours(col_of["health"], width),
-        ListDropdown(col_of["stage"], tuple(s.name for s in stages.of(name))),
-    ]
-    if not stages.of(name):
-        specs.pop()
+    specs: list[FormatSpec] = [FrozenHeader(), HealthColours(col_of["health"], width)]
+    stage_list = cycle.dropdowns.get(f"{name} stage")
+    if stage_list is not None:  # none while the pipeline has no stages
+        specs.append(replace(stage_list, col=col_of["stage"]))
     changes.formats += [(pipeline.name, s) for s in specs if s not in pipeline.tab.formats]
     return PipelineResult(pipeline.name, desired, cols)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sheetpipe.core import cells
@@ -12,6 +12,7 @@ from sheetpipe.core.contract import (
     Names,
 )
 from sheetpipe.core.history import read_history
+from sheetpipe.core.lists import plan_lists
 from sheetpipe.core.pipeline import CycleInputs, PipelineResult, plan_pipeline
 from sheetpipe.core.settings import Settings, parse_settings
 from sheetpipe.core.stages import parse_stages
@@ -90,9 +91,12 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
     tasks_table = _owned_table(snapshot, names.tasks)
     existing_tasks = _task_ids(tasks_table)
     _ensure_owned_tabs(snapshot, names, changes)
+    dropdowns = plan_lists(snapshot, names, stages, changes)
 
     plan = Plan(changes, problems, settings, rules, now=now)
-    cycle = CycleInputs(names, settings, rules, stages, log, existing_tasks, now, changes, problems)
+    cycle = CycleInputs(
+        names, settings, rules, stages, log, existing_tasks, now, changes, problems, dropdowns
+    )
     for name, pipeline in pipelines.items():
         if pipeline is None:
             continue
@@ -102,7 +106,7 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
     plan.tasks_added, plan.history_added = len(cycle.task_rows), len(cycle.history_rows)
     _append(snapshot, names.history, HISTORY_COLUMNS, cycle.history_rows, names, changes)
     _append(snapshot, names.tasks, TASKS_COLUMNS, cycle.task_rows, names, changes)
-    _owned_formats(snapshot, names, changes)
+    _owned_formats(snapshot, names, changes, dropdowns.get("Task done"))
     return plan
 
 
@@ -161,14 +165,16 @@ def _append(
     changes.appends.append((tab.name if tab else name, first, ordered))
 
 
-def _owned_formats(snapshot: Snapshot, names: Names, changes: ChangeSet) -> None:
+def _owned_formats(
+    snapshot: Snapshot, names: Names, changes: ChangeSet, done_list: ListDropdown | None
+) -> None:
     for name in (names.tasks, names.history):
         tab = snapshot.find(name)
         header = [cells.norm(h) for h in _header_after(snapshot, name, changes)]
         want: list[FormatSpec] = [FrozenHeader()]
         done = cells.norm("Done")
-        if name == names.tasks and done in header:
-            want.append(ListDropdown(header.index(done) + 1, ("Yes", "No")))
+        if name == names.tasks and done in header and done_list is not None:
+            want.append(replace(done_list, col=header.index(done) + 1))
         installed = tab.formats if tab else frozenset()
         tab_name = tab.name if tab else name
         changes.formats += [(tab_name, spec) for spec in want if spec not in installed]

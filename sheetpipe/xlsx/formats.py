@@ -12,7 +12,7 @@ import re
 
 from lxml import etree
 
-from sheetpipe.core.cells import col_index, col_letter
+from sheetpipe.core.cells import a1_range, col_index, col_letter, parse_range
 from sheetpipe.model import HEALTH_FILLS, FormatSpec, FrozenHeader, HealthColours, ListDropdown
 from sheetpipe.xlsx.package import parse_xml, to_xml
 from sheetpipe.xlsx.sheet import Split
@@ -93,10 +93,11 @@ def installed(skeleton: Skeleton) -> list[FormatSpec]:
     for dv in _validations(skeleton):
         span = COLUMN_RANGE.match(dv.get("sqref", ""))
         formula = _formula(skeleton, dv, "formula1")
-        literal = len(formula) >= 2 and formula[0] == formula[-1] == '"'
-        if dv.get("type") == "list" and span and span.group(1) == span.group(2) and literal:
-            values = tuple(v for v in formula[1:-1].split(",") if v)
-            found.append(ListDropdown(col_index(span.group(1)), values))
+        source = parse_range(formula)
+        if dv.get("type") == "list" and span and span.group(1) == span.group(2) and source:
+            tab, source_col, first, last = source
+            if first == 2:
+                found.append(ListDropdown(col_index(span.group(1)), tab, source_col, last - 1))
     return found
 
 
@@ -167,7 +168,8 @@ def _dropdown(skeleton: Skeleton, spec: ListDropdown) -> None:
             holder.remove(dv)
     dv = etree.SubElement(holder, skeleton.q("dataValidation"), type="list",
                           allowBlank="1", showErrorMessage="1", sqref=target)  # fmt: skip
-    etree.SubElement(dv, skeleton.q("formula1")).text = '"' + ",".join(spec.values) + '"'
+    source = a1_range(spec.source_tab, spec.source_col, 2, 1 + spec.count)
+    etree.SubElement(dv, skeleton.q("formula1")).text = source
     holder.set("count", str(len(holder.findall(skeleton.q("dataValidation")))))
 
 

@@ -1,0 +1,73 @@
+"""The Lists tab: the choices of every dropdown sheetpipe installs, one column each.
+
+A dropdown takes its choices from a range of this tab rather than from a list written
+into the validation itself: an xlsx literal list holds at most 255 characters and
+cannot hold a comma or a quote safely, while a range holds any stage name and any
+number of stages, the same way on both backends. sheetpipe owns the tab; it rewrites
+the cells that differ from the Stages tab each cycle, so the dropdowns follow Stages.
+"""
+
+from __future__ import annotations
+
+from sheetpipe.core import cells
+from sheetpipe.core.contract import Names
+from sheetpipe.core.stages import Stages
+from sheetpipe.model import ChangeSet, ColumnWrite, ListDropdown, Row, Snapshot, Tab
+
+DONE_CHOICES = ("Yes", "No")
+FIRST_ROW = 2  # row 1 is the header
+
+
+def wanted_lists(names: Names, stages: Stages) -> list[tuple[str, tuple[str, ...]]]:
+    """(header, choices) of each column, in column order: each pipeline's stages, then
+    the Done choices of Tasks."""
+    lists = [(f"{p} stage", tuple(s.name for s in stages.of(p))) for p in names.pipelines]
+    return [*lists, ("Task done", DONE_CHOICES)]
+
+
+def plan_lists(
+    snapshot: Snapshot, names: Names, stages: Stages, changes: ChangeSet
+) -> dict[str, ListDropdown]:
+    """Write the Lists tab, and give the dropdown of each list by its header
+    (the dropdown's own column is 0 here: the caller sets it)."""
+    lists = wanted_lists(names, stages)
+    grid = _grid(lists)
+    tab = snapshot.find(names.lists)
+    if tab is None:
+        changes.new_tabs.append((names.lists, grid))
+    else:
+        changes.writes += _differences(tab, grid)
+    title = tab.name if tab else names.lists
+    return {
+        header: ListDropdown(0, title, col, len(choices))
+        for col, (header, choices) in enumerate(lists, start=1)
+        if choices
+    }
+
+
+def _grid(lists: list[tuple[str, tuple[str, ...]]]) -> list[Row]:
+    height = max(len(choices) for _, choices in lists)
+    columns = [[header, *choices, *[None] * (height - len(choices))] for header, choices in lists]
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
+def _differences(tab: Tab, grid: list[Row]) -> list[ColumnWrite]:
+    """Cells of the tab that differ from the grid; cells beyond it are cleared."""
+    height = max(len(grid), len(tab.rows))
+    width = max(len(grid[0]), *(len(row) for row in tab.rows[:height]), 0)
+    writes = []
+    for col in range(width):
+        rows, values = [], []
+        for row in range(height):
+            want = _at(grid, row, col)
+            if cells.text(_at(tab.rows, row, col)) != cells.text(want):
+                rows.append(row + 1)
+                values.append(want)
+        if rows:
+            header = cells.text(_at(grid, 0, col)) or cells.text(_at(tab.rows, 0, col))
+            writes.append(ColumnWrite(tab.name, col + 1, header, rows, values))
+    return writes
+
+
+def _at(rows: list[Row], row: int, col: int) -> object:
+    return rows[row][col] if row < len(rows) and col < len(rows[row]) else None
