@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
 
 class SheetpipeError(Exception):
     """A failure the user can act on. `str()` says what happened and what to do."""
@@ -51,3 +54,33 @@ class WriteUncertain(Replan):
 
 class BackendError(SheetpipeError):
     """The storage failed (disk, network, API) in a way retrying may fix."""
+
+
+class StorageError(BackendError):
+    """The file system refused a read or a write (disk full, permission, read-only)."""
+
+
+# What to do about the file system errors a user can meet, by errno.
+_REMEDIES = {
+    errno.ENOSPC: "the disk is full; free some space on it",
+    errno.EDQUOT: "the disk quota is used up; free some space",
+    errno.EACCES: "permission denied; give the user running sheetpipe {access} access",
+    errno.EPERM: "permission denied; give the user running sheetpipe {access} access",
+    errno.EROFS: "the file system is read-only; put the workbook where it can be written",
+    errno.EIO: "the disk reported an input/output error; check the disk or the network share",
+}
+
+
+def storage_error(exc: OSError, path: Path, doing: str) -> StorageError:
+    """One line for a failed file operation: what failed, why, and what to do.
+
+    `doing` is "reading" or "writing"; writing means the temporary file beside the
+    workbook, the backup and the swap, so the folder needs write access too.
+    """
+    access = "read" if doing == "reading" else f"write access to {path.parent} and read"
+    remedy = _REMEDIES.get(exc.errno or 0, f"{exc.strerror or exc}")
+    nothing = " Nothing was changed." if doing == "writing" else ""
+    return StorageError(
+        f"{doing} {path} failed: {remedy.format(access=access)}.{nothing} "
+        "sheetpipe tries again next cycle."
+    )

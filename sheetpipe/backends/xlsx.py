@@ -26,7 +26,14 @@ import filelock
 
 from sheetpipe.backends.base import Backend
 from sheetpipe.core.cells import looks_like_formula
-from sheetpipe.errors import AlreadyRunning, BackendError, SheetChanged, SheetNotFound, WorkbookBusy
+from sheetpipe.errors import (
+    AlreadyRunning,
+    BackendError,
+    SheetChanged,
+    SheetNotFound,
+    WorkbookBusy,
+    storage_error,
+)
 from sheetpipe.model import ChangeSet, Snapshot
 from sheetpipe.xlsx.edit import WorkbookEdit
 from sheetpipe.xlsx.package import Package, PackageError, write_package
@@ -82,6 +89,8 @@ class XlsxBackend(Backend):
                 f"another sheetpipe is already working on {self.path} (lock {self.lock_path}); "
                 "this one stops. Stop the other one, or wait for its cycle to end."
             ) from None
+        except OSError as exc:  # a folder sheetpipe may not write to holds no lock file
+            raise storage_error(exc, self.lock_path, "writing") from exc
         try:
             if self._lock.lock_counter == 1:
                 self._remove_leftovers()
@@ -115,9 +124,12 @@ class XlsxBackend(Backend):
                 f"{self.path} does not exist; create it with `sheetpipe init --xlsx {self.path}`."
             )
         self.reads += 1
-        with open(self.path, "rb") as handle:
-            stamp = _stamp(os.fstat(handle.fileno()))
-            data = handle.read()
+        try:
+            with open(self.path, "rb") as handle:
+                stamp = _stamp(os.fstat(handle.fileno()))
+                data = handle.read()
+        except OSError as exc:
+            raise storage_error(exc, self.path, "reading") from exc
         try:
             package = Package(io.BytesIO(data))
             tabs = read_tabs(data, package)
@@ -143,12 +155,15 @@ class XlsxBackend(Backend):
                 f"{self.path} cannot be changed safely: {exc}. Nothing was written."
             ) from exc
         self.writes += 1
-        replace_atomically(
-            self.path,
-            lambda out: write_package(package, out, replaced, added, removed),
-            self.backup_path,
-            lambda: self._check_unchanged(stamp),
-        )
+        try:
+            replace_atomically(
+                self.path,
+                lambda out: write_package(package, out, replaced, added, removed),
+                self.backup_path,
+                lambda: self._check_unchanged(stamp),
+            )
+        except OSError as exc:
+            raise storage_error(exc, self.path, "writing") from exc
         self._read = None  # the next change starts from a fresh read
 
     def _check_unchanged(self, stamp: Stamp) -> None:
