@@ -25,7 +25,7 @@ from sheetpipe.sync import run_cycle
 
 from .helpers import NAMES, NOW, column, record, tabs
 
-FORMULA_TEXTS = ['=HYPERLINK("http://x","y")', "+1", "@SUM(A1)", "-2", "=1+1"]
+FORMULA_TEXTS = ['=HYPERLINK("http://x","y")', "+1", "@SUM(A1)", "-2", "=1+1", "\t=1+1", "\r=2"]
 
 
 def deals(n: int = 3) -> list[dict]:

@@ -130,6 +130,7 @@ def test_a1_quotes_names_a_spreadsheet_would_quote():
 @pytest.mark.parametrize(
     ("value", "formula"),
     [('=HYPERLINK("http://x","y")', True), ("+1", True), ("-1", True), ("@SUM(A1)", True),
+     ("\t=1+1", True), ("\r=2", True), (" =1", False), ("a=1", False),
      ("Acme", False), ("", False), (5, False), (None, False)],
 )  # fmt: skip
 def test_looks_like_formula(value, formula):

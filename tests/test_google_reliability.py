@@ -145,10 +145,13 @@ def test_a_person_editing_between_read_and_write_loses_nothing_and_gets_no_wrong
     # Moving a deal makes the cycle busy, so a write follows the person's edit.
     emulator.put_cell(sid, "Deals", 1, header_index(emulator, sid, "Stage"), "Proposal")
     run_cycle(backend, NAMES, NOW + timedelta(minutes=5))
-    run_cycle(backend, NAMES, NOW + timedelta(minutes=10))
-    rows = emulator.values(sid, "Deals")
-    header = rows[0]
-    records = [dict(zip(header, r, strict=False)) for r in rows[1:]]
+    assert done
+    if edit is edit_owned_cell:  # a person's 99 in Score: sheetpipe's own cell, mended next
+        assert deal_records(emulator, sid)[1]["Score"] == 99
+        run_cycle(backend, NAMES, NOW + timedelta(minutes=10))
+    # Looked at right after the cycle the person edited in: a second cycle would mend a
+    # wrong value and hide that the guard let it through.
+    records = deal_records(emulator, sid)
     for record in records:  # every computed value is its own deal's
         assert record["Score"] == (40 if (record.get("Value") or 0) > 4500 else 0), record
     ids = [r["ID"] for r in records]
@@ -163,6 +166,37 @@ def test_a_person_editing_between_read_and_write_loses_nothing_and_gets_no_wrong
         assert records[0]["Deal"] == "Walk-in" and records[0]["Score"] == 40
     if edit is edit_delete:
         assert "Deal 3" not in named and len(records) == 8
+
+
+def deal_records(emulator, sid) -> list[dict]:
+    rows = emulator.values(sid, "Deals")
+    return [dict(zip(rows[0], r, strict=False)) for r in rows[1:]]
+
+
+def test_deals_without_ids_sorted_between_read_and_write_get_no_value_of_another(
+    emulator, tmp_path
+):
+    """Rows with no ID yet look alike to a guard that compares IDs only: the Deal
+    column tells them apart."""
+    key = gh.key_file(emulator, tmp_path)
+    sid = gh.spreadsheet(emulator, tabs(deals(9), weights=[["Value", ">", 4500, 40, "", ""]]))
+    backend = gh.backend(emulator, sid, key)
+    read, done = backend.read, []
+
+    def read_then_sort():
+        snap = read()
+        if not done:
+            done.append(True)
+            edit_sort(emulator, sid)
+        return snap
+
+    backend.read = read_then_sort
+    run_cycle(backend, NAMES, NOW)
+    assert done
+    for record in deal_records(emulator, sid):
+        assert record["Score"] == (40 if record["Value"] > 4500 else 0), record
+    ids = [r["ID"] for r in deal_records(emulator, sid)]
+    assert len(set(ids)) == 9 and all(ids)
 
 
 def test_with_quota_squeezed_the_daemon_backs_off_and_recovers_without_losing_work(

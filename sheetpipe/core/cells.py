@@ -35,7 +35,9 @@ _GROUPED = {
     ".": re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"),
     ",": re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d*)?"),
 }
-_FORMULA_LEAD = ("=", "+", "-", "@")
+# What a spreadsheet evaluates when typed in, and (OWASP's CSV-injection list) the tab and
+# carriage return that some tools strip before evaluating what follows.
+_FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
 T = TypeVar("T")
 
 
