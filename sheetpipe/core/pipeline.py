@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -17,11 +18,11 @@ from sheetpipe.core import cells
 from sheetpipe.core.contract import DAEMON, OWNED_COLUMNS, PIPELINE_REQUIRED, Names
 from sheetpipe.core.diff import differs, python_values
 from sheetpipe.core.health import DealFacts, assess
-from sheetpipe.core.history import HistoryLog, stage_averages, track
+from sheetpipe.core.history import HistoryLog, Tracking, stage_averages, track
 from sheetpipe.core.ids import assign_ids
 from sheetpipe.core.scoring import Columns, lead_status, score
 from sheetpipe.core.settings import Settings
-from sheetpipe.core.stages import Stages
+from sheetpipe.core.stages import Stage, Stages
 from sheetpipe.core.table import Rows, Table
 from sheetpipe.core.tasks import plan_tasks
 from sheetpipe.core.weights import Rule
@@ -76,28 +77,90 @@ class CycleInputs:
 
 
 def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineResult | None:
-    names, settings, rules, stages = cycle.names, cycle.settings, cycle.rules, cycle.stages
-    log, now, problems, changes = cycle.log, cycle.now, cycle.problems, cycle.changes
-    problems += pipeline.problems
-    absent = [c for c in PIPELINE_REQUIRED if not pipeline.has(c)]
-    if absent:
-        problems.append(
-            Problem(
-                f"{pipeline.name} tab",
-                f"the header row has no {' or '.join(map(names.col, absent))} column; this "
-                "pipeline is skipped. Add the column to row 1.",
+    """The tab's part of the cycle, step by step; None when it lacks Deal or Stage."""
+    cycle.problems += pipeline.problems
+    if not _has_required_columns(pipeline, cycle):
+        return None
+    deals = _Deals.of(pipeline, name, cycle)
+    ids = _assign_ids(deals)
+    _report_unreadable_cells(deals)
+    scores = score(deals.cols, cycle.rules, cycle.now.date(), cycle.settings)
+    stage = _stages_after_auto_advance(deals, scores)
+    tracking = track(
+        cycle.log, name, ids[deals.active], stage.key.where(stage.known, "\0unknown"), cycle.now
+    )
+    _log_stage_changes(deals, ids[deals.active], stage, tracking)
+    desired = _desired(deals, ids[deals.active], scores, stage, tracking)
+    _plan_tasks(deals, desired, stage, tracking)
+    _write_owned(deals, ids, desired, stage.known)
+    _expect_rows(deals)
+    _formats(deals)
+    return PipelineResult(pipeline.name, desired, deals.cols)
+
+
+@dataclass
+class _Deals:
+    """One pipeline tab being planned: where its columns are, which rows count."""
+
+    table: Table
+    name: str  # the pipeline, as sheetpipe.toml names it
+    cycle: CycleInputs
+    col_of: dict[str, int]  # norm(column) → 1-based column, owned ones to be added too
+    width: int  # once the owned columns are added
+    present: pd.Index  # rows with anything in them: each gets an ID
+    active: pd.Index  # rows with a Stage: scored, tracked, assessed
+    cols: Columns
+
+    @classmethod
+    def of(cls, table: Table, name: str, cycle: CycleInputs) -> _Deals:
+        col_of, width = _owned_columns(table, cycle)
+        present, active = _rows_that_count(table, cycle.problems)
+        settings = cycle.settings
+        cols = Columns(Rows(table, active), settings.date_order, settings.decimal_separator)
+        return cls(table, name, cycle, col_of, width, present, active, cols)
+
+    def write(self, column: str, values: pd.Series) -> None:
+        """Write `values` (indexed by sheet row) into a column of this tab."""
+        self.cycle.changes.writes.append(
+            ColumnWrite(
+                self.table.name,
+                self.col_of[cells.norm(column)],
+                self.cycle.names.col(column),
+                list(values.index),
+                python_values(values, KINDS.get(column, "text")),
             )
         )
-        return None
 
-    col_of = dict(pipeline.cols)
-    width = pipeline.width
+
+def _has_required_columns(pipeline: Table, cycle: CycleInputs) -> bool:
+    absent = [c for c in PIPELINE_REQUIRED if not pipeline.has(c)]
+    if absent:
+        cycle.problems.append(
+            Problem(
+                f"{pipeline.name} tab",
+                f"the header row has no {' or '.join(map(cycle.names.col, absent))} column; "
+                "this pipeline is skipped. Add the column to row 1.",
+            )
+        )
+    return not absent
+
+
+def _owned_columns(pipeline: Table, cycle: CycleInputs) -> tuple[dict[str, int], int]:
+    """Where each owned column is, adding the missing ones at the right end."""
+    col_of, width = dict(pipeline.cols), pipeline.width
     for column in OWNED_COLUMNS:
         if not pipeline.has(column):
             width += 1
             col_of[cells.norm(column)] = width
-            changes.new_columns.append((pipeline.name, width, names.col(column)))
+            cycle.changes.new_columns.append((pipeline.name, width, cycle.names.col(column)))
+    return col_of, width
 
+
+def _rows_that_count(pipeline: Table, problems: list[Problem]) -> tuple[pd.Index, pd.Index]:
+    """(rows that get an ID, rows that are planned); a row lacking one is reported.
+
+    A row waiting for its Stage gets an ID too, so that no two rows ever share one.
+    """
     rows = pipeline.index
     deal_blank = pipeline.column("Deal").blank()
     stage_blank = pipeline.column("Stage").blank()
@@ -108,107 +171,130 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
                 "the deal has no Stage; pick one from the list. The row is skipped until then.",
             )
         )
-    # Every row with anything in it gets an ID (a row waiting for its Stage too, so that
-    # no two rows ever share one); only rows with a Stage go on to be scored and tracked.
-    present = rows[~deal_blank | ~stage_blank | ~pipeline.column("ID").blank()]
-    active = rows[~stage_blank]
     for row in rows[deal_blank & ~stage_blank]:
         problems.append(
             Problem(pipeline.where(row, "Deal"), "the deal has no name; fill in Deal.", "warning")
         )
-    today = pd.Timestamp(now.date())
-    cols = Columns(Rows(pipeline, active), settings.date_order, settings.decimal_separator)
+    present = rows[~deal_blank | ~stage_blank | ~pipeline.column("ID").blank()]
+    return present, rows[~stage_blank]
 
-    all_ids, found = assign_ids(
-        name,
-        pipeline.column("ID").stripped()[present],
-        pipeline.get("Deal")[present],
-        lambda: log.names(name),
-        log.ids,
-        lambda row: cells.a1(pipeline.name, row, col_of["id"]),
+
+def _assign_ids(deals: _Deals) -> pd.Series:
+    """Every present row's ID, new ones filled in (indexed by sheet row)."""
+    table, cycle, present = deals.table, deals.cycle, deals.present
+    ids, found = assign_ids(
+        deals.name,
+        table.column("ID").stripped()[present],
+        table.get("Deal")[present],
+        lambda: cycle.log.names(deals.name),
+        cycle.log.ids,
+        lambda row: cells.a1(table.name, row, deals.col_of["id"]),
     )
-    problems += found
-    ids = all_ids[active]
+    cycle.problems += found
+    return ids
 
-    _report_bad_dates(pipeline, cols, rules, settings, problems)
-    _report_bad_numbers(pipeline, cols, rules, settings, problems)
-    scores = score(cols, rules, now.date(), settings)
-    stage_text = pipeline.column("Stage").stripped()[active]
-    stage_text, advanced = _auto_advance(stage_text, scores, stages, name)
+
+def _report_unreadable_cells(deals: _Deals) -> None:
+    """Dates and numbers the rules read that are neither: each is reported once."""
+    cycle = deals.cycle
+    _report_bad_dates(deals.table, deals.cols, cycle.rules, cycle.settings, cycle.problems)
+    _report_bad_numbers(deals.table, deals.cols, cycle.rules, cycle.settings, cycle.problems)
+
+
+@dataclass
+class _StageColumn:
+    """Each active deal's stage: as written, for matching, and what Stages says of it."""
+
+    text: pd.Series  # as written (after auto advance)
+    key: pd.Series  # trimmed, case-folded
+    advanced: pd.Series  # bool: moved on by auto advance this cycle
+    by_key: dict[str, Stage]
+    code: np.ndarray  # each deal's code into `keys`
+    keys: list[str]
+
+    @cached_property
+    def known(self) -> pd.Series:
+        """True where the stage is one of this pipeline's in Stages."""
+        return self.fact(lambda s: True, bool, False)
+
+    def fact(self, fact: Callable[[Stage], object], dtype: type, missing: object) -> pd.Series:
+        """One fact of each deal's stage, looked up once per distinct stage."""
+        values = [fact(self.by_key[k]) if k in self.by_key else missing for k in self.keys]
+        return pd.Series(np.array(values, dtype=dtype).take(self.code), index=self.key.index)
+
+
+def _stages_after_auto_advance(deals: _Deals, scores: pd.Series) -> _StageColumn:
+    table, active, stages = deals.table, deals.active, deals.cycle.stages
+    text = table.column("Stage").stripped()[active]
+    text, advanced = _auto_advance(text, scores, stages, deals.name)
+    key = table.column("Stage").norms()[active]
     if advanced.any():
-        changes.writes.append(
-            ColumnWrite(
-                pipeline.name,
-                col_of["stage"],
-                names.col("Stage"),
-                list(advanced.index[advanced]),
-                list(stage_text[advanced]),
-            )
-        )
-    stage_key = pipeline.column("Stage").norms()[active]
-    if advanced.any():
-        stage_key = stage_key.where(~advanced, stage_text.map(str.casefold))
-    by_key = {s.name.strip().casefold(): s for s in stages.of(name)}
-    # Stage facts are looked up once per distinct stage, then spread by code.
-    stage_code, stage_keys = (
-        pd.factorize(stage_key.to_numpy(dtype=object))
-        if advanced.any()
-        else cols.get("stage", "codes")
-    )
+        deals.write("Stage", text[advanced])
+        key = key.where(~advanced, text.map(str.casefold))
+        code, keys = pd.factorize(key.to_numpy(dtype=object))
+    else:
+        code, keys = deals.cols.get("stage", "codes")  # already made for the rules
+    by_key = {cells.norm(s.name): s for s in stages.of(deals.name)}
+    column = _StageColumn(text, key, advanced, by_key, code, list(keys))
+    _report_unknown_stages(table, text[~column.known], by_key, deals.cycle.problems)
+    return column
 
-    def per_stage(fact: Callable[[str], object], dtype: type) -> pd.Series:
-        values = np.array([fact(key) for key in stage_keys], dtype=dtype)
-        return pd.Series(values.take(stage_code), index=stage_key.index)
 
-    known = per_stage(by_key.__contains__, bool)
-    _report_unknown_stages(pipeline, stage_text[~known], by_key, problems)
-
-    tracking = track(log, name, ids, stage_key.where(known, "\0unknown"), now)
-    moved = tracking.moved & known
+def _log_stage_changes(
+    deals: _Deals, ids: pd.Series, stage: _StageColumn, tracking: Tracking
+) -> None:
+    """A History row for each deal whose stage differs from its last one."""
+    moved = tracking.moved & stage.known
     at = moved.index[moved]
+    by_key, now = stage.by_key, deals.cycle.now
     for deal_id, deal, previous, key, auto in zip(
         ids[at],
-        cells.texts(pipeline.get("Deal")[at]),
+        cells.texts(deals.table.get("Deal")[at]),
         tracking.previous[at],
-        stage_key[at],
-        advanced[at],
+        stage.key[at],
+        stage.advanced[at],
         strict=True,
     ):
-        cycle.history_rows.append(
+        deals.cycle.history_rows.append(
             {
                 "When": now,
                 "Deal ID": deal_id,
                 "Deal": deal,
-                "Pipeline": pipeline.name,
+                "Pipeline": deals.table.name,
                 "From stage": by_key[previous].name if previous in by_key else previous,
                 "To stage": by_key[key].name,
                 "By": f"{DAEMON} (auto advance)" if auto else DAEMON,
             }
         )
 
+
+def _desired(
+    deals: _Deals, ids: pd.Series, scores: pd.Series, stage: _StageColumn, tracking: Tracking
+) -> pd.DataFrame:
+    """What the owned columns should hold, with Deal (as read) and Stage beside them."""
+    cycle, settings = deals.cycle, deals.cycle.settings
+    today = pd.Timestamp(cycle.now.date())
     in_since = tracking.in_since.dt.normalize()
     days_in_stage = (today - in_since).dt.days
-    days_in_pipeline = (today - tracking.first_seen.dt.normalize()).dt.days
-    averages = stage_averages(log, name)
+    averages = stage_averages(cycle.log, deals.name)
     enough = averages[averages["samples"] >= settings.min_samples_for_stage_average]["mean"]
     facts = DealFacts(
-        stage=stage_text,
-        known_stage=known,
-        closed=per_stage(lambda k: by_key[k].closed or "" if k in by_key else "", object),
-        max_days=per_stage(lambda k: _or_nan(by_key[k].max_days if k in by_key else None), float),
-        min_score=per_stage(lambda k: _or_nan(by_key[k].min_score if k in by_key else None), float),
-        days_in_stage=days_in_stage.where(known),
-        days_in_pipeline=days_in_pipeline,
-        stage_average=per_stage(lambda k: enough.get(k, np.nan), float),
+        stage=stage.text,
+        known_stage=stage.known,
+        closed=stage.fact(lambda s: s.closed or "", object, ""),
+        max_days=stage.fact(lambda s: _or_nan(s.max_days), float, np.nan),
+        min_score=stage.fact(lambda s: _or_nan(s.min_score), float, np.nan),
+        days_in_stage=days_in_stage.where(stage.known),
+        days_in_pipeline=(today - tracking.first_seen.dt.normalize()).dt.days,
+        stage_average=stage.fact(lambda s: enough.get(cells.norm(s.name), np.nan), float, np.nan),
         score=scores,
-        cols=cols,
+        cols=deals.cols,
         today=today,
     )
     health, why = assess(facts, settings)
-    deal_cells = pipeline.get("Deal")[active]  # as read: few of them are ever converted
     # copy=False: columns side by side as they are; copying them into pandas' blocks
     # would cost more than building them did.
-    desired = pd.DataFrame(
+    return pd.DataFrame(
         {
             "ID": ids,
             "Score": scores,
@@ -217,62 +303,73 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
             "Why": why,
             "In stage since": in_since,
             "Days in stage": days_in_stage,
-            "Deal": deal_cells,
-            "Stage": stage_text,
+            "Deal": deals.table.get("Deal")[deals.active],  # as read: few are converted
+            "Stage": stage.text,
         },
         copy=False,
     )
-    deals = pd.DataFrame(
+
+
+def _plan_tasks(
+    deals: _Deals, desired: pd.DataFrame, stage: _StageColumn, tracking: Tracking
+) -> None:
+    facts = pd.DataFrame(
         {
-            "id": ids,
-            "deal": deal_cells,
-            "owner": pipeline.get("Owner")[active],
-            "stage": stage_text,
+            "id": desired["ID"],
+            "deal": desired["Deal"],
+            "owner": deals.table.get("Owner")[deals.active],
+            "stage": stage.text,
             "entry": tracking.entry,
             "in_since": tracking.in_since,
-            "health": health,
-            "why": why,
+            "health": desired["Health"],
+            "why": desired["Why"],
         },
         copy=False,
-    )[known]
+    )[stage.known]
+    cycle = deals.cycle
     cycle.task_rows += plan_tasks(
-        pipeline=name, deals=deals, stages=stages, existing=cycle.existing_tasks, now=now
+        pipeline=deals.name,
+        deals=facts,
+        stages=cycle.stages,
+        existing=cycle.existing_tasks,
+        now=cycle.now,
     )
 
-    # A deal in an unknown stage keeps whatever stage dates it had: they cannot be known.
+
+def _write_owned(deals: _Deals, ids: pd.Series, desired: pd.DataFrame, known: pd.Series) -> None:
+    """Write each owned cell whose value changes.
+
+    A deal in an unknown stage keeps whatever stage dates it had: they cannot be known.
+    """
     skip = {"In stage since": ~known, "Days in stage": ~known}
     for column, kind in KINDS.items():
-        values = all_ids if column == "ID" else desired[column]
-        changed = differs(pipeline, column, values, kind) & ~skip.get(column, False)
+        values = ids if column == "ID" else desired[column]
+        changed = differs(deals.table, column, values, kind) & ~skip.get(column, False)
         if changed.any():
-            out = values[changed]
-            changes.writes.append(
-                ColumnWrite(
-                    pipeline.name,
-                    col_of[cells.norm(column)],
-                    names.col(column),
-                    list(out.index),
-                    python_values(out, kind),
-                )
-            )
-    touched = {r for w in changes.writes if w.tab == pipeline.name for r in w.rows}
-    if touched:
-        # What the guard expects to find still on each written row (backends that can
-        # re-read before writing): converted for those rows only.
-        at = sorted(touched)
-        read_ids = cells.texts(pipeline.get("ID")[at])
-        read_deals = cells.texts(pipeline.get("Deal")[at])
-        changes.expect[pipeline.name] = dict(
-            zip(at, zip(read_ids, read_deals, strict=True), strict=True)
-        )
-        changes.expect_cols[pipeline.name] = (col_of["id"], col_of["deal"])
+            deals.write(column, values[changed])
 
-    specs: list[FormatSpec] = [FrozenHeader(), HealthColours(col_of["health"], width)]
-    stage_list = cycle.dropdowns.get(f"{name} stage")
+
+def _expect_rows(deals: _Deals) -> None:
+    """What the guard expects to find still on each written row (for backends that can
+    re-read before writing), converted for those rows only."""
+    table, changes = deals.table, deals.cycle.changes
+    touched = {r for w in changes.writes if w.tab == table.name for r in w.rows}
+    if not touched:
+        return
+    at = sorted(touched)
+    read_ids = cells.texts(table.get("ID")[at])
+    read_deals = cells.texts(table.get("Deal")[at])
+    changes.expect[table.name] = dict(zip(at, zip(read_ids, read_deals, strict=True), strict=True))
+    changes.expect_cols[table.name] = (deals.col_of["id"], deals.col_of["deal"])
+
+
+def _formats(deals: _Deals) -> None:
+    specs: list[FormatSpec] = [FrozenHeader(), HealthColours(deals.col_of["health"], deals.width)]
+    stage_list = deals.cycle.dropdowns.get(f"{deals.name} stage")
     if stage_list is not None:  # none while the pipeline has no stages
-        specs.append(replace(stage_list, col=col_of["stage"]))
-    changes.formats += [(pipeline.name, s) for s in specs if s not in pipeline.tab.formats]
-    return PipelineResult(pipeline.name, desired, cols)
+        specs.append(replace(stage_list, col=deals.col_of["stage"]))
+    installed = deals.table.tab.formats
+    deals.cycle.changes.formats += [(deals.table.name, s) for s in specs if s not in installed]
 
 
 def _or_nan(value: float | None) -> float:
