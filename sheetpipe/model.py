@@ -56,9 +56,21 @@ class Tab:
 
     @property
     def header(self) -> list[str]:
-        from sheetpipe.core.cells import text
+        """Row 1's names, trimmed; a number typed as a name reads as people see it."""
+        return [_name(v) for v in (self.rows[0] if self.rows else [])]
 
-        return [text(v).strip() for v in (self.rows[0] if self.rows else [])]
+
+def _name(cell: Cell) -> str:
+    if cell is None or cell != cell:  # empty, or NaN
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
+
+
+def tab_key(name: str) -> str:
+    """How tabs are matched by name: case-insensitively, ignoring surrounding spaces."""
+    return name.strip().casefold()
 
 
 @dataclass
@@ -68,9 +80,9 @@ class Snapshot:
 
     def find(self, name: str) -> Tab | None:
         """A tab by name, matched case-insensitively and ignoring surrounding spaces."""
-        want = name.strip().casefold()
+        want = tab_key(name)
         for tab in self.tabs.values():
-            if tab.name.strip().casefold() == want:
+            if tab_key(tab.name) == want:
                 return tab
         return None
 

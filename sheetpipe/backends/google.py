@@ -36,7 +36,7 @@ from sheetpipe.errors import (
     SheetNotFound,
     WriteUncertain,
 )
-from sheetpipe.model import ChangeSet, Snapshot, Tab
+from sheetpipe.model import ChangeSet, Snapshot, Tab, tab_key
 
 META_FIELDS = (
     "properties.title,"
@@ -196,7 +196,7 @@ class GoogleBackend(Backend):
                         found = dropdown(col, condition)
                         if found is not None:
                             info.validations[col] = found
-            self._sheets[props["title"].strip().casefold()] = info
+            self._sheets[tab_key(props["title"])] = info
         self._meta_at = time.monotonic()
         return self._sheets
 
@@ -214,8 +214,8 @@ class GoogleBackend(Backend):
         self._headers, self._extents = {}, {}
         for title, value_range in zip(titles, answer.get("valueRanges", []), strict=True):
             rows = [[None if v == "" else v for v in row] for row in value_range.get("values", [])]
-            tabs[title] = Tab(title, rows, sheets[title.strip().casefold()].formats())
-            key = title.strip().casefold()
+            tabs[title] = Tab(title, rows, sheets[tab_key(title)].formats())
+            key = tab_key(title)
             self._headers[key] = _texts(rows[0] if rows else [])
             self._extents[key] = (len(rows), max((len(r) for r in rows), default=0))
         return Snapshot(tabs, self.describe())
@@ -238,7 +238,7 @@ class GoogleBackend(Backend):
     def apply(self, changes: ChangeSet, status_tab: str) -> None:
         sheets = self._metadata()
         self._guard(changes, sheets)
-        extent = self._extents.get(status_tab.strip().casefold(), (0, 0))
+        extent = self._extents.get(tab_key(status_tab), (0, 0))
         after = {k: copy.deepcopy(v) for k, v in sheets.items()}
         body = {"requests": build_requests(changes, after, status_tab, extent)}
         if not body["requests"]:
@@ -269,7 +269,7 @@ class GoogleBackend(Backend):
         ranges = []
         for tab in tabs:
             id_col, deal_col = changes.expect_cols[tab]
-            title = sheets[tab.strip().casefold()].title
+            title = sheets[tab_key(tab)].title
             ranges += [f"{quote(title)}!1:1"] + [
                 f"{quote(title)}!{c}2:{c}"
                 for c in (cells.col_letter(id_col), cells.col_letter(deal_col))
@@ -287,7 +287,7 @@ class GoogleBackend(Backend):
         got = answer.get("valueRanges", [])
         for i, tab in enumerate(tabs):
             header, ids, deals = (got[3 * i + k].get("values", []) for k in range(3))
-            expected_header = self._headers.get(tab.strip().casefold())  # as read this cycle
+            expected_header = self._headers.get(tab_key(tab))  # as read this cycle
             if (
                 expected_header is not None
                 and _texts(header[0] if header else []) != expected_header

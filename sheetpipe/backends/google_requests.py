@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sheetpipe.core.cells import SERIAL_EPOCH, a1_range, col_index, col_letter, parse_range
+from sheetpipe.core.cells import a1_range, col_index, col_letter, parse_range, serial
 from sheetpipe.model import (
     HEALTH_FILLS,
     ChangeSet,
@@ -23,6 +23,7 @@ from sheetpipe.model import (
     HealthColours,
     ListDropdown,
     Row,
+    tab_key,
 )
 
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
@@ -71,12 +72,6 @@ def dropdown(col: int, condition: dict) -> ListDropdown | None:
 
 def quote(title: str) -> str:
     return "'" + title.replace("'", "''") + "'"
-
-
-def serial(moment: datetime) -> float:
-    moment = moment.replace(tzinfo=None)
-    delta = moment - SERIAL_EPOCH
-    return delta.days + delta.seconds / 86400 + delta.microseconds / 86_400_000_000
 
 
 def cell_data(value: Any) -> dict:
@@ -243,7 +238,7 @@ def build_requests(
     taken = {s.sheet_id for s in sheets.values()}
 
     def info(title: str) -> SheetInfo:
-        return sheets[title.strip().casefold()]
+        return sheets[tab_key(title)]
 
     def add_sheet(title: str, rows: int, cols: int) -> SheetInfo:
         sheet_id = rng.randrange(1, 2**31 - 1)
@@ -262,7 +257,7 @@ def build_requests(
                 }
             }
         )
-        sheets[title.strip().casefold()] = new
+        sheets[tab_key(title)] = new
         return new
 
     def grow(target: SheetInfo, rows: int, cols: int) -> None:
@@ -274,7 +269,7 @@ def build_requests(
             target.rows = rows
 
     for title, rows in changes.new_tabs:
-        if title.strip().casefold() in sheets:
+        if tab_key(title) in sheets:
             continue
         width = max((len(r) for r in rows), default=1)
         new = add_sheet(title, len(rows), width)
@@ -313,7 +308,7 @@ def build_requests(
         requests += added
         _record(target, spec, added)
     if changes.status is not None:
-        key = status_tab.strip().casefold()
+        key = tab_key(status_tab)
         rows = changes.status
         width = max((len(r) for r in rows), default=1)
         target = sheets.get(key) or add_sheet(status_tab, len(rows), width)

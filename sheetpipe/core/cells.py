@@ -11,7 +11,7 @@ import functools
 import math
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import Any, TypeVar
@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
-# Spreadsheets (Excel, LibreOffice, Google) count days from 1899-12-30.
+# Spreadsheets (Excel, LibreOffice, Google) count days from 1899-12-30; a workbook saved
+# with the 1904 date system (old Mac Excel) counts them from 1904-01-01.
 SERIAL_EPOCH = datetime(1899, 12, 30)
+SERIAL_EPOCH_1904 = datetime(1904, 1, 1)
 YES_WORDS = frozenset({"yes", "y", "true", "1", "x", "✓", "✔", "☑", "checked"})
 NO_WORDS = frozenset({"no", "n", "false", "0", "☐", "unchecked", "none"})
 DATE_ORDERS = ("DMY", "MDY", "YMD")
@@ -124,6 +126,14 @@ def parse_date(value: Any, order: str = "DMY") -> date | None:
         return None
     parsed = dates(pd.Series([value], dtype=object), order).iloc[0]
     return None if pd.isna(parsed) else parsed.date()
+
+
+def serial(value: date, date1904: bool = False) -> float:
+    """A date or time as a spreadsheet's serial day number (time zones dropped, as the
+    sheet shows wall-clock time)."""
+    moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+    moment = moment.replace(tzinfo=None)
+    return (moment - (SERIAL_EPOCH_1904 if date1904 else SERIAL_EPOCH)) / timedelta(days=1)
 
 
 def col_letter(index: int) -> str:

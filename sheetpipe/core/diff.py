@@ -72,7 +72,7 @@ def _date_form(
     if isinstance(sample, date):
         return lambda t: date(t.year, t.month, t.day)
     if type(sample) in (int, float):
-        return lambda t: (t - cells.SERIAL_EPOCH).days + 0.0
+        return lambda t: cells.serial(t.to_pydatetime())
     return None
 
 

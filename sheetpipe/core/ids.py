@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
+from sheetpipe.core.cells import norm
 from sheetpipe.model import Problem
 
 _NUMBERED = re.compile(r"^(?P<prefix>.+)-(?P<n>\d+)$")
@@ -68,8 +69,8 @@ def _number(value: str, prefix: str) -> int:
 def _keeper(rows: list[int], deals: pd.Series, known_name: str | None) -> int:
     """The row that keeps a repeated ID: the one History knows by name, else the first."""
     if known_name:
-        want = known_name.strip().casefold()
+        want = norm(known_name)
         for row in rows:
-            if str(deals[row] or "").strip().casefold() == want:
+            if norm(deals[row]) == want:
                 return row
     return min(rows)

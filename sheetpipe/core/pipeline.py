@@ -386,9 +386,7 @@ def _auto_advance(
         nxt = stages.next_open(stage)
         if not stage.auto_advance or stage.closed or nxt is None or nxt.min_score is None:
             continue
-        ready = stage_text.map(str.casefold).eq(stage.name.strip().casefold()) & (
-            scores >= nxt.min_score
-        )
+        ready = stage_text.map(str.casefold).eq(cells.norm(stage.name)) & (scores >= nxt.min_score)
         result[ready] = nxt.name
         advanced |= ready
     return result, advanced

@@ -121,7 +121,7 @@ def plan_tasks(
 
     folded = [str(name).casefold() for name in stage_names]
     for stage in stages.of(pipeline):
-        key = stage.name.strip().casefold()
+        key = cells.norm(stage.name)
         in_stage = np.isin(stage_code, [i for i, name in enumerate(folded) if name == key])
         if not stage.playbook or not in_stage.any():
             continue

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from lxml import etree
 
-from sheetpipe.model import ChangeSet, Row
+from sheetpipe.model import ChangeSet, Row, tab_key
 from sheetpipe.xlsx.formats import Skeleton, install
 from sheetpipe.xlsx.package import (
     CONTENT_TYPES_NS,
@@ -110,8 +110,8 @@ class WorkbookEdit:
         self._store(part, compress(rewrite.split.pieces()))
 
     def find(self, name: str) -> SheetRef | None:
-        want = name.strip().casefold()
-        return next((s for s in self.sheets if s.name.strip().casefold() == want), None)
+        want = tab_key(name)
+        return next((s for s in self.sheets if tab_key(s.name) == want), None)
 
     def part(self, name: str) -> str:
         sheet = self.find(name)

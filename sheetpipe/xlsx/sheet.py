@@ -18,7 +18,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from sheetpipe.core.cells import col_index, col_letter, looks_like_formula
+from sheetpipe.core.cells import col_index, col_letter, looks_like_formula, serial
 from sheetpipe.xlsx.package import PackageError
 
 Cells = dict[int, dict[int, object]]  # sheet row → column → value (1-based)
@@ -38,7 +38,6 @@ HIDDEN_MARKUP = re.compile(rb"<!\[CDATA\[(?:(?!\]\]>).)*</?" + NAME + rb"(?:row|
 ESCAPE_X = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 NEEDS_ESCAPE = re.compile(r"[&<>_\x00-\x08\x0b-\x1f\ufffe\uffff]")
-EPOCH_1900, EPOCH_1904 = datetime(1899, 12, 30), datetime(1904, 1, 1)
 
 
 Piece = bytes | memoryview
@@ -275,13 +274,6 @@ def _text_cell(p: bytes, ref: bytes, text: str, style: int, styles: CellStyles) 
     return b'<%sc r="%s"%s t="inlineStr"><%sis>%s</%sis></%sc>' % (
         p, ref, _style(style), p, inline, p, p
     )  # fmt: skip
-
-
-def serial(value: date, date1904: bool = False) -> float:
-    moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
-    if moment.tzinfo is not None:
-        moment = moment.replace(tzinfo=None)
-    return (moment - (EPOCH_1904 if date1904 else EPOCH_1900)) / timedelta(days=1)
 
 
 def escape_text(text: str) -> bytes:
