@@ -6,6 +6,7 @@ import pytest
 
 from sheetpipe.core.apply import apply_changes
 from sheetpipe.core.plan import plan_cycle
+from sheetpipe.model import ListDropdown, Tab
 
 from .helpers import NAMES, NOW, column, record
 from .helpers import plan as plan_with
@@ -520,3 +521,29 @@ def test_a_row_without_stage_does_not_shift_the_cells_the_rules_read():
     desired = plan(deals=[rich, poor, other], weights=weights).pipelines[0].desired
     assert list(desired.index) == [3, 4]
     assert list(desired["Score"]) == [0, 30]
+
+
+def test_a_lists_tab_a_person_made_is_never_written_to():
+    snap = snapshot(deals=[deal()])
+    snap.tabs["Lists"] = Tab("Lists", [["Industries", "Sources"], ["Software", "Web"]])
+    result = plan_cycle(snap, NAMES, NOW)
+    assert not [w for w in result.changes.writes if w.tab == "Lists"]
+    assert not [f for tab, f in result.changes.formats if isinstance(f, ListDropdown)]
+    assert (
+        'Lists tab: the tab holds columns sheetpipe does not own ("Industries", "Sources"), so '
+        "it is left alone and the Stage and Done dropdowns are not updated. Rename your tab, "
+        'or give sheetpipe another one in sheetpipe.toml: [tabs] lists = "Stage lists".'
+    ) in {str(p) for p in result.problems}
+
+
+def test_the_lists_tab_follows_stages_cell_by_cell():
+    first = plan_cycle(snapshot(deals=[deal()]), NAMES, NOW)
+    (name, grid), *_ = [t for t in first.changes.new_tabs if t[0] == "Lists"]
+    assert [row[0] for row in grid] == ["Deals stage", *[s[1] for s in STAGES[:5]]]
+    assert [row[2] for row in grid][:3] == ["Task done", "Yes", "No"]
+    snap = snapshot(deals=[deal()], stages=STAGES[1:])  # Discovery gone
+    snap.tabs["Lists"] = Tab("Lists", grid)
+    again = plan_cycle(snap, NAMES, NOW)
+    (write,) = [w for w in again.changes.writes if w.tab == "Lists"]
+    assert (write.col, write.rows) == (1, [2, 3, 4, 5, 6])
+    assert write.values == ["Contact", "Proposal", "Won", "Lost", None]

@@ -9,10 +9,12 @@ the cells that differ from the Stages tab each cycle, so the dropdowns follow St
 
 from __future__ import annotations
 
+import re
+
 from sheetpipe.core import cells
 from sheetpipe.core.contract import Names
 from sheetpipe.core.stages import Stages
-from sheetpipe.model import ChangeSet, ColumnWrite, ListDropdown, Row, Snapshot, Tab
+from sheetpipe.model import ChangeSet, ColumnWrite, ListDropdown, Problem, Row, Snapshot, Tab
 
 DONE_CHOICES = ("Yes", "No")
 FIRST_ROW = 2  # row 1 is the header
@@ -26,15 +28,22 @@ def wanted_lists(names: Names, stages: Stages) -> list[tuple[str, tuple[str, ...
 
 
 def plan_lists(
-    snapshot: Snapshot, names: Names, stages: Stages, changes: ChangeSet
+    snapshot: Snapshot, names: Names, stages: Stages, changes: ChangeSet, problems: list[Problem]
 ) -> dict[str, ListDropdown]:
     """Write the Lists tab, and give the dropdown of each list by its header
-    (the dropdown's own column is 0 here: the caller sets it)."""
+    (the dropdown's own column is 0 here: the caller sets it).
+
+    A tab of that name that a person made for lists of their own is never written to:
+    it is reported, and the dropdowns stay as they are.
+    """
     lists = wanted_lists(names, stages)
     grid = _grid(lists)
     tab = snapshot.find(names.lists)
     if tab is None:
         changes.new_tabs.append((names.lists, grid))
+    elif _foreign(tab):
+        problems.append(_not_ours(tab, _foreign(tab)))
+        return {}
     else:
         changes.writes += _differences(tab, grid)
     title = tab.name if tab else names.lists
@@ -43,6 +52,22 @@ def plan_lists(
         for col, (header, choices) in enumerate(lists, start=1)
         if choices
     }
+
+
+def _foreign(tab: Tab) -> list[str]:
+    """Headers on the tab that sheetpipe never writes."""
+    ours = re.compile(r".+ stage|task done", re.I)
+    return [h for h in tab.header if h and not ours.fullmatch(h)]
+
+
+def _not_ours(tab: Tab, foreign: list[str]) -> Problem:
+    shown = ", ".join(f'"{h}"' for h in foreign[:3])
+    return Problem(
+        f"{tab.name} tab",
+        f"the tab holds columns sheetpipe does not own ({shown}), so it is left alone and "
+        "the Stage and Done dropdowns are not updated. Rename your tab, or give sheetpipe "
+        'another one in sheetpipe.toml: [tabs] lists = "Stage lists".',
+    )
 
 
 def _grid(lists: list[tuple[str, tuple[str, ...]]]) -> list[Row]:

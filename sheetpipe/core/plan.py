@@ -91,7 +91,7 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
     tasks_table = _owned_table(snapshot, names.tasks)
     existing_tasks = _task_ids(tasks_table)
     _ensure_owned_tabs(snapshot, names, changes)
-    dropdowns = plan_lists(snapshot, names, stages, changes)
+    dropdowns = plan_lists(snapshot, names, stages, changes, problems)
 
     plan = Plan(changes, problems, settings, rules, now=now)
     cycle = CycleInputs(
