@@ -326,3 +326,29 @@ def test_every_request_has_a_timeout_and_a_slow_read_is_retried(emulator, key):
     time.sleep(0.8)  # the late answer's handler finishes and logs it
     calls = sorted(api_calls(emulator, mark), key=lambda r: r["time"])
     assert [r.get("fault") for r in calls] == ["delay", None]
+
+
+def test_no_network_is_one_error_line_through_the_cli(emulator, key, tmp_path):
+    """The API unreachable (here: the emulator stopped) reaches the user as one line."""
+    import subprocess
+    import sys
+
+    sid = gh.spreadsheet(emulator, tabs(deals()))
+    config = tmp_path / "sheetpipe.toml"
+    config.write_text(
+        f'[sheet]\nbackend = "google"\nspreadsheet = "{sid}"\ncredentials = "{key}"\n'
+        f'api_endpoint = "{emulator.base_url}"\n'
+    )
+    emulator.stop()
+    done = subprocess.run(
+        [sys.executable, "-m", "sheetpipe", "sync", "--config", str(config)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = [s for s in done.stderr.splitlines() if s.startswith("Error:")]
+    assert line.startswith("Error: no answer from the Google Sheets API while ")
+    assert line.endswith(
+        "(connection refused); check this machine's network connection. "
+        "sheetpipe tries again next cycle."
+    )

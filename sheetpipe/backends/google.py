@@ -123,7 +123,8 @@ class GoogleBackend(Backend):
             ) from None
         except (requests.ConnectionError, requests.Timeout, auth_errors.TransportError) as err:
             raise BackendError(
-                f"no answer from the Google Sheets API while {what}: {err}"
+                f"no answer from the Google Sheets API while {what} ({_network_reason(err)}); "
+                "check this machine's network connection. sheetpipe tries again next cycle."
             ) from None
 
     def _explain(self, err: APIError, what: str) -> Exception:
@@ -303,6 +304,17 @@ class GoogleBackend(Backend):
                         f"{tab} row {row} now holds another deal than when it was read (rows were "
                         "sorted, inserted or deleted); nothing was written, planning again."
                     )
+
+
+def _network_reason(err: Exception) -> str:
+    """A few words for a failed connection; requests' own text runs to several lines."""
+    said = str(err).lower()
+    if isinstance(err, requests.Timeout) or "timed out" in said:
+        return "timed out"
+    for words in ("connection refused", "name or service not known", "network is unreachable"):
+        if words in said:
+            return words
+    return type(err).__name__
 
 
 class _StaleTabs(BackendError):
