@@ -45,6 +45,20 @@ def parse_now(value: str | None) -> datetime:
     return parsed
 
 
+class Duration(click.ParamType):
+    """--every: a duration with its unit (30s, 5m, 1h), in seconds."""
+
+    name = "duration"
+
+    def convert(
+        self, value: str, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 config_option = click.option(
     "--config",
     "config_path",
@@ -230,9 +244,11 @@ def sync(config_path: Path, now: str | None, dry_run: bool) -> None:
 
 @cli.command()
 @config_option
-@click.option("--every", help="How often to sync, e.g. 30s, 5m, 1h [default: from config].")
+@click.option(
+    "--every", type=Duration(), help="How often to sync, e.g. 30s, 5m, 1h [default: from config]."
+)
 @click.option("--once", is_flag=True, help="Run one cycle and exit (for cron).")
-def run(config_path: Path, every: str | None, once: bool) -> None:
+def run(config_path: Path, every: float | None, once: bool) -> None:
     """Run the daemon: sync on a schedule until SIGTERM or Ctrl-C.
 
     A failing cycle is logged and retried with growing delays; it never stops the
@@ -242,10 +258,7 @@ def run(config_path: Path, every: str | None, once: bool) -> None:
     from sheetpipe.sync import run_cycle
 
     config = load_config(config_path)
-    try:
-        seconds = parse_duration(every) if every else config.every_seconds
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--every") from None
+    seconds = every or config.every_seconds
     backend = open_backend(config)
     if once:
         report = run_cycle(backend, config.names, datetime.now(UTC))

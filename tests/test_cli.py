@@ -279,3 +279,23 @@ def test_a_second_daemon_on_the_same_workbook_is_refused_at_start(tmp_path):
         first.terminate()
         first.communicate(timeout=30)
     assert first.returncode == 0
+
+
+def test_a_duration_without_a_unit_is_refused_with_what_to_write(tmp_path):
+    write_workbook(tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Discovery"}]))
+    config = write_config(tmp_path)
+    bare = invoke("run", "--every", "5", "--once", "--config", str(config))
+    assert bare.exit_code == 2
+    assert (
+        'Invalid value for \'--every\': "5" has no unit: write "5m" for minutes or "5s" for seconds (units: s, m, h)'
+        in bare.output
+    )
+    assert invoke("run", "--every", "5m", "--once", "--config", str(config)).exit_code == 0
+    for every in ('"5"', "5"):  # a string or a TOML number, alike
+        write_config(tmp_path, extra=f"[daemon]\nevery = {every}\n")
+        result = invoke("sync", "--config", str(config))
+        assert result.exit_code == 2, result.output
+        assert (
+            '[daemon] every: "5" has no unit: write "5m" for minutes or "5s" for seconds'
+            in result.output
+        )
