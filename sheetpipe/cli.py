@@ -238,8 +238,7 @@ def sync(config_path: Path, now: str | None, dry_run: bool) -> None:
         click.echo(render_changes(report.snapshot, report.plan.changes))
         _print_busy(backend)
     _print_problems(report.plan.problems)
-    verb = "would change" if dry_run else "changed"
-    click.echo(f"{'Dry run: ' if dry_run else ''}{verb} {report.line()}")
+    click.echo(report.summary(dry_run))
 
 
 @cli.command()

@@ -127,7 +127,7 @@ def test_sync_dry_run_prints_changes_and_writes_nothing(tmp_path):
     before = workbook.read_bytes()
     result = invoke("sync", "--dry-run", "--config", str(config), "--now", "2026-03-10T09:00")
     assert result.exit_code == 0, result.output
-    assert "+ column Deals!Q1 'ID'" in result.output
+    assert "+ column Deals!Q1 ID" in result.output
     assert "~ Deals!Q2 ID: '' → 'D-0001'" in result.output
     assert (
         "+ History row 2: 2026-03-10 09:00 | D-0001 | Acme | Deals |  | Discovery | sheetpipe"
@@ -299,3 +299,40 @@ def test_a_duration_without_a_unit_is_refused_with_what_to_write(tmp_path):
             '[daemon] every: "5" has no unit: write "5m" for minutes or "5s" for seconds'
             in result.output
         )
+
+
+def test_dry_run_says_formats_and_new_columns_in_words(tmp_path):
+    write_workbook(tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Discovery"}]))
+    config = write_config(tmp_path)
+    result = invoke("sync", "--dry-run", "--config", str(config), "--now", "2026-03-10T09:00")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "+ column Deals!T1 Health" in lines
+    assert "+ format Deals: header row frozen" in lines
+    assert "+ format Deals: row colours keyed on Health (column T), columns A:W" in lines
+    assert "+ format Deals: dropdown on Stage (column B), its 6 choices from Lists!A2:A7" in lines
+    assert "+ format Tasks: dropdown on Done (column I), its 2 choices from Lists!C2:C3" in lines
+    assert not [line for line in lines if "(" in line and "=" in line.split("(")[1]], lines
+
+
+def test_a_sync_says_when_it_changed_nothing_or_only_status(tmp_path):
+    write_workbook(tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Discovery"}]))
+    config = str(write_config(tmp_path))
+
+    def last_line(*args: str) -> str:
+        result = invoke("sync", "--config", config, *args)
+        assert result.exit_code == 0, result.output
+        return result.output.strip().splitlines()[-1]
+
+    assert last_line("--now", "2026-03-10T09:00").startswith("changed deals=1 cells=6 tasks=2")
+    assert last_line("--now", "2026-03-10T09:00").startswith("nothing to change: deals=1 cells=0")
+    assert last_line("--now", "2026-03-10T09:00", "--dry-run").startswith(
+        "Dry run: nothing to change: deals=1 cells=0"
+    )
+    # Three hours on, within the stage's limits: only Status's heartbeat is due.
+    assert last_line("--now", "2026-03-10T12:00", "--dry-run").startswith(
+        "Dry run: would refresh only Status: deals=1 cells=0"
+    )
+    assert last_line("--now", "2026-03-10T12:00").startswith(
+        "only Status refreshed: deals=1 cells=0 tasks=0 history=0"
+    )
