@@ -305,29 +305,14 @@ def check(config_path: Path, now: str | None) -> None:
 @now_option
 def explain(deal_id: str, config_path: Path, now: str | None) -> None:
     """Show how DEAL_ID's score adds up, rule by rule, and why its health is what it is."""
-    from sheetpipe.core import cells
-    from sheetpipe.core.scoring import explain as explain_score
+    from sheetpipe.explain import explain_deal
     from sheetpipe.sync import run_cycle
 
     config = load_config(config_path)
     backend = open_backend(config)
     report = run_cycle(backend, config.names, parse_now(now), dry_run=True)
     _print_busy(backend)
-    plan = report.plan
-    for pipeline in plan.pipelines:
-        hits = pipeline.desired.index[pipeline.desired["ID"].str.casefold() == deal_id.casefold()]
-        if len(hits):
-            row = hits[0]
-            deal = pipeline.desired.loc[row]
-            name = cells.text(deal["Deal"])
-            click.echo(f"{deal['ID']} {name} ({pipeline.name} row {row}, {deal['Stage']})")
-            assert pipeline.columns is not None
-            for rule, points in explain_score(pipeline.columns, plan.rules, row, plan.now.date()):
-                click.echo(f"  {points:+g}  {rule.describe()}  (Weights row {rule.row})")
-            click.echo(f"  = score {deal['Score']} → {deal['Lead status']}")
-            click.echo(f"Health: {deal['Health']}" + (f": {deal['Why']}" if deal["Why"] else ""))
-            return
-    raise click.ClickException(f"no deal has the ID {deal_id}.")
+    click.echo("\n".join(explain_deal(report.plan, deal_id).lines()))
 
 
 def _print_problems(problems: list) -> None:

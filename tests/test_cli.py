@@ -336,3 +336,32 @@ def test_a_sync_says_when_it_changed_nothing_or_only_status(tmp_path):
     assert last_line("--now", "2026-03-10T12:00").startswith(
         "only Status refreshed: deals=1 cells=0 tasks=0 history=0"
     )
+
+
+def test_explain_says_when_the_score_was_clamped(tmp_path):
+    deals = [
+        {"Deal": "Acme", "Stage": "Discovery", "Source": "Cold call"},
+        {"Deal": "Globex", "Stage": "Discovery", "Source": "Referral"},
+    ]
+    weights = [
+        ["Source", "is", "Cold call", -20, "", ""],
+        ["Stage", "is", "Discovery", 6, "", ""],
+        ["Source", "is", "Referral", 124, "", ""],
+    ]
+    write_workbook(tmp_path / "pipeline.xlsx", tabs(deals, weights=weights))
+    config = str(write_config(tmp_path))
+    assert invoke("sync", "--config", config).exit_code == 0
+    low = invoke("explain", "D-0001", "--config", config)
+    assert low.exit_code == 0, low.output
+    assert low.output.splitlines()[1:4] == [
+        "  -20  Source is Cold call  (Weights row 2)",
+        "  +6  Stage is Discovery  (Weights row 3)",
+        "  = -14, clamped to 0 (Score min) → Nurture",
+    ]
+    high = invoke("explain", "d-0002", "--config", config)
+    assert "  = 130, clamped to 100 (Score max) → SQL" in high.output.splitlines()
+    unknown = invoke("explain", "D-0099", "--config", config)
+    assert unknown.exit_code == 1
+    assert unknown.output == (
+        "Error: no deal has the ID D-0099; the IDs are in the ID column of Deals, Customers.\n"
+    )
