@@ -10,6 +10,7 @@ from pathlib import Path
 from sheetpipe.core.contract import Names
 from sheetpipe.errors import ConfigError
 
+DEFAULT_CONFIG = "sheetpipe.toml"
 BACKENDS = ("xlsx", "google")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.I)
 _UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400}

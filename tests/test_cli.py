@@ -365,3 +365,66 @@ def test_explain_says_when_the_score_was_clamped(tmp_path):
     assert unknown.output == (
         "Error: no deal has the ID D-0099; the IDs are in the ID column of Deals, Customers.\n"
     )
+
+
+def template_comments() -> list[str]:
+    """The comments of the config template, which a written config must keep."""
+    template = (ROOT / "sheetpipe" / "templates" / "sheetpipe.toml").read_text()
+    return [line[line.index("#") :] for line in template.splitlines() if "#" in line]
+
+
+def test_init_writes_the_commented_template_with_the_workbook_quoted_as_toml(tmp_path):
+    import tomllib
+
+    workbook = tmp_path / 'Q3 "north" \\ team' / "pipeline – 2026.xlsx"
+    result = invoke("init", "--xlsx", str(workbook))
+    assert result.exit_code == 0, result.output
+    config = (workbook.parent / "sheetpipe.toml").read_text()
+    assert tomllib.loads(config)["sheet"] == {"backend": "xlsx", "path": "pipeline – 2026.xlsx"}
+    assert all(comment in config for comment in template_comments())
+    assert result.output.splitlines()[0] == f"Wrote {workbook.parent / 'sheetpipe.toml'}."
+    assert invoke("sync", "--config", str(workbook.parent / "sheetpipe.toml")).exit_code == 0
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    from tests.emulator import Emulator
+
+    emu = Emulator()
+    emu.serve()
+    yield emu
+    emu.stop()
+
+
+@pytest.mark.parametrize("with_key_option", [True, False])
+def test_init_google_writes_the_commented_template(
+    emulator, tmp_path, monkeypatch, with_key_option
+):
+    import tomllib
+
+    from . import google_helpers as gh
+
+    monkeypatch.setenv("SHEETPIPE_GOOGLE_API_ENDPOINT", emulator.base_url)
+    emulator.reset()
+    key = gh.key_file(emulator, tmp_path)
+    sid = emulator.create("Team pipeline")
+    url = f"https://docs.google.com/spreadsheets/d/{sid}/edit#gid=0"
+    if with_key_option:
+        monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+        result = invoke("init", "--google", url, "--credentials", str(key), cwd=tmp_path)
+    else:
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+        result = invoke("init", "--google", url, cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    config = (tmp_path / "sheetpipe.toml").read_text()
+    sheet = {"backend": "google", "spreadsheet": url}
+    if with_key_option:
+        sheet["credentials"] = "service-account.json"
+    assert tomllib.loads(config)["sheet"] == sheet
+    kept = [c for c in template_comments() if 'for backend = "xlsx"' not in c]
+    assert all(comment in config for comment in kept), config
+    assert "pipeline.xlsx" not in config
+    if not with_key_option:
+        assert "GOOGLE_APPLICATION_CREDENTIALS" in config  # where the key comes from instead
+    checked = invoke("check", cwd=tmp_path)  # the config loads, the sheet reads
+    assert checked.exit_code == 0 and "0 deals checked: 0 errors" in checked.output, checked.output
