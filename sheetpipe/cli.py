@@ -172,26 +172,9 @@ def run(config_path: Path, every: float | None, once: bool) -> None:
     A failing cycle is logged and retried with growing delays; it never stops the
     daemon. A stop signal lets the running cycle finish, then exits 0.
     """
-    from sheetpipe.daemon import Daemon
-    from sheetpipe.sync import run_cycle
+    from sheetpipe.daemon import run_daemon
 
-    config = load_config(config_path)
-    seconds = every or config.every_seconds
-    backend = open_backend(config)
-    if once:
-        report = run_cycle(backend, config.names, datetime.now(UTC))
-        logging.getLogger("sheetpipe").info("cycle ok: %s", report.line())
-        return
-
-    def cycle(next_run: str) -> str:
-        return run_cycle(backend, config.names, datetime.now(UTC), next_run=next_run).line()
-
-    with backend.hold():  # one daemon per sheet: a second one stops here, with exit 75
-        logging.getLogger("sheetpipe").info(
-            "sheetpipe %s: syncing %s every %gs", __version__, backend.describe(), seconds
-        )
-        code = Daemon(cycle, seconds).run()
-    sys.exit(code)
+    sys.exit(run_daemon(load_config(config_path), every, once=once))
 
 
 @cli.command()
