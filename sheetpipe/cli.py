@@ -6,6 +6,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,9 @@ from sheetpipe import __version__
 from sheetpipe.backends import Backend, open_backend
 from sheetpipe.config import DEFAULT_CONFIG, load_config, parse_duration
 from sheetpipe.errors import SheetpipeError
+
+if TYPE_CHECKING:
+    from sheetpipe.sync import CycleReport
 
 
 class Failure(click.ClickException):
@@ -148,14 +152,11 @@ def init(
 @click.option("--dry-run", is_flag=True, help="Print the planned changes; write nothing.")
 def sync(config_path: Path, now: str | None, dry_run: bool) -> None:
     """Run one cycle: score, flag, track stages, add tasks, update Status."""
-    from sheetpipe.sync import render_changes, run_cycle
+    from sheetpipe.sync import render_changes
 
-    config = load_config(config_path)
-    backend = open_backend(config)
-    report = run_cycle(backend, config.names, parse_now(now), dry_run=dry_run)
+    report = _cycle(config_path, now, dry_run=dry_run)
     if dry_run:
         click.echo(render_changes(report.snapshot, report.plan.changes))
-        _print_busy(backend)
     _print_problems(report.plan.problems)
     click.echo(report.summary(dry_run))
 
@@ -185,14 +186,9 @@ def check(config_path: Path, now: str | None) -> None:
 
     Exits 1 when there is an error (warnings alone exit 0). Writes nothing.
     """
-    from sheetpipe.sync import run_cycle
-
-    config = load_config(config_path)
-    backend = open_backend(config)
-    report = run_cycle(backend, config.names, parse_now(now), dry_run=True)
+    report = _cycle(config_path, now, dry_run=True)
     problems = report.plan.problems
     _print_problems(problems)
-    _print_busy(backend)
     errors = len(report.plan.errors)
     click.echo(
         f"{report.plan.deals} deals checked: {errors} errors, {len(problems) - errors} warnings."
@@ -208,13 +204,21 @@ def check(config_path: Path, now: str | None) -> None:
 def explain(deal_id: str, config_path: Path, now: str | None) -> None:
     """Show how DEAL_ID's score adds up, rule by rule, and why its health is what it is."""
     from sheetpipe.explain import explain_deal
+
+    report = _cycle(config_path, now, dry_run=True)
+    click.echo("\n".join(explain_deal(report.plan, deal_id).lines()))
+
+
+def _cycle(config_path: Path, now: str | None, *, dry_run: bool) -> CycleReport:
+    """One cycle on the configured sheet; a dry run notes that a real one would wait."""
     from sheetpipe.sync import run_cycle
 
     config = load_config(config_path)
     backend = open_backend(config)
-    report = run_cycle(backend, config.names, parse_now(now), dry_run=True)
-    _print_busy(backend)
-    click.echo("\n".join(explain_deal(report.plan, deal_id).lines()))
+    report = run_cycle(backend, config.names, parse_now(now), dry_run=dry_run)
+    if dry_run:
+        _print_busy(backend)
+    return report
 
 
 def _print_problems(problems: list) -> None:
