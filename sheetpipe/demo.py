@@ -20,7 +20,7 @@ from sheetpipe.core.plan import Plan
 from sheetpipe.errors import DemoExists
 from sheetpipe.layout import read_csv_template, template_tabs, template_text
 from sheetpipe.model import Row
-from sheetpipe.setup import config_text
+from sheetpipe.setup import xlsx_config
 from sheetpipe.sync import run_cycle
 
 DEALS_PATH = ["Discovery", "Qualification", "Contact", "Proposal"]
@@ -71,7 +71,7 @@ def make_demo(folder: Path, force: bool, now: datetime) -> DemoResult:
             f"{workbook} already exists; use --force to replace it, or give another folder."
         )
     if not keep_config:
-        config_file.write_text(config_text(workbook=DEMO_WORKBOOK), encoding="utf-8")
+        config_file.write_text(xlsx_config(DEMO_WORKBOOK), encoding="utf-8")
     config = load_config(config_file)
     config.workbook.unlink(missing_ok=True)
     backend = XlsxBackend(config.workbook)

@@ -11,22 +11,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomlkit
+from tomlkit import TOMLDocument
+from tomlkit.items import String, Table
 
 from sheetpipe.backends import Backend
 from sheetpipe.config import DEFAULT_CONFIG, load_config
 from sheetpipe.layout import init_sheet, template_text
 
 
-def config_text(
-    *, workbook: str | None = None, spreadsheet: str | None = None, credentials: str = ""
-) -> str:
-    """The template with [sheet] set for a workbook, or for a Google spreadsheet."""
-    doc = tomlkit.parse(template_text(DEFAULT_CONFIG))
-    sheet = doc["sheet"]
-    assert isinstance(sheet, tomlkit.items.Table)  # the template's first section
-    if spreadsheet is None:
-        sheet["path"] = workbook or "pipeline.xlsx"  # keeps the line's comment
-        return tomlkit.dumps(doc)
+def xlsx_config(workbook: str) -> str:
+    """The template for a workbook at `workbook` (relative to the config's folder)."""
+    doc, sheet = _template()
+    sheet["path"] = workbook  # an assignment keeps the line's comment
+    return tomlkit.dumps(doc)
+
+
+def google_config(spreadsheet: str, credentials: str = "") -> str:
+    """The template for a Google spreadsheet, with its key file if one was given."""
+    doc, sheet = _template()
     sheet["backend"] = "google"
     del sheet["path"]
     if credentials:
@@ -38,7 +40,14 @@ def config_text(
     return tomlkit.dumps(doc)
 
 
-def _commented(value: str, comment: str) -> tomlkit.items.String:
+def _template() -> tuple[TOMLDocument, Table]:
+    doc = tomlkit.parse(template_text(DEFAULT_CONFIG))
+    sheet = doc["sheet"]
+    assert isinstance(sheet, Table)  # the template's [sheet] section
+    return doc, sheet
+
+
+def _commented(value: str, comment: str) -> String:
     item = tomlkit.string(value)
     item.comment(comment)
     return item
@@ -67,7 +76,7 @@ def init_xlsx(workbook: Path, config_path: Path | None = None) -> InitResult:
     from sheetpipe.backends.xlsx import XlsxBackend
 
     config_path = config_path or workbook.parent / DEFAULT_CONFIG
-    text = config_text(workbook=relative(workbook, config_path.parent))
+    text = xlsx_config(relative(workbook, config_path.parent))
     return _init(XlsxBackend(workbook), config_path, text)
 
 
@@ -79,7 +88,7 @@ def init_google(spreadsheet: str, credentials: Path | None, config_path: Path) -
     # The key is looked up first, so a missing key stops before any file is written.
     key = find_key(str(credentials or ""), Path.cwd())
     shown = relative(credentials, config_path.parent) if credentials else ""
-    text = config_text(spreadsheet=spreadsheet, credentials=shown)
+    text = google_config(spreadsheet, shown)
     return _init(GoogleBackend(spreadsheet, key), config_path, text)
 
 
