@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sheetpipe import __version__
 from sheetpipe.backends import Backend, open_backend
-from sheetpipe.config import load_config, parse_duration
-from sheetpipe.core.contract import Names
+from sheetpipe.config import DEFAULT_CONFIG, load_config, parse_duration
 from sheetpipe.errors import SheetpipeError
 
-DEFAULT_CONFIG = "sheetpipe.toml"
+if TYPE_CHECKING:
+    from sheetpipe.sync import CycleReport
 
 
 class Failure(click.ClickException):
@@ -43,6 +44,20 @@ def parse_now(value: str | None) -> datetime:
     except ValueError:
         raise click.BadParameter(f'"{value}" is not YYYY-MM-DD or YYYY-MM-DDTHH:MM') from None
     return parsed
+
+
+class Duration(click.ParamType):
+    """--every: a duration with its unit (30s, 5m, 1h), in seconds."""
+
+    name = "duration"
+
+    def convert(
+        self, value: str, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 config_option = click.option(
@@ -85,44 +100,9 @@ def demo(folder: Path, force: bool) -> None:
     The sample deals are dated relative to today, so the workbook shows hot, stalled
     and dead deals, stage history and tasks straight away.
     """
-    from sheetpipe.backends.xlsx import XlsxBackend
-    from sheetpipe.demo import demo_tabs
-    from sheetpipe.sync import run_cycle
+    from sheetpipe.demo import make_demo
 
-    folder.mkdir(parents=True, exist_ok=True)
-    workbook, config_file = folder / "pipeline.xlsx", folder / DEFAULT_CONFIG
-    if workbook.exists() and not force:
-        raise click.ClickException(
-            f"{workbook} already exists; use --force to replace it, or give another folder."
-        )
-    if not config_file.exists() or force:
-        config_file.write_text(_config_text("pipeline.xlsx"), encoding="utf-8")
-    config = load_config(config_file)
-    now = datetime.now(UTC)
-    backend = XlsxBackend(config.workbook)
-    if workbook.exists():
-        workbook.unlink()
-    backend.create(demo_tabs(date.today()))
-    report = run_cycle(backend, config.names, now)
-    plan = report.plan
-    click.echo(f"Demo workbook: {config.workbook}")
-    click.echo(f"Config:        {config_file.resolve()}")
-    click.echo(
-        f"{plan.deals} deals: " + ", ".join(f"{p.name} {len(p.desired)}" for p in plan.pipelines)
-    )
-    click.echo(
-        f"Hot {plan.count('Hot')} · At risk {plan.count('At risk')} · "
-        f"Stalled {plan.count('Stalled')} · Dead {plan.count('Dead')} · "
-        f"Won {plan.count('Won')} · Lost {plan.count('Lost')}"
-    )
-    click.echo(
-        f"Tasks added: {plan.tasks_added} · History rows added: {plan.history_added} · "
-        f"Problems: {len(plan.problems)}"
-    )
-    click.echo(
-        "Open the workbook in Excel or LibreOffice. Then, in that folder: "
-        "`sheetpipe sync` to sync again, `sheetpipe run` to keep it in sync."
-    )
+    click.echo("\n".join(make_demo(folder, force, datetime.now(UTC)).lines()))
 
 
 @cli.command()
@@ -139,10 +119,15 @@ def demo(folder: Path, force: bool) -> None:
     help="The service account's JSON key, for --google [default: GOOGLE_APPLICATION_CREDENTIALS, "
     "else ~/.config/gspread/service_account.json].",
 )  # fmt: skip
-@config_option
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="The sheetpipe.toml to write [default: beside the workbook for --xlsx, "
+    "./sheetpipe.toml for --google].",
+)  # fmt: skip
 def init(
-    xlsx_path: Path | None, spreadsheet: str | None, credentials: Path | None, config_path: Path
-) -> None:
+    xlsx_path: Path | None, spreadsheet: str | None, credentials: Path | None,
+    config_path: Path | None,
+) -> None:  # fmt: skip
     """Lay out a sheet with every sheetpipe tab and write sheetpipe.toml.
 
     With --xlsx the workbook is created (sheetpipe.toml goes beside it); with --google
@@ -150,63 +135,15 @@ def init(
     current folder). On an existing sheet only missing tabs are added: no existing tab,
     header or value is changed. An existing sheetpipe.toml is left as it is.
     """
-    from sheetpipe.layout import init_sheet
+    from sheetpipe.setup import init_google, init_xlsx
 
     if (xlsx_path is None) == (spreadsheet is None):
         raise click.UsageError("give one of --xlsx PATH or --google SPREADSHEET")
     if xlsx_path is not None:
-        from sheetpipe.backends.xlsx import XlsxBackend
-
-        if config_path == Path(DEFAULT_CONFIG):
-            config_path = xlsx_path.parent / DEFAULT_CONFIG
-        text = _config_text(_relative(xlsx_path, config_path.parent))
-        names = _config_names(config_path, text)
-        backend: Backend = XlsxBackend(xlsx_path)
+        result = init_xlsx(xlsx_path, config_path)
     else:
-        from sheetpipe.backends.google import GoogleBackend
-        from sheetpipe.backends.google_auth import find_key
-
-        assert spreadsheet is not None
-        key = find_key(str(credentials or ""), Path.cwd())
-        shown = _relative(credentials, config_path.parent) if credentials else ""
-        names = _config_names(config_path, _google_config_text(spreadsheet, shown))
-        backend = GoogleBackend(spreadsheet, key)
-    where = backend.describe() if spreadsheet else str(xlsx_path)
-    added = init_sheet(backend, names)
-    if added:
-        click.echo(f"Added to {backend.describe() if spreadsheet else where}: {', '.join(added)}.")
-    else:
-        click.echo(f"{where} already has every tab; nothing changed.")
-    click.echo("Next: add deals to the pipeline tabs, then run `sheetpipe sync`.")
-
-
-def _config_names(config_path: Path, text: str) -> Names:
-    """Use an existing config's tab names, or write `text` as the new config."""
-    if config_path.exists():
-        click.echo(f"Using the existing {config_path}.")
-        return load_config(config_path).names
-    config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(text, encoding="utf-8")
-    click.echo(f"Wrote {config_path}.")
-    return load_config(config_path).names
-
-
-def _google_config_text(spreadsheet: str, credentials: str) -> str:
-    from sheetpipe.layout import template_text
-
-    lines = [
-        'backend = "google"',
-        f"spreadsheet = {_toml_string(spreadsheet)}",
-    ]
-    if credentials:
-        lines.append(f"credentials = {_toml_string(credentials)}   # the service account's key")
-    else:
-        lines.append(
-            '# credentials = "service-account.json"  # else GOOGLE_APPLICATION_CREDENTIALS'
-        )
-    text = template_text("sheetpipe.toml")
-    old = text[text.index("backend = ") : text.index("\n", text.index("path = ")) + 1]
-    return text.replace(old, "\n".join(lines) + "\n")
+        result = init_google(str(spreadsheet), credentials, config_path or Path(DEFAULT_CONFIG))
+    click.echo("\n".join(result.lines()))
 
 
 @cli.command()
@@ -215,52 +152,30 @@ def _google_config_text(spreadsheet: str, credentials: str) -> str:
 @click.option("--dry-run", is_flag=True, help="Print the planned changes; write nothing.")
 def sync(config_path: Path, now: str | None, dry_run: bool) -> None:
     """Run one cycle: score, flag, track stages, add tasks, update Status."""
-    from sheetpipe.sync import render_changes, run_cycle
+    from sheetpipe.sync import render_changes
 
-    config = load_config(config_path)
-    backend = open_backend(config)
-    report = run_cycle(backend, config.names, parse_now(now), dry_run=dry_run)
+    report = _cycle(config_path, now, dry_run=dry_run)
     if dry_run:
         click.echo(render_changes(report.snapshot, report.plan.changes))
-        _print_busy(backend)
     _print_problems(report.plan.problems)
-    verb = "would change" if dry_run else "changed"
-    click.echo(f"{'Dry run: ' if dry_run else ''}{verb} {report.line()}")
+    click.echo(report.summary(dry_run))
 
 
 @cli.command()
 @config_option
-@click.option("--every", help="How often to sync, e.g. 30s, 5m, 1h [default: from config].")
+@click.option(
+    "--every", type=Duration(), help="How often to sync, e.g. 30s, 5m, 1h [default: from config]."
+)
 @click.option("--once", is_flag=True, help="Run one cycle and exit (for cron).")
-def run(config_path: Path, every: str | None, once: bool) -> None:
+def run(config_path: Path, every: float | None, once: bool) -> None:
     """Run the daemon: sync on a schedule until SIGTERM or Ctrl-C.
 
     A failing cycle is logged and retried with growing delays; it never stops the
     daemon. A stop signal lets the running cycle finish, then exits 0.
     """
-    from sheetpipe.daemon import Daemon
-    from sheetpipe.sync import run_cycle
+    from sheetpipe.daemon import run_daemon
 
-    config = load_config(config_path)
-    try:
-        seconds = parse_duration(every) if every else config.every_seconds
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--every") from None
-    backend = open_backend(config)
-    if once:
-        report = run_cycle(backend, config.names, datetime.now(UTC))
-        logging.getLogger("sheetpipe").info("cycle ok: %s", report.line())
-        return
-
-    def cycle(next_run: str) -> str:
-        return run_cycle(backend, config.names, datetime.now(UTC), next_run=next_run).line()
-
-    with backend.hold():  # one daemon per sheet: a second one stops here, with exit 75
-        logging.getLogger("sheetpipe").info(
-            "sheetpipe %s: syncing %s every %gs", __version__, backend.describe(), seconds
-        )
-        code = Daemon(cycle, seconds).run()
-    sys.exit(code)
+    sys.exit(run_daemon(load_config(config_path), every, once=once))
 
 
 @cli.command()
@@ -271,14 +186,9 @@ def check(config_path: Path, now: str | None) -> None:
 
     Exits 1 when there is an error (warnings alone exit 0). Writes nothing.
     """
-    from sheetpipe.sync import run_cycle
-
-    config = load_config(config_path)
-    backend = open_backend(config)
-    report = run_cycle(backend, config.names, parse_now(now), dry_run=True)
+    report = _cycle(config_path, now, dry_run=True)
     problems = report.plan.problems
     _print_problems(problems)
-    _print_busy(backend)
     errors = len(report.plan.errors)
     click.echo(
         f"{report.plan.deals} deals checked: {errors} errors, {len(problems) - errors} warnings."
@@ -293,29 +203,22 @@ def check(config_path: Path, now: str | None) -> None:
 @now_option
 def explain(deal_id: str, config_path: Path, now: str | None) -> None:
     """Show how DEAL_ID's score adds up, rule by rule, and why its health is what it is."""
-    from sheetpipe.core import cells
-    from sheetpipe.core.scoring import explain as explain_score
+    from sheetpipe.explain import explain_deal
+
+    report = _cycle(config_path, now, dry_run=True)
+    click.echo("\n".join(explain_deal(report.plan, deal_id).lines()))
+
+
+def _cycle(config_path: Path, now: str | None, *, dry_run: bool) -> CycleReport:
+    """One cycle on the configured sheet; a dry run notes that a real one would wait."""
     from sheetpipe.sync import run_cycle
 
     config = load_config(config_path)
     backend = open_backend(config)
-    report = run_cycle(backend, config.names, parse_now(now), dry_run=True)
-    _print_busy(backend)
-    plan = report.plan
-    for pipeline in plan.pipelines:
-        hits = pipeline.desired.index[pipeline.desired["ID"].str.casefold() == deal_id.casefold()]
-        if len(hits):
-            row = hits[0]
-            deal = pipeline.desired.loc[row]
-            name = cells.text(deal["Deal"])
-            click.echo(f"{deal['ID']} {name} ({pipeline.name} row {row}, {deal['Stage']})")
-            assert pipeline.columns is not None
-            for rule, points in explain_score(pipeline.columns, plan.rules, row, plan.now.date()):
-                click.echo(f"  {points:+g}  {rule.describe()}  (Weights row {rule.row})")
-            click.echo(f"  = score {deal['Score']} → {deal['Lead status']}")
-            click.echo(f"Health: {deal['Health']}" + (f": {deal['Why']}" if deal["Why"] else ""))
-            return
-    raise click.ClickException(f"no deal has the ID {deal_id}.")
+    report = run_cycle(backend, config.names, parse_now(now), dry_run=dry_run)
+    if dry_run:
+        _print_busy(backend)
+    return report
 
 
 def _print_problems(problems: list) -> None:
@@ -327,25 +230,6 @@ def _print_busy(backend: Backend) -> None:
     note = backend.busy()
     if note:
         click.echo(f"note: {note}", err=True)
-
-
-def _relative(path: Path, folder: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(folder.resolve()))
-    except ValueError:
-        return str(path.resolve())
-
-
-def _config_text(workbook: str) -> str:
-    from sheetpipe.layout import template_text
-
-    return template_text("sheetpipe.toml").replace(
-        'path = "pipeline.xlsx"', f"path = {_toml_string(workbook)}"
-    )
-
-
-def _toml_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def main() -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 from sheetpipe.core.contract import Names
 from sheetpipe.errors import ConfigError
 
+DEFAULT_CONFIG = "sheetpipe.toml"
 BACKENDS = ("xlsx", "google")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d)?\s*$", re.I)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.I)
 _UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400}
 TAB_KEYS = ("weights", "stages", "settings", "team", "tasks", "history", "status", "lists")
 
@@ -34,11 +35,23 @@ class Config:
 
 
 def parse_duration(text: str) -> float:
-    """'5m' → 300.0, '30s' → 30.0, '1h' → 3600.0, '90' → 90.0 (seconds)."""
+    """'5m' → 300.0, '30s' → 30.0, '1h' → 3600.0. The unit is required.
+
+    A bare number is refused rather than read as seconds: "every 5" most often means
+    five minutes, and a daemon syncing every 5 seconds would spend a sheet's API quota.
+    """
     match = _DURATION.match(str(text))
     if not match:
         raise ValueError(f'"{text}" is not a duration like 30s, 5m or 1h')
-    value = float(match.group(1)) * _UNIT[(match.group(2) or "s").lower()]
+    amount, unit = match.group(1), match.group(2).lower()
+    if not unit:
+        raise ValueError(
+            f'"{text}" has no unit: write "{amount}m" for minutes or "{amount}s" for seconds '
+            "(units: s, m, h)"
+        )
+    if unit not in _UNIT:
+        raise ValueError(f'"{text}": the unit must be s, m or h, e.g. 30s, 5m or 1h')
+    value = float(amount) * _UNIT[unit]
     if value <= 0:
         raise ValueError(f'"{text}" must be longer than zero')
     return value

@@ -22,7 +22,11 @@ from datetime import UTC, datetime, timedelta
 
 import schedule
 
+from sheetpipe import __version__
+from sheetpipe.backends import open_backend
+from sheetpipe.config import Config
 from sheetpipe.errors import AlreadyRunning, SheetChanged, WorkbookBusy
+from sheetpipe.sync import run_cycle
 
 log = logging.getLogger("sheetpipe")
 FIRST_RETRY, MAX_RETRY = 5.0, 900.0
@@ -101,3 +105,21 @@ class Daemon:
         self.retry_pending = False
         self._tick()
         return schedule.CancelJob
+
+
+def run_daemon(config: Config, every: float | None = None, *, once: bool = False) -> int:
+    """`sheetpipe run`: sync the configured sheet every `every` seconds (else the
+    config's [daemon] every) until a stop signal; with `once`, one cycle. Returns the
+    exit code."""
+    backend = open_backend(config)
+    if once:  # for cron: a failure is the caller's to report, not retried here
+        log.info("cycle ok: %s", run_cycle(backend, config.names, datetime.now(UTC)).line())
+        return 0
+    seconds = every or config.every_seconds
+
+    def cycle(next_run: str) -> str:
+        return run_cycle(backend, config.names, datetime.now(UTC), next_run=next_run).line()
+
+    with backend.hold():  # one daemon per sheet: a second one stops here, with exit 75
+        log.info("sheetpipe %s: syncing %s every %gs", __version__, backend.describe(), seconds)
+        return Daemon(cycle, seconds).run()

@@ -9,16 +9,76 @@ from __future__ import annotations
 
 import random
 import tomllib
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
+from sheetpipe.backends.xlsx import XlsxBackend
+from sheetpipe.config import DEFAULT_CONFIG, load_config
 from sheetpipe.core.contract import Names
+from sheetpipe.core.plan import Plan
+from sheetpipe.errors import DemoExists
 from sheetpipe.layout import read_csv_template, template_tabs, template_text
 from sheetpipe.model import Row
+from sheetpipe.setup import xlsx_config
+from sheetpipe.sync import run_cycle
 
 DEALS_PATH = ["Discovery", "Qualification", "Contact", "Proposal"]
 CUSTOMERS_PATH = ["Onboarding", "Adoption", "Renewal"]
 MAX_DAYS = {"Discovery": 7, "Qualification": 10, "Contact": 14, "Proposal": 10,
             "Onboarding": 14, "Adoption": 60, "Renewal": 30}  # fmt: skip
+
+DEMO_WORKBOOK = "pipeline.xlsx"
+
+
+@dataclass
+class DemoResult:
+    workbook: Path
+    config: Path
+    plan: Plan  # the first sync's
+
+    def lines(self) -> list[str]:
+        """The summary `sheetpipe demo` prints: what is where, and what the sync found."""
+        plan = self.plan
+        tabs = ", ".join(f"{p.name} {len(p.desired)}" for p in plan.pipelines)
+        healths = " · ".join(
+            f"{h} {plan.count(h)}" for h in ("Hot", "At risk", "Stalled", "Dead", "Won", "Lost")
+        )
+        return [
+            f"Demo workbook: {self.workbook}",
+            f"Config:        {self.config.resolve()}",
+            f"{plan.deals} deals: {tabs}",
+            healths,
+            f"Tasks added: {plan.tasks_added} · History rows added: {plan.history_added} · "
+            f"Problems: {len(plan.problems)}",
+            "Open the workbook in Excel or LibreOffice. Then, in that folder: "
+            "`sheetpipe sync` to sync again, `sheetpipe run` to keep it in sync.",
+        ]
+
+
+def make_demo(folder: Path, force: bool, now: datetime) -> DemoResult:
+    """Write the demo workbook and its config into `folder`, and sync it once.
+
+    An existing workbook is replaced only with `force`; an existing config is kept
+    unless `force` (it may name another workbook, which then becomes the demo).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    config_file = folder / DEFAULT_CONFIG
+    keep_config = config_file.exists() and not force
+    workbook = load_config(config_file).workbook if keep_config else folder / DEMO_WORKBOOK
+    if workbook.exists() and not force:
+        raise DemoExists(
+            f"{workbook} already exists; use --force to replace it, or give another folder."
+        )
+    if not keep_config:
+        config_file.write_text(xlsx_config(DEMO_WORKBOOK), encoding="utf-8")
+    config = load_config(config_file)
+    config.workbook.unlink(missing_ok=True)
+    backend = XlsxBackend(config.workbook)
+    # Dated from the day on this machine, as the person running the demo sees it.
+    backend.create(demo_tabs(now.astimezone().date()))
+    report = run_cycle(backend, config.names, now)
+    return DemoResult(config.workbook, config_file, report.plan)
 
 
 def demo_tabs(today: date, seed: int = 7) -> list[tuple[str, list[Row]]]:

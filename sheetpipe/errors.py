@@ -18,6 +18,14 @@ class ConfigError(SheetpipeError):
     exit_code = 2
 
 
+class UnknownDeal(SheetpipeError):
+    """`explain` was given an ID that no deal has."""
+
+
+class DemoExists(SheetpipeError):
+    """`demo` would replace a workbook that is already there (without --force)."""
+
+
 class SheetNotFound(SheetpipeError):
     """The workbook or spreadsheet does not exist."""
 

@@ -17,7 +17,14 @@ from sheetpipe.core.contract import Names
 from sheetpipe.core.plan import Plan, plan_cycle
 from sheetpipe.core.status import plan_status
 from sheetpipe.errors import Replan
-from sheetpipe.model import ChangeSet, Snapshot
+from sheetpipe.model import (
+    ChangeSet,
+    FormatSpec,
+    FrozenHeader,
+    HealthColours,
+    ListDropdown,
+    Snapshot,
+)
 
 log = logging.getLogger("sheetpipe")
 REPLANS = 4  # reads a cycle may take when the sheet keeps changing under it
@@ -40,6 +47,18 @@ class CycleReport:
             f"history={self.plan.history_added} problems={len(self.plan.problems)} "
             f"calls=[{self.calls}] duration={self.seconds:.2f}s"
         )
+
+    def summary(self, dry_run: bool = False) -> str:
+        """`sheetpipe sync`'s last line: what the cycle did (or would do), then the counts."""
+        changes = self.plan.changes
+        if changes.has_sheet_changes():
+            done = "Dry run: would change" if dry_run else "changed"
+        elif changes.status is not None:
+            # The heartbeat or a new problem: worth saying, since nothing else moved.
+            done = "Dry run: would refresh only Status:" if dry_run else "only Status refreshed:"
+        else:
+            done = "Dry run: nothing to change:" if dry_run else "nothing to change:"
+        return f"{done} {self.line()}"
 
 
 def run_cycle(
@@ -102,7 +121,7 @@ def render_changes(snapshot: Snapshot, changes: ChangeSet, limit: int = 200) -> 
     for name, rows in changes.new_tabs:
         lines.append(f"+ tab {name} ({len(rows) - 1} rows under its header)")
     for tab, col, header in changes.new_columns:
-        lines.append(f"+ column {cells.a1(tab, 1, col)} {header!r}")
+        lines.append(f"+ column {cells.a1(tab, 1, col)} {header}")
     for write in changes.writes:
         tab = snapshot.find(write.tab)
         for row, value in zip(write.rows, write.values, strict=True):
@@ -116,12 +135,51 @@ def render_changes(snapshot: Snapshot, changes: ChangeSet, limit: int = 200) -> 
             shown = " | ".join(cells.text(v) for v in values)
             lines.append(f"+ {tab} row {first + offset}: {shown}")
     for tab, spec in changes.formats:
-        lines.append(f"+ format {tab}: {spec}")
+        header = _header_after(snapshot, changes, tab)
+        lines.append(f"+ format {tab}: {describe_format(spec, header)}")
     if changes.status is not None:
         lines.append(f"~ Status tab rewritten ({len(changes.status)} rows)")
     if len(lines) > limit:
         lines = lines[:limit] + [f"… and {len(lines) - limit} more changes"]
     return "\n".join(lines) if lines else "nothing to change"
+
+
+def describe_format(spec: FormatSpec, header: list[str]) -> str:
+    """A format in words, naming the columns by header and letter as the sheet shows them."""
+
+    def column(col: int) -> str:
+        name = header[col - 1] if col - 1 < len(header) else ""
+        return f"{name} (column {cells.col_letter(col)})" if name else cells.col_letter(col)
+
+    if isinstance(spec, HealthColours):
+        return (
+            f"row colours keyed on {column(spec.health_col)}, "
+            f"columns A:{cells.col_letter(spec.last_col)}"
+        )
+    if isinstance(spec, ListDropdown):
+        last = cells.col_letter(spec.source_col) + str(1 + spec.count)
+        choices = "choice" if spec.count == 1 else "choices"
+        return (
+            f"dropdown on {column(spec.col)}, its {spec.count} {choices} "
+            f"from {cells.a1(spec.source_tab, 2, spec.source_col)}:{last}"
+        )
+    if isinstance(spec, FrozenHeader):
+        return "header row frozen"
+    return str(spec)  # a format added to the model before it was given words here
+
+
+def _header_after(snapshot: Snapshot, changes: ChangeSet, name: str) -> list[str]:
+    """A tab's header once the change set has added its tab or columns."""
+    tab = snapshot.find(name)
+    header = list(tab.header) if tab else []
+    for new_name, rows in changes.new_tabs:
+        if new_name == name and rows:
+            header = [cells.text(v) for v in rows[0]]
+    for tab_name, col, title in changes.new_columns:
+        if tab_name == name:
+            header += [""] * (col - len(header))
+            header[col - 1] = title
+    return header
 
 
 def _cell(rows: list[list], row: int, col: int) -> object:

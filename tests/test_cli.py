@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import openpyxl
 import pytest
 from click.testing import CliRunner
@@ -127,7 +128,7 @@ def test_sync_dry_run_prints_changes_and_writes_nothing(tmp_path):
     before = workbook.read_bytes()
     result = invoke("sync", "--dry-run", "--config", str(config), "--now", "2026-03-10T09:00")
     assert result.exit_code == 0, result.output
-    assert "+ column Deals!Q1 'ID'" in result.output
+    assert "+ column Deals!Q1 ID" in result.output
     assert "~ Deals!Q2 ID: '' → 'D-0001'" in result.output
     assert (
         "+ History row 2: 2026-03-10 09:00 | D-0001 | Acme | Deals |  | Discovery | sheetpipe"
@@ -206,16 +207,39 @@ def test_run_once_and_explain(tmp_path):
     assert invoke("explain", "D-0099", "--config", str(config)).exit_code == 1
 
 
-def test_every_command_has_help_and_is_in_the_readme():
+COMMANDS = sorted(cli.commands)
+
+
+def documented(readme: str, option: click.Option) -> bool:
+    return any(re.search(rf"`[^`]*{re.escape(opt)}\b[^`]*`", readme) for opt in option.opts)
+
+
+def test_the_group_and_its_options_have_help():
+    assert cli.help and len(cli.help) > 20
+    for param in cli.params:
+        assert isinstance(param, click.Option) and param.help, f"sheetpipe {param.opts} has no help"
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_and_option_has_help(name):
+    command = cli.commands[name]
+    assert command.help and len(command.help) > 20, f"sheetpipe {name} has no help"
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"sheetpipe {name} {'/'.join(param.opts)} has no help"
+        else:  # click arguments take no help text: the command's help must name them
+            assert param.human_readable_name in command.help, (name, param.name)
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0 and result.output.startswith("Usage: ")
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_the_readme_documents_every_command_and_option(name):
     readme = (ROOT / "README.md").read_text()
-    for name, command in cli.commands.items():
-        assert command.help and len(command.help) > 20, name
-        assert f"sheetpipe {name}" in readme, f"README does not document `sheetpipe {name}`"
-        for param in command.params:
-            if isinstance(param, __import__("click").Option):
-                assert param.help, f"{name} {param.opts} has no help"
-        result = CliRunner().invoke(cli, [name, "--help"])
-        assert result.exit_code == 0 and "Usage: " in result.output
+    assert f"sheetpipe {name}" in readme, f"README does not document `sheetpipe {name}`"
+    for param in cli.commands[name].params:
+        if isinstance(param, click.Option):
+            assert documented(readme, param), f"README does not mention `{name} {param.opts[0]}`"
 
 
 @pytest.mark.parametrize("entry", [["sheetpipe"], [sys.executable, "-m", "sheetpipe"]])
@@ -279,3 +303,152 @@ def test_a_second_daemon_on_the_same_workbook_is_refused_at_start(tmp_path):
         first.terminate()
         first.communicate(timeout=30)
     assert first.returncode == 0
+
+
+def test_a_duration_without_a_unit_is_refused_with_what_to_write(tmp_path):
+    write_workbook(tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Discovery"}]))
+    config = write_config(tmp_path)
+    bare = invoke("run", "--every", "5", "--once", "--config", str(config))
+    assert bare.exit_code == 2
+    assert (
+        'Invalid value for \'--every\': "5" has no unit: write "5m" for minutes or "5s" for seconds (units: s, m, h)'
+        in bare.output
+    )
+    assert invoke("run", "--every", "5m", "--once", "--config", str(config)).exit_code == 0
+    for every in ('"5"', "5"):  # a string or a TOML number, alike
+        write_config(tmp_path, extra=f"[daemon]\nevery = {every}\n")
+        result = invoke("sync", "--config", str(config))
+        assert result.exit_code == 2, result.output
+        assert (
+            '[daemon] every: "5" has no unit: write "5m" for minutes or "5s" for seconds'
+            in result.output
+        )
+
+
+def test_dry_run_says_formats_and_new_columns_in_words(tmp_path):
+    write_workbook(tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Discovery"}]))
+    config = write_config(tmp_path)
+    result = invoke("sync", "--dry-run", "--config", str(config), "--now", "2026-03-10T09:00")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "+ column Deals!T1 Health" in lines
+    assert "+ format Deals: header row frozen" in lines
+    assert "+ format Deals: row colours keyed on Health (column T), columns A:W" in lines
+    assert "+ format Deals: dropdown on Stage (column B), its 6 choices from Lists!A2:A7" in lines
+    assert "+ format Tasks: dropdown on Done (column I), its 2 choices from Lists!C2:C3" in lines
+    assert not [line for line in lines if "(" in line and "=" in line.split("(")[1]], lines
+
+
+def test_a_sync_says_when_it_changed_nothing_or_only_status(tmp_path):
+    write_workbook(tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Discovery"}]))
+    config = str(write_config(tmp_path))
+
+    def last_line(*args: str) -> str:
+        result = invoke("sync", "--config", config, *args)
+        assert result.exit_code == 0, result.output
+        return result.output.strip().splitlines()[-1]
+
+    assert last_line("--now", "2026-03-10T09:00").startswith("changed deals=1 cells=6 tasks=2")
+    assert last_line("--now", "2026-03-10T09:00").startswith("nothing to change: deals=1 cells=0")
+    assert last_line("--now", "2026-03-10T09:00", "--dry-run").startswith(
+        "Dry run: nothing to change: deals=1 cells=0"
+    )
+    # Three hours on, within the stage's limits: only Status's heartbeat is due.
+    assert last_line("--now", "2026-03-10T12:00", "--dry-run").startswith(
+        "Dry run: would refresh only Status: deals=1 cells=0"
+    )
+    assert last_line("--now", "2026-03-10T12:00").startswith(
+        "only Status refreshed: deals=1 cells=0 tasks=0 history=0"
+    )
+
+
+def test_explain_says_when_the_score_was_clamped(tmp_path):
+    deals = [
+        {"Deal": "Acme", "Stage": "Discovery", "Source": "Cold call"},
+        {"Deal": "Globex", "Stage": "Discovery", "Source": "Referral"},
+    ]
+    weights = [
+        ["Source", "is", "Cold call", -20, "", ""],
+        ["Stage", "is", "Discovery", 6, "", ""],
+        ["Source", "is", "Referral", 124, "", ""],
+    ]
+    write_workbook(tmp_path / "pipeline.xlsx", tabs(deals, weights=weights))
+    config = str(write_config(tmp_path))
+    assert invoke("sync", "--config", config).exit_code == 0
+    low = invoke("explain", "D-0001", "--config", config)
+    assert low.exit_code == 0, low.output
+    assert low.output.splitlines()[1:4] == [
+        "  -20  Source is Cold call  (Weights row 2)",
+        "  +6  Stage is Discovery  (Weights row 3)",
+        "  = -14, clamped to 0 (Score min) → Nurture",
+    ]
+    high = invoke("explain", "d-0002", "--config", config)
+    assert "  = 130, clamped to 100 (Score max) → SQL" in high.output.splitlines()
+    unknown = invoke("explain", "D-0099", "--config", config)
+    assert unknown.exit_code == 1
+    assert unknown.output == (
+        "Error: no deal has the ID D-0099; the IDs are in the ID column of Deals, Customers.\n"
+    )
+
+
+def template_comments() -> list[str]:
+    """The comments of the config template, which a written config must keep."""
+    template = (ROOT / "sheetpipe" / "templates" / "sheetpipe.toml").read_text()
+    return [line[line.index("#") :] for line in template.splitlines() if "#" in line]
+
+
+def test_init_writes_the_commented_template_with_the_workbook_quoted_as_toml(tmp_path):
+    import tomllib
+
+    workbook = tmp_path / 'Q3 "north" \\ team' / "pipeline – 2026.xlsx"
+    result = invoke("init", "--xlsx", str(workbook))
+    assert result.exit_code == 0, result.output
+    config = (workbook.parent / "sheetpipe.toml").read_text()
+    assert tomllib.loads(config)["sheet"] == {"backend": "xlsx", "path": "pipeline – 2026.xlsx"}
+    assert all(comment in config for comment in template_comments())
+    assert result.output.splitlines()[0] == f"Wrote {workbook.parent / 'sheetpipe.toml'}."
+    assert invoke("sync", "--config", str(workbook.parent / "sheetpipe.toml")).exit_code == 0
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    from tests.emulator import Emulator
+
+    emu = Emulator()
+    emu.serve()
+    yield emu
+    emu.stop()
+
+
+@pytest.mark.parametrize("with_key_option", [True, False])
+def test_init_google_writes_the_commented_template(
+    emulator, tmp_path, monkeypatch, with_key_option
+):
+    import tomllib
+
+    from . import google_helpers as gh
+
+    monkeypatch.setenv("SHEETPIPE_GOOGLE_API_ENDPOINT", emulator.base_url)
+    emulator.reset()
+    key = gh.key_file(emulator, tmp_path)
+    sid = emulator.create("Team pipeline")
+    url = f"https://docs.google.com/spreadsheets/d/{sid}/edit#gid=0"
+    if with_key_option:
+        monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+        result = invoke("init", "--google", url, "--credentials", str(key), cwd=tmp_path)
+    else:
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+        result = invoke("init", "--google", url, cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    config = (tmp_path / "sheetpipe.toml").read_text()
+    sheet = {"backend": "google", "spreadsheet": url}
+    if with_key_option:
+        sheet["credentials"] = "service-account.json"
+    assert tomllib.loads(config)["sheet"] == sheet
+    kept = [c for c in template_comments() if 'for backend = "xlsx"' not in c]
+    assert all(comment in config for comment in kept), config
+    assert "pipeline.xlsx" not in config
+    if not with_key_option:
+        assert "GOOGLE_APPLICATION_CREDENTIALS" in config  # where the key comes from instead
+    checked = invoke("check", cwd=tmp_path)  # the config loads, the sheet reads
+    assert checked.exit_code == 0 and "0 deals checked: 0 errors" in checked.output, checked.output
