@@ -13,7 +13,7 @@ import click
 from sheetpipe import __version__
 from sheetpipe.backends import Backend, open_backend
 from sheetpipe.config import DEFAULT_CONFIG, load_config, parse_duration
-from sheetpipe.errors import SheetpipeError
+from sheetpipe.errors import SheetpipeError, storage_error
 
 if TYPE_CHECKING:
     from sheetpipe.sync import CycleReport
@@ -26,13 +26,22 @@ class Failure(click.ClickException):
 
 
 class Group(click.Group):
-    """Turns any SheetpipeError into one `Error: …` line and its exit code."""
+    """Turns any SheetpipeError into one `Error: …` line and its exit code.
+
+    A file operation outside the backends (the config, init's and demo's files) that
+    fails is one such line too, not a traceback.
+    """
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except SheetpipeError as error:
             raise Failure(error) from error
+        except OSError as error:
+            if error.filename is None:
+                raise  # not a file's failure: a bug, and its traceback is the report
+            doing = "reading" if isinstance(error, FileNotFoundError) else "writing"
+            raise Failure(storage_error(error, Path(error.filename), doing)) from error
 
 
 def parse_now(value: str | None) -> datetime:

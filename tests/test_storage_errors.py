@@ -102,3 +102,16 @@ def test_a_folder_without_write_access_is_one_error_line(read_only_folder):
     # Reading still works: check and dry runs need no write access, but the lock.
     checked = sheetpipe("sync", "--dry-run", cwd=read_only_folder, user=nobody)
     assert "Traceback" not in checked.stderr
+
+
+def test_init_into_a_folder_without_write_access_is_one_error_line(read_only_folder):
+    nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    if subprocess.run([*nobody, sys.executable, "-c", "import sheetpipe"],
+                      env={**os.environ, "PYTHONPATH": str(ROOT)}).returncode:  # fmt: skip
+        pytest.skip("the user nobody cannot run this Python")
+    done = sheetpipe("init", "--xlsx", "pipeline.xlsx", cwd=read_only_folder, user=nobody)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert "failed: permission denied; give the user running sheetpipe write access" in error
+    assert list(read_only_folder.iterdir()) == []
