@@ -14,6 +14,12 @@ DEFAULT_CONFIG = "sheetpipe.toml"
 BACKENDS = ("xlsx", "google")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.I)
 _UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400}
+# A key in these sections that is none of these is a typo: silently ignored, it would
+# leave a setting its author believes in at its default.
+SECTION_KEYS = {
+    "sheet": ("backend", "path", "spreadsheet", "credentials", "api_endpoint"),
+    "daemon": ("every",),
+}
 TAB_KEYS = ("weights", "stages", "settings", "team", "tasks", "history", "status", "lists")
 
 
@@ -87,6 +93,13 @@ def parse_config(data: dict, path: Path) -> Config:
                 f"[{key}] is not a section sheetpipe knows (sheet, tabs, columns, daemon)"
             )
     sheet, tabs, columns, daemon = (section(n) for n in ("sheet", "tabs", "columns", "daemon"))
+    for name, found in (("sheet", sheet), ("daemon", daemon)):
+        for key in found:
+            if key not in SECTION_KEYS[name]:
+                problems.append(
+                    f"[{name}] {key} is not a setting sheetpipe knows "
+                    f"({', '.join(SECTION_KEYS[name])}); check its spelling"
+                )
     backend = str(sheet.get("backend", "xlsx"))
     if backend not in BACKENDS:
         problems.append(f'[sheet] backend = "{backend}" must be one of: {", ".join(BACKENDS)}')

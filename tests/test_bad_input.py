@@ -20,6 +20,10 @@ def messages(result) -> set[str]:
     return {str(p) for p in result.problems}
 
 
+def levels(result) -> dict[str, str]:
+    return {str(p): p.level for p in result.problems}
+
+
 def settings_of(rows: list[list]):
     return parse_settings(read_table(Tab("Settings", [["Setting", "Value", "Notes"], *rows])))
 
@@ -53,8 +57,8 @@ def test_an_out_of_range_setting_is_reported_and_the_default_used(name, value, m
     spec = next(s for s in SPECS if s.name == name)
     settings = settings_of([[name, value, ""]])
     assert getattr(settings, spec.attr) == spec.default
-    assert [str(p) for p in settings.problems] == [
-        f"Settings!B2: {name} {value:g} {message}; using {spec.default}."
+    assert [(str(p), p.level) for p in settings.problems] == [
+        (f"Settings!B2: {name} {value:g} {message}; using {spec.default}.", "error")
     ]
 
 
@@ -178,7 +182,7 @@ def stage_row(**cells):
 def test_a_bad_stage_cell_is_reported_and_the_stage_stays(cells, message):
     stages = [STAGES[0], stage_row(**cells), *STAGES[2:]]
     result = plan(deals=[deal()], stages=stages, history=[hist("D-0001", "Acme", "Contact", 3)])
-    assert message in messages(result)
+    assert levels(result)[message] == "error"
     assert not any("not a Deals stage" in m for m in messages(result))
     assert desired(result, "Health") == ["OK"]
 
@@ -194,10 +198,11 @@ def test_max_days_at_its_limits_is_used():
 def test_a_duplicated_order_is_reported():
     stages = [STAGES[0], stage_row(Order=1), *STAGES[2:]]
     result = plan(deals=[deal()], stages=stages)
-    assert (
+    message = (
         'Stages!C3: Order 1 of "Contact" is also the Order of "Discovery" (row 2); the row '
         "higher up comes first. Give each stage its own Order."
-    ) in messages(result)
+    )
+    assert levels(result)[message] == "warning"
 
 
 # ---- Playbook due offsets -------------------------------------------------------------
@@ -220,10 +225,11 @@ def tasks_of(result):
 )
 def test_a_due_offset_beyond_ten_years_is_reported_not_crashed_on(line, shown):
     result = playbook_plan(line)
-    assert (
+    message = (
         f'Stages!G3: due offset "{shown}" is more than ten years; the action is due on the '
         "day the deal enters the stage."
-    ) in messages(result)
+    )
+    assert levels(result)[message] == "warning"
     (task,) = [t for t in tasks_of(result) if t["Kind"] == "playbook"]
     assert task["Task"] == "Run the demo"
     assert task["Due"] == TODAY - timedelta(days=3)

@@ -452,3 +452,39 @@ def test_init_google_writes_the_commented_template(
         assert "GOOGLE_APPLICATION_CREDENTIALS" in config  # where the key comes from instead
     checked = invoke("check", cwd=tmp_path)  # the config loads, the sheet reads
     assert checked.exit_code == 0 and "0 deals checked: 0 errors" in checked.output, checked.output
+
+
+def _missing_workbook(tmp_path: Path) -> Path:
+    return write_config(tmp_path, "nowhere.xlsx")
+
+
+def _bad_toml(tmp_path: Path) -> Path:
+    path = tmp_path / "sheetpipe.toml"
+    path.write_text('[sheet\nbackend = "xlsx"\n')
+    return path
+
+
+def _damaged_workbook(tmp_path: Path) -> Path:
+    (tmp_path / "pipeline.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+    return write_config(tmp_path)
+
+
+def _unknown_key(tmp_path: Path) -> Path:
+    return write_config(tmp_path, extra='[daemon]\nevery = "5m"\nspeed = "fast"\n')
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "start"),
+    [
+        (_missing_workbook, 1, "Error: {tmp}/nowhere.xlsx does not exist; create it with"),
+        (_bad_toml, 2, "Error: {tmp}/sheetpipe.toml: not valid TOML"),
+        (_damaged_workbook, 1, "Error: {tmp}/pipeline.xlsx could not be read as an .xlsx"),
+        (_unknown_key, 2, "Error: {tmp}/sheetpipe.toml has 1 problem(s):"),
+    ],
+)
+def test_each_kind_of_failure_is_one_error_line_with_its_exit_code(tmp_path, make, code, start):
+    config = make(tmp_path)
+    result = invoke("sync", "--config", str(config))
+    assert result.exit_code == code, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and errors[0].startswith(start.format(tmp=tmp_path)), result.output
