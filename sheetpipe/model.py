@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Cell = Any  # str | int | float | bool | date | datetime | None
+DateCells = Literal["date", "datetime", "serial"]
 Row = list[Cell]
 
 
@@ -77,6 +78,9 @@ def tab_key(name: str) -> str:
 class Snapshot:
     tabs: dict[str, Tab]
     source: str = ""  # the file or spreadsheet, for messages
+    # How this backend hands a date cell over: a date (in memory), a datetime (xlsx,
+    # as calamine reads it) or a serial day number (Google's UNFORMATTED_VALUE).
+    date_cells: DateCells = "date"
 
     def find(self, name: str) -> Tab | None:
         """A tab by name, matched case-insensitively and ignoring surrounding spaces."""

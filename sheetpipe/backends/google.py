@@ -219,7 +219,7 @@ class GoogleBackend(Backend):
             key = tab_key(title)
             self._headers[key] = _texts(rows[0] if rows else [])
             self._extents[key] = (len(rows), max((len(r) for r in rows), default=0))
-        return Snapshot(tabs, self.describe())
+        return Snapshot(tabs, self.describe(), date_cells="serial")
 
     def _batch_get(self, ranges: list[str]) -> dict:
         return self._call(

@@ -139,7 +139,7 @@ class XlsxBackend(Backend):
                 f"changed; the previous good copy, if any, is {self.backup_path}."
             ) from exc
         self._read = (package, stamp)
-        return Snapshot(tabs, str(self.path))
+        return Snapshot(tabs, str(self.path), date_cells="datetime")
 
     def apply(self, changes: ChangeSet, status_tab: str) -> None:
         if self._read is None:

@@ -9,7 +9,7 @@ def apply_changes(snapshot: Snapshot, changes: ChangeSet, status_tab: str = "Sta
     tabs = {
         key: Tab(t.name, [list(r) for r in t.rows], t.formats) for key, t in snapshot.tabs.items()
     }
-    result = Snapshot(tabs, snapshot.source)
+    result = Snapshot(tabs, snapshot.source, snapshot.date_cells)
     for name, rows in changes.new_tabs:
         if result.find(name) is None:
             tabs[name] = Tab(name, [list(r) for r in rows])

@@ -55,25 +55,17 @@ def _as_cells(table: Table, column: str, desired: pd.Series, kind: str) -> np.nd
     codes, distinct = pd.factorize(desired, use_na_sentinel=True)  # few distinct values
     if kind == "int":
         return np.array([*(int(v) for v in distinct), None], dtype=object).take(codes)
-    form = _date_form(table, column, desired.index)
-    if form is None:
-        return None
+    form = DATE_FORMS[table.date_cells]
     return np.array([*(form(pd.Timestamp(v)) for v in distinct), None], dtype=object).take(codes)
 
 
-def _date_form(
-    table: Table, column: str, index: pd.Index
-) -> Callable[[pd.Timestamp], object] | None:
-    """How this backend hands a date cell over, from the column's first filled cell:
-    a date (in memory), a datetime at midnight (xlsx) or a serial number (Google)."""
-    sample = next((v for v in table.get(column)[index[:100]] if v is not None), None)
-    if isinstance(sample, datetime):
-        return lambda t: datetime(t.year, t.month, t.day)
-    if isinstance(sample, date):
-        return lambda t: date(t.year, t.month, t.day)
-    if type(sample) in (int, float):
-        return lambda t: cells.serial(t.to_pydatetime())
-    return None
+# A desired date as the backend hands a date cell over (Snapshot.date_cells). A cell in
+# another form (a date typed as text) differs here and is then read as people type.
+DATE_FORMS: dict[str, Callable[[pd.Timestamp], object]] = {
+    "date": lambda t: date(t.year, t.month, t.day),
+    "datetime": lambda t: datetime(t.year, t.month, t.day),
+    "serial": lambda t: cells.serial(t.to_pydatetime()),
+}
 
 
 def _read_differs(current: pd.Series, desired: pd.Series, kind: str) -> pd.Series:

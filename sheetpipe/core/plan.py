@@ -75,7 +75,7 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
                 )
             )
             return None
-        return read_table(tab, names.columns, whole=pipeline)
+        return read_table(tab, names.columns, whole=pipeline, date_cells=snapshot.date_cells)
 
     settings = parse_settings(table(names.settings))
     problems += settings.problems

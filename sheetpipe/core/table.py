@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sheetpipe.core.cells import Column, a1, norm
-from sheetpipe.model import Problem, Tab
+from sheetpipe.model import DateCells, Problem, Tab
 
 
 @dataclass
@@ -30,6 +30,7 @@ class Table:
     # Read every column in one pass along the rows: for a tab whose columns are nearly all
     # read (a pipeline tab), this costs a third of fetching them one by one.
     whole: bool = False
+    date_cells: DateCells = "date"  # how the backend hands date cells over (Snapshot)
     _cache: dict[str, pd.Series] = field(default_factory=dict, repr=False)
     _columns_read: dict[str, Column] = field(default_factory=dict, repr=False)
 
@@ -149,7 +150,12 @@ class Rows:
         return list(self.table.cols)
 
 
-def read_table(tab: Tab, renames: Mapping[str, str] | None = None, whole: bool = False) -> Table:
+def read_table(
+    tab: Tab,
+    renames: Mapping[str, str] | None = None,
+    whole: bool = False,
+    date_cells: DateCells = "date",
+) -> Table:
     """`renames` maps contract column names to the names this sheet uses for them;
     `whole` reads every column in one pass (see Table.whole)."""
     header = tab.header
@@ -171,4 +177,4 @@ def read_table(tab: Tab, renames: Mapping[str, str] | None = None, whole: bool =
             )
             continue
         cols[key] = i
-    return Table(tab, cols, problems, whole=whole)
+    return Table(tab, cols, problems, whole=whole, date_cells=date_cells)
