@@ -266,3 +266,49 @@ def test_the_check_of_a_whole_cycle_survives_every_bad_cell_at_once():
     assert result.deals == 1
     assert date(2026, 3, 10) == result.now.date()
     assert len(result.problems) >= 6
+
+
+@pytest.mark.parametrize(
+    ("row", "message", "level"),
+    [
+        (["", "Review", 9, "", "", "", "", "", ""],
+         'Stages!A9: stage "Review" names no Pipeline tab; it is skipped', "error"),
+        (["Deals", "", 9, "", "", "", "", "", ""],
+         "Stages!B9: the row names no Stage; it is skipped", "error"),
+        (["Leads", "Review", 9, "", "", "", "", "", ""],
+         'Stages!A9: "Leads" is not a pipeline tab in sheetpipe.toml (Deals, Customers); the '
+         "row is skipped", "warning"),
+    ],
+)  # fmt: skip
+def test_a_stage_row_without_its_pipeline_or_name_is_reported_and_skipped(row, message, level):
+    result = plan(deals=[deal()], stages=[*STAGES, row])
+    assert levels(result)[message] == level
+    assert "Review" not in str(result.changes.new_tabs)  # not in the Stage dropdown
+
+
+def test_an_empty_stage_row_is_no_problem():
+    result = plan(
+        deals=[deal()], stages=[STAGES[0], ["", "", "", "", "", "", "", "", ""], *STAGES[1:]]
+    )
+    assert not any(p.where.startswith("Stages!") for p in result.problems)
+
+
+@pytest.mark.parametrize(("count", "warned"), [(1, True), (2, False), (6, False), (7, True)])
+def test_the_open_stage_count_is_checked_at_its_limits(count, warned):
+    rows = [["Deals", f"Step {i}", i, "", 30, "", "", "No", ""] for i in range(1, count + 1)]
+    rows += [["Deals", "Won", 99, "", "", "", "", "No", "won"]]
+    result = plan(deals=[deal(Stage="Step 1")], stages=rows + STAGES[5:])
+    message = f"Stages tab: Deals has {count} open stages; a clean pipeline has 2 to 6."
+    assert (levels(result).get(message) == "warning") is warned
+
+
+def test_playbook_lines_lose_their_bullets_and_blank_lines_end_nothing():
+    result = playbook_plan("- Call them\n\n• Write (+2)\n* Meet (+1 week)\nPlain")
+    entered = TODAY - timedelta(days=3)
+    tasks = {t["Task"]: t["Due"] for t in tasks_of(result) if t["Kind"] == "playbook"}
+    assert tasks == {
+        "Call them": entered,
+        "Write": entered + timedelta(days=2),  # a number alone counts days
+        "Meet": entered + timedelta(days=7),
+        "Plain": entered,
+    }

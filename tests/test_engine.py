@@ -547,3 +547,22 @@ def test_the_lists_tab_follows_stages_cell_by_cell():
     (write,) = [w for w in again.changes.writes if w.tab == "Lists"]
     assert (write.col, write.rows) == (1, [2, 3, 4, 5, 6])
     assert write.values == ["Contact", "Proposal", "Won", "Lost", None]
+
+
+def test_cells_beyond_the_lists_are_cleared():
+    first = plan_cycle(snapshot(deals=[deal()]), NAMES, NOW)
+    (grid,) = [rows for name, rows in first.changes.new_tabs if name == "Lists"]
+    # An unnamed fourth column and a row below the lists: what an older cycle left.
+    stale = [[*grid[0], None]] + [[*row, "old"] for row in grid[1:]] + [["Gone", None, None, "old"]]
+    snap = snapshot(deals=[deal()])
+    snap.tabs["Lists"] = Tab("Lists", stale)
+    writes = {
+        (w.col, w.name): dict(zip(w.rows, w.values, strict=True))
+        for w in plan_cycle(snap, NAMES, NOW).changes.writes
+        if w.tab == "Lists"
+    }
+    height = len(grid)
+    assert writes == {
+        (1, "Deals stage"): {height + 1: None},
+        (4, ""): {row: None for row in range(2, height + 2)},
+    }

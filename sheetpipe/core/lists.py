@@ -79,7 +79,7 @@ def _grid(lists: list[tuple[str, tuple[str, ...]]]) -> list[Row]:
 def _differences(tab: Tab, grid: list[Row]) -> list[ColumnWrite]:
     """Cells of the tab that differ from the grid; cells beyond it are cleared."""
     height = max(len(grid), len(tab.rows))
-    width = max(len(grid[0]), *(len(row) for row in tab.rows[:height]), 0)
+    width = max(len(row) for row in [*grid, *tab.rows])
     writes = []
     for col in range(width):
         rows, values = [], []
@@ -88,9 +88,9 @@ def _differences(tab: Tab, grid: list[Row]) -> list[ColumnWrite]:
             if cells.text(_at(tab.rows, row, col)) != cells.text(want):
                 rows.append(row + 1)
                 values.append(want)
-        if rows:
-            header = cells.text(_at(grid, 0, col)) or cells.text(_at(tab.rows, 0, col))
-            writes.append(ColumnWrite(tab.name, col + 1, header, rows, values))
+        if rows:  # named after its list (a column beyond them all: cleared, unnamed)
+            name = cells.text(_at(grid, 0, col))
+            writes.append(ColumnWrite(tab.name, col + 1, name, rows, values))
     return writes
 
 
