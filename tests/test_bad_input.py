@@ -312,3 +312,65 @@ def test_playbook_lines_lose_their_bullets_and_blank_lines_end_nothing():
         "Meet": entered + timedelta(days=7),
         "Plain": entered,
     }
+
+
+def test_an_unknown_setting_is_a_warning_that_lists_the_known_ones():
+    (problem,) = settings_of([["Colour", "red", ""]]).problems
+    assert problem.level == "warning"
+    assert problem.message == (
+        '"Colour" is not a setting sheetpipe knows; it is ignored. Known settings: '
+        + ", ".join(s.name for s in SPECS)
+        + "."
+    )
+
+
+def test_a_duplicated_stage_names_its_pipeline():
+    result = plan(
+        deals=[deal()], stages=[*STAGES, ["Deals", " contact", 9, "", "", "", "", "", ""]]
+    )
+    assert (
+        levels(result)[
+            'Stages!B9: stage "contact" is already defined on row 3 for Deals; this row is skipped.'
+        ]
+        == "error"
+    )
+
+
+def test_stage_numbers_read_with_the_sheets_decimal_separator():
+    stages = [STAGES[0], stage_row(**{"Max days": "10,5"}), *STAGES[2:]]
+    history = [hist("D-0001", "Acme", "Contact", 10)]
+    comma = plan(
+        deals=[deal()], stages=stages, history=history, settings={"Decimal separator": ","}
+    )
+    assert desired(comma, "Health") == ["At risk"]  # 10 days: past 7.9, not past 10.5
+    dot = plan(deals=[deal()], stages=stages, history=history)
+    assert desired(dot, "Health") == ["OK"]  # "10,5" is no number with "."; left empty
+    assert any(m.startswith('Stages!E3: Max days "10,5" must be') for m in messages(dot))
+
+
+def test_without_a_stages_tab_deals_are_still_scored_and_the_tab_is_reported():
+    snap = snapshot(deals=[deal()])
+    del snap.tabs["Stages"]
+    result = plan_cycle(snap, NAMES, NOW)
+    assert result.deals == 1
+    assert "Stages tab: the tab is missing" in "\n".join(map(str, result.problems))
+
+
+def test_parse_stages_alone_uses_the_default_settings():
+    from sheetpipe.core.stages import parse_stages
+
+    table = read_table(
+        Tab("Stages", [snapshot().find("Stages").rows[0], stage_row(**{"Min score": 100})])
+    )
+    stages, problems = parse_stages(table, ["Deals"])
+    assert [s.min_score for s in stages.of("Deals")] == [100]
+    assert stages.of("Nowhere") == []
+
+
+def test_a_playbook_action_may_start_with_the_letter_x():
+    tasks = [
+        t["Task"]
+        for t in tasks_of(playbook_plan("X-ray the account (+1d)"))
+        if t["Kind"] == "playbook"
+    ]
+    assert tasks == ["X-ray the account"]
