@@ -374,3 +374,91 @@ def test_a_playbook_action_may_start_with_the_letter_x():
         if t["Kind"] == "playbook"
     ]
     assert tasks == ["X-ray the account"]
+
+
+def test_score_min_not_below_score_max_falls_back_to_0_to_100():
+    settings = settings_of([["Score min", 50, ""], ["Score max", 50, ""]])
+    assert (settings.score_min, settings.score_max) == (0, 100)
+    assert [(str(p), p.level) for p in settings.problems] == [
+        ("Settings tab: Score min must be below Score max; using 0 to 100.", "error")
+    ]
+
+
+def test_thresholds_may_sit_on_the_edges_of_the_score_range():
+    settings = settings_of(
+        [["MQL threshold", 0, ""], ["SQL threshold", 100, ""], ["Nurture below", 0, ""]]
+    )
+    assert (settings.mql_threshold, settings.sql_threshold, settings.nurture_below) == (0, 100, 0)
+    assert settings.problems == []
+
+
+def test_mql_above_sql_is_a_warning_and_equal_is_fine():
+    assert settings_of([["MQL threshold", 60, ""]]).problems == []  # equal to SQL's 60
+    (problem,) = settings_of([["MQL threshold", 61, ""]]).problems
+    assert (str(problem), problem.level) == (
+        "Settings tab: MQL threshold is above SQL threshold; no lead will be MQL.",
+        "warning",
+    )
+
+
+def test_dead_not_after_stalled_is_a_warning():
+    assert settings_of([["Dead after days without contact", 15, ""]]).problems == []
+    (problem,) = settings_of([["Dead after days without contact", 14, ""]]).problems
+    assert problem.level == "warning" and problem.message.startswith(
+        "Dead after days without contact is not above Stalled after days without contact"
+    )
+
+
+def test_blank_rows_between_settings_end_nothing():
+    settings = settings_of(
+        [["", "", ""], ["MQL threshold", 20, ""], ["", 5, ""], ["SQL threshold", 70, ""]]
+    )
+    assert (settings.mql_threshold, settings.sql_threshold) == (20, 70)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("Date order", "DYM", 'Settings!B2: Date order "DYM" must be "DMY", "MDY" or "YMD"; using "DMY".'),
+        ("Timezone", "Mars/Base", 'Settings!B2: Timezone "Mars/Base" is not a known time zone. '
+         'Use an IANA name such as Europe/Berlin or America/New_York; using "UTC".'),
+    ],
+)  # fmt: skip
+def test_text_settings_say_what_they_accept(name, value, message):
+    assert [str(p) for p in settings_of([[name, value, ""]]).problems] == [message]
+
+
+def test_date_order_is_read_as_people_type_it():
+    assert settings_of([["Date order", "m/d/y", ""]]).date_order == "MDY"
+
+
+def test_the_settings_template_has_the_contract_header():
+    from sheetpipe.core.settings import template_rows
+
+    assert template_rows()[0] == ["Setting", "Value", "Notes"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "decimal", "read"),
+    [("40", ".", 0.4), ("40%", ".", 0.4), ("0.4", ".", 0.4), ("1", ".", 1.0), ("1.5", ".", 0.015),
+     ("0,5", ",", 0.5), ("100", ".", 1.0), ("0", ".", 0.0)],
+)  # fmt: skip
+def test_win_probability_reads_shares_and_percentages(typed, decimal, read):
+    from sheetpipe.core.settings import Settings
+    from sheetpipe.core.stages import parse_stages
+
+    header = snapshot().find("Stages").rows[0]
+    table = read_table(Tab("Stages", [header, stage_row(**{"Win probability": typed})]))
+    stages, problems = parse_stages(table, ["Deals"], Settings(decimal_separator=decimal))
+    assert [s.win_probability for s in stages.of("Deals")] == [pytest.approx(read)]
+    assert [p for p in problems if "Win probability" in p.message] == []
+
+
+def test_the_dropdowns_name_the_lists_tab_as_the_sheet_spells_it():
+    first = plan_cycle(snapshot(deals=[deal()]), NAMES, NOW)
+    (grid,) = [rows for name, rows in first.changes.new_tabs if name == "Lists"]
+    snap = snapshot(deals=[deal()])
+    snap.tabs["LISTS"] = Tab("LISTS", grid)
+    result = plan_cycle(snap, NAMES, NOW)
+    sources = {f.source_tab for _, f in result.changes.formats if hasattr(f, "source_tab")}
+    assert sources == {"LISTS"}
