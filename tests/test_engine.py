@@ -566,3 +566,11 @@ def test_cells_beyond_the_lists_are_cleared():
         (1, "Deals stage"): {height + 1: None},
         (4, ""): {row: None for row in range(2, height + 2)},
     }
+
+
+def test_a_lists_tab_with_a_stage_list_of_a_persons_own_is_left_alone():
+    snap = snapshot(deals=[deal()])
+    snap.tabs["Lists"] = Tab("Lists", [["Deals stage", "Deal stage"], ["Contact", "Mine"]])
+    result = plan_cycle(snap, NAMES, NOW)
+    assert not [w for w in result.changes.writes if w.tab == "Lists"]
+    assert any('("Deal stage")' in p.message for p in result.problems)

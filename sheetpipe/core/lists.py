@@ -9,9 +9,8 @@ the cells that differ from the Stages tab each cycle, so the dropdowns follow St
 
 from __future__ import annotations
 
-import re
-
 from sheetpipe.core import cells
+from sheetpipe.core.cells import norm
 from sheetpipe.core.contract import Names
 from sheetpipe.core.stages import Stages
 from sheetpipe.model import ChangeSet, ColumnWrite, ListDropdown, Problem, Row, Snapshot, Tab
@@ -41,8 +40,8 @@ def plan_lists(
     tab = snapshot.find(names.lists)
     if tab is None:
         changes.new_tabs.append((names.lists, grid))
-    elif _foreign(tab):
-        problems.append(_not_ours(tab, _foreign(tab)))
+    elif foreign := _foreign(tab, {header for header, _ in lists}):
+        problems.append(_not_ours(tab, foreign))
         return {}
     else:
         changes.writes += _differences(tab, grid)
@@ -54,10 +53,12 @@ def plan_lists(
     }
 
 
-def _foreign(tab: Tab) -> list[str]:
-    """Headers on the tab that sheetpipe never writes."""
-    ours = re.compile(r".+ stage|task done", re.I)
-    return [h for h in tab.header if h and not ours.fullmatch(h)]
+def _foreign(tab: Tab, ours: set[str]) -> list[str]:
+    """Headers on the tab that are not the lists sheetpipe writes now. Strict on purpose:
+    a person's column is never overwritten (after a pipeline is renamed in the config,
+    the old list's column makes the tab foreign too, until the tab is deleted)."""
+    wanted = {norm(h) for h in ours}
+    return [h for h in tab.header if h and norm(h) not in wanted]
 
 
 def _not_ours(tab: Tab, foreign: list[str]) -> Problem:
