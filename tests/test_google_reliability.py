@@ -107,6 +107,22 @@ def test_200_cycles_with_a_fifth_of_requests_failing_end_as_a_fault_free_run(emu
     assert len(history) == len(set(history)) > 30
 
 
+def edit_after_first_read(backend, edit) -> list:
+    """A person's edit right after the backend's first read of the sheet: between a
+    cycle's read and its write. The list returned gets an entry once it happened."""
+    read, done = backend.read, []
+
+    def read_then_edit():
+        snap = read()
+        if not done:
+            done.append(True)
+            edit()
+        return snap
+
+    backend.read = read_then_edit
+    return done
+
+
 def edit_sort(emulator, sid):
     emulator.sort_rows(sid, "Deals", key=lambda row: str(row[0]), reverse=True)
 
@@ -137,16 +153,7 @@ def test_a_person_editing_between_read_and_write_loses_nothing_and_gets_no_wrong
     sid = gh.spreadsheet(emulator, tabs(deals(9), weights=[["Value", ">", 4500, 40, "", ""]]))
     run_cycle(gh.backend(emulator, sid, key), NAMES, NOW)
     backend = gh.backend(emulator, sid, key)
-    read, done = backend.read, []
-
-    def read_then_edit():
-        snap = read()
-        if not done:
-            done.append(True)
-            edit(emulator, sid)
-        return snap
-
-    backend.read = read_then_edit
+    done = edit_after_first_read(backend, lambda: edit(emulator, sid))
     # Moving a deal makes the cycle busy, so a write follows the person's edit.
     emulator.put_cell(sid, "Deals", 1, header_index(emulator, sid, "Stage"), "Proposal")
     run_cycle(backend, NAMES, NOW + timedelta(minutes=5))
@@ -186,16 +193,7 @@ def test_deals_without_ids_sorted_between_read_and_write_get_no_value_of_another
     key = gh.key_file(emulator, tmp_path)
     sid = gh.spreadsheet(emulator, tabs(deals(9), weights=[["Value", ">", 4500, 40, "", ""]]))
     backend = gh.backend(emulator, sid, key)
-    read, done = backend.read, []
-
-    def read_then_sort():
-        snap = read()
-        if not done:
-            done.append(True)
-            edit_sort(emulator, sid)
-        return snap
-
-    backend.read = read_then_sort
+    done = edit_after_first_read(backend, lambda: edit_sort(emulator, sid))
     run_cycle(backend, NAMES, NOW)
     assert done
     for record in deal_records(emulator, sid):
