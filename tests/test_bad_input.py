@@ -462,3 +462,48 @@ def test_the_dropdowns_name_the_lists_tab_as_the_sheet_spells_it():
     result = plan_cycle(snap, NAMES, NOW)
     sources = {f.source_tab for _, f in result.changes.formats if hasattr(f, "source_tab")}
     assert sources == {"LISTS"}
+
+
+# ---- Weights: a broken rule is reported with its cell, the rest still score -----------
+
+
+def weights_of(rows: list[list], decimal: str = "."):
+    from sheetpipe.core.weights import parse_weights
+
+    header = ["Field", "Rule", "Value", "Points", "Max points", "Notes"]
+    return parse_weights(read_table(Tab("Weights", [header, *rows])), ["Value", "Source"], decimal)
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (["", "", "", 5, "", ""], "Weights!A2: the rule names no Field (a column of a pipeline tab); this rule is skipped."),
+        (["", "", "x", "", "", ""], "Weights!A2: the rule names no Field (a column of a pipeline tab); this rule is skipped."),
+        (["", "is", "", "", "", ""], "Weights!A2: the rule names no Field (a column of a pipeline tab); this rule is skipped."),
+        (["Budget", "is", "x", 5, "", ""], 'Weights!A2: no pipeline tab has a column "Budget"; this rule is skipped.'),
+        (["Value", "about", "5", 5, "", ""], 'Weights!B2: rule "about" is not one of: ' + ", ".join(
+            ["is", "is not", "contains", "one of", "between", ">", ">=", "<", "<=", "is set",
+             "is empty", "is yes", "per", "within days", "older than days"]) + "; this rule is skipped."),
+        (["Value", ">", "5", "ten", "", ""], 'Weights!D2: points "ten" is not a number; this rule is skipped.'),
+        (["Value", ">", "5", 5, -1, ""], 'Weights!E2: max points "-1" is not a positive number; this rule is skipped.'),
+        (["Value", ">", "", 5, "", ""], 'Weights!C2: rule ">" needs a Value; this rule is skipped.'),
+    ],
+)  # fmt: skip
+def test_a_broken_weights_row_names_its_cell(row, message):
+    rules, problems = weights_of([row])
+    assert rules == [] and [str(p) for p in problems] == [message]
+
+
+def test_an_empty_weights_row_is_no_problem_and_a_zero_cap_is_allowed():
+    rules, problems = weights_of([["", "", "", "", "", "a note"], ["Value", "per", "", 2, 0, ""]])
+    assert problems == [] and [r.cap for r in rules] == [0]
+
+
+def test_weights_read_numbers_with_the_sheets_decimal_separator():
+    rows = [["Value", "between", "1,5-2,5", "2,5", "1,5", ""], ["Value", ">", "1.000", 1, "", ""]]
+    rules, problems = weights_of(rows, ",")
+    assert problems == []
+    assert [(r.operand, r.points, r.cap) for r in rules] == [
+        ((1.5, 2.5), 2.5, 1.5),
+        (1000.0, 1, None),
+    ]
