@@ -46,3 +46,25 @@ def test_a_new_problem_is_reported_at_once():
     shown = status(backend)
     assert shown["Problems"][:2] == [1, "1 errors, 0 warnings"]
     assert shown["Weights!C16"][0].startswith('value "lots" is not a number')
+
+
+def test_status_counts_each_health_and_names_the_deals_per_tab():
+    from datetime import date
+
+    rows = [
+        {"Deal": "Quiet", "Stage": "Discovery", "Last contact": date(2026, 1, 1)},  # Dead
+        {"Deal": "Fresh", "Stage": "Discovery", "Last contact": NOW.date()},
+    ]
+    backend = MemoryBackend(snapshot(deals=rows))
+    report = run_cycle(backend, NAMES, NOW)
+    shown = status(backend)
+    for health in ("Hot", "At risk", "Stalled", "Dead"):
+        assert shown[health] == [report.plan.count(health), ""], health
+    assert shown["Dead"][0] == 1
+
+
+def test_the_first_id_of_a_new_pipeline_is_number_one():
+    backend = MemoryBackend(snapshot(deals=[{"Deal": "Acme", "Stage": "Discovery"}]))
+    run_cycle(backend, NAMES, NOW)
+    deals = backend.snapshot.find("Deals")
+    assert deals.rows[1][deals.header.index("ID")] == "D-0001"
