@@ -13,3 +13,14 @@ def shared_data() -> Path:
     if not SHARED.exists():
         pytest.skip(f"shared data not found at {SHARED} (set SHEETPIPE_SHARED)")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    """The local Sheets API, one per test process (tests that inject faults make their own)."""
+    from tests.emulator import Emulator
+
+    emu = Emulator()
+    emu.serve()
+    yield emu
+    emu.stop()

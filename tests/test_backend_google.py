@@ -10,19 +10,10 @@ import pytest
 from sheetpipe.backends.google import GoogleBackend
 from sheetpipe.errors import BackendError, ConfigError, SheetNotFound, WriteUncertain
 from sheetpipe.sync import run_cycle
-from tests.emulator import Emulator
 
 from . import google_helpers as gh
 from .backend_contract import BackendContract, deals
 from .helpers import NAMES, NOW, tabs
-
-
-@pytest.fixture(scope="session")
-def emulator():
-    emu = Emulator()
-    emu.serve()
-    yield emu
-    emu.stop()
 
 
 @pytest.fixture

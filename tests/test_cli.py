@@ -410,16 +410,6 @@ def test_init_writes_the_commented_template_with_the_workbook_quoted_as_toml(tmp
     assert invoke("sync", "--config", str(workbook.parent / "sheetpipe.toml")).exit_code == 0
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    from tests.emulator import Emulator
-
-    emu = Emulator()
-    emu.serve()
-    yield emu
-    emu.stop()
-
-
 @pytest.mark.parametrize("with_key_option", [True, False])
 def test_init_google_writes_the_commented_template(
     emulator, tmp_path, monkeypatch, with_key_option
