@@ -195,16 +195,21 @@ def test_dates_typed_as_text_and_as_dates_both_work(tmp_path):
         {"Deal": "Nonsense", "Stage": "Discovery", "Last contact": "last Tuesday"},
         # A typo for 2030: a real date cell, but past pandas' range (2262); no crash.
         {"Deal": "Typo year", "Stage": "Discovery", "Last contact": date(3000, 2, 20)},
+        # 2026-02-20 as a serial day number, in a cell not formatted as a date: Excel
+        # shows 46073, so it is no date here (on Google a date cell is handed over so).
+        {"Deal": "A number", "Stage": "Discovery", "Last contact": 46073},
     ]
     path = write_workbook(tmp_path / "pipeline.xlsx", tabs(rows, weights=[]))
     report = run_cycle(XlsxBackend(path), NAMES, NOW)
     why = report.plan.pipelines[0].desired["Why"].tolist()
-    assert why == ["no contact for 18 days"] * 3 + ["", ""]  # unreadable counts as empty
+    assert why == ["no contact for 18 days"] * 3 + ["", "", ""]  # unreadable counts as empty
     assert [str(p) for p in report.plan.problems] == [
         'Deals!H5: "last Tuesday" is not a date; type it like 2026-11-26 or 26/11/2026 '
         "(Date order DMY). Until then it counts as empty.",
         'Deals!H6: "3000-02-20" is outside the years 1900–2199 (a typo?); correct the year. '
         "Until then it counts as empty.",
+        'Deals!H7: "46073" is not a date; type it like 2026-11-26 or 26/11/2026 '
+        "(Date order DMY). Until then it counts as empty.",
     ]
 
 

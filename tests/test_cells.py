@@ -91,7 +91,17 @@ def test_yes(value, expected):
     ],
 )
 def test_parse_date(value, order, expected):
-    assert cells.parse_date(value, order) == expected
+    """As on Google, which hands dates over as serial day numbers."""
+    assert cells.parse_date(value, order, serial_numbers=True) == expected
+
+
+@pytest.mark.parametrize("value", [46085, 46085.75, 5, Decimal("46085")])
+def test_a_number_is_no_date_where_dates_are_date_cells(value):
+    """An xlsx date cell is a date: a number in a date column there is a typo (reported)."""
+    assert cells.parse_date(value) is None
+    col = pd.Series([value, date(2026, 3, 4), "2026-03-05"], dtype=object)
+    assert list(cells.dates(col).isna()) == [True, False, False]
+    assert cells.dates(pd.Series([value, value], dtype=object)).isna().all()
 
 
 @pytest.mark.parametrize(
@@ -152,11 +162,11 @@ def test_vectorised_forms_agree_with_scalar_forms():
         want = cells.number(value)
         assert (pd.isna(got) and want is None) or got == want
     assert list(cells.yeses(MIXED)) == [cells.yes(v) is True for v in MIXED]
-    for got, value in zip(cells.dates(MIXED, "DMY"), MIXED, strict=True):
-        want = cells.parse_date(value, "DMY") if not isinstance(value, int | float) else None
-        if isinstance(value, int | float) and not pd.isna(value):
-            want = cells.parse_date(value)
-        assert (pd.isna(got) and want is None) or got.date() == want
+    for serial_numbers in (False, True):
+        found = cells.dates(MIXED, "DMY", serial_numbers)
+        for got, value in zip(found, MIXED, strict=True):
+            want = cells.parse_date(value, "DMY", serial_numbers)
+            assert (pd.isna(got) and want is None) or got.date() == want
 
 
 def test_datetimes_keep_the_time_of_day():
@@ -210,10 +220,11 @@ def test_long_text_columns_read_as_each_cell_does(col):
 def test_a_column_of_serial_numbers_reads_as_dates_and_times():
     """Google hands dates over as serial numbers: a whole column of them, vectorised."""
     col = pd.Series([46085, 46085.75, None, 0, 5_000_000.0, float("nan")], dtype=object)
-    got = cells.datetimes(col)
+    got = cells.datetimes(col, serial_numbers=True)
     assert list(got[:2]) == [pd.Timestamp("2026-03-04"), pd.Timestamp("2026-03-04 18:00")]
     assert got[2:].isna().all(), "blank, zero and numbers far outside 1900..2200 are no dates"
-    assert list(cells.dates(col)[:2]) == [pd.Timestamp("2026-03-04")] * 2
+    assert list(cells.dates(col, serial_numbers=True)[:2]) == [pd.Timestamp("2026-03-04")] * 2
+    assert cells.datetimes(col).isna().all(), "where dates are date cells, numbers are none"
 
 
 @pytest.mark.parametrize(
@@ -259,7 +270,7 @@ def test_a_column_of_datetimes_with_blanks_reads_as_datetimes():
 )
 def test_a_date_outside_1900_to_2199_reads_as_no_date_not_a_crash(value):
     col = pd.Series([value, date(2026, 3, 4), None], dtype=object)
-    got = cells.datetimes(col)
+    got = cells.datetimes(col, serial_numbers=True)
     assert pd.isna(got[0]) and got[1] == pd.Timestamp("2026-03-04") and pd.isna(got[2])
     assert not cells.blank_mask(col)[0], "it is a value, so it is reported, not ignored"
 

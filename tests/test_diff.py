@@ -38,18 +38,21 @@ def test_text_an_empty_desired_value_matches_any_empty_cell():
 DAY = date(2026, 3, 4)
 
 
+def _serial(d: date) -> float:
+    return float((d - date(1899, 12, 30)).days)
+
+
 @pytest.mark.parametrize("declared", ["date", "datetime", "serial"])
 @pytest.mark.parametrize(
     "form",
     [
         lambda d: d,  # the memory backend: date
         lambda d: datetime(d.year, d.month, d.day),  # xlsx: a datetime at midnight
-        lambda d: float((d - date(1899, 12, 30)).days),  # Google: a serial number
     ],
 )
 def test_dates_in_each_backends_form(form, declared):
-    """Whatever form the backend declares (Snapshot.date_cells), a cell in any form is
-    compared by its date: the declared one is only the quick first look."""
+    """Whatever form the backend declares (Snapshot.date_cells), a date cell in any form
+    is compared by its date: the declared one is only the quick first look."""
     other = date(2026, 3, 5)
     t = column(
         [form(DAY), form(other), "2026-03-04", datetime(2026, 3, 4, 10, 30), None, "soon"],
@@ -59,6 +62,17 @@ def test_dates_in_each_backends_form(form, declared):
     want = pd.Series(pd.to_datetime([DAY] * 6), index=t.index)
     got = differs(t, "In stage since", want, "date")
     assert list(got) == [False, True, False, False, True, True]
+
+
+@pytest.mark.parametrize(
+    ("declared", "same"), [("serial", True), ("date", False), ("datetime", False)]
+)
+def test_a_number_is_the_date_only_where_the_backend_hands_dates_over_as_numbers(declared, same):
+    """On Google a serial number is the date; elsewhere a number in a date column is a
+    typo that sheetpipe overwrites with the date."""
+    t = column([_serial(DAY), 46085], header="In stage since", date_cells=declared)
+    want = pd.Series(pd.to_datetime([DAY] * 2), index=t.index)
+    assert list(differs(t, "In stage since", want, "date")) == [not same] * 2
 
 
 def test_only_the_rows_asked_about_are_compared():

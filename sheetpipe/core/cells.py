@@ -120,11 +120,12 @@ def yes(value: Any) -> bool | None:
     return None
 
 
-def parse_date(value: Any, order: str = "DMY") -> date | None:
-    """A calendar date from a cell; None when the cell is blank or cannot be a date."""
+def parse_date(value: Any, order: str = "DMY", serial_numbers: bool = False) -> date | None:
+    """A calendar date from a cell; None when the cell is blank or cannot be a date
+    (`serial_numbers` as for Column)."""
     if is_blank(value) or isinstance(value, bool):
         return None
-    parsed = dates(pd.Series([value], dtype=object), order).iloc[0]
+    parsed = dates(pd.Series([value], dtype=object), order, serial_numbers).iloc[0]
     return None if pd.isna(parsed) else parsed.date()
 
 
@@ -222,10 +223,14 @@ class Column:
     scattered in memory, so the column's kind is found once, a column of repeated texts
     is hashed once into its distinct values, and every reading derives from those and
     is kept. Readings are shared: copy one before changing it.
+
+    `serial_numbers`: the backend hands date cells over as serial day numbers (Google),
+    so a number in a date column is a date. Elsewhere a number there is no date.
     """
 
-    def __init__(self, values: pd.Series):
+    def __init__(self, values: pd.Series, serial_numbers: bool = False):
         self.values = values
+        self.serial_numbers = serial_numbers
         self._kept: dict[tuple, Any] = {}
 
     @cached_property
@@ -393,8 +398,9 @@ class Column:
     def datetimes(self, order: str = "DMY") -> pd.Series:
         """datetime64 per cell, time of day kept; NaT where blank or not readable as a date.
 
-        Accepts real dates, serial day numbers, ISO text (2026-03-04, with or without a
-        time) and typed dates in the sheet's day/month order (04/03/2026, 4.3.26).
+        Accepts real dates, serial day numbers (where the backend hands dates over so),
+        ISO text (2026-03-04, with or without a time) and typed dates in the sheet's
+        day/month order (04/03/2026, 4.3.26).
         """
         kind, col = self.kind, self.values
         if kind in ("datetime", "date"):
@@ -409,7 +415,9 @@ class Column:
         out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
         if kind == "empty":
             return out
-        if kind in ("integer", "floating", "mixed-integer-float"):  # Google's serial numbers
+        if kind in _NUMERIC:
+            if not self.serial_numbers:
+                return out
             return _serial_dates(pd.to_numeric(col, errors="coerce").astype(float))
         if kind == "string":
             codes, uniques = self._factorized
@@ -422,7 +430,7 @@ class Column:
             values = col[is_dt].map(_as_datetime)
             out[is_dt] = _in_range(pd.to_datetime(values, cache=False, errors="coerce"))
         is_num = kinds.isin((int, float))
-        if is_num.any():
+        if self.serial_numbers and is_num.any():
             serial = pd.to_numeric(col[is_num], errors="coerce").astype(float)
             out[is_num] = _serial_dates(serial)
         is_str = kinds.eq(str)
@@ -479,12 +487,12 @@ def yeses(col: pd.Series) -> pd.Series:
     return Column(col).yeses()
 
 
-def dates(col: pd.Series, order: str = "DMY") -> pd.Series:
-    return Column(col).dates(order)
+def dates(col: pd.Series, order: str = "DMY", serial_numbers: bool = False) -> pd.Series:
+    return Column(col, serial_numbers).dates(order)
 
 
-def datetimes(col: pd.Series, order: str = "DMY") -> pd.Series:
-    return Column(col).datetimes(order)
+def datetimes(col: pd.Series, order: str = "DMY", serial_numbers: bool = False) -> pd.Series:
+    return Column(col, serial_numbers).datetimes(order)
 
 
 def _serial_dates(serial: pd.Series) -> pd.Series:

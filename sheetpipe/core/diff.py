@@ -28,7 +28,7 @@ def differs(table: Table, column: str, desired: pd.Series, kind: str) -> pd.Seri
         current = current[desired.index]
     want = _as_cells(table, column, desired, kind)
     if want is None:
-        return _read_differs(current, desired, kind)
+        return _read_differs(current, desired, kind, table.serial_numbers)
     have = current.to_numpy(dtype=object)
     same = have == want
     if kind == "text":  # an empty cell reads as None where "" is desired
@@ -42,7 +42,8 @@ def differs(table: Table, column: str, desired: pd.Series, kind: str) -> pd.Seri
     out = np.zeros(len(same), dtype=bool)
     rest = np.flatnonzero(~same)
     if len(rest):
-        out[rest] = _read_differs(current.iloc[rest], desired.iloc[rest], kind).to_numpy()
+        found = _read_differs(current.iloc[rest], desired.iloc[rest], kind, table.serial_numbers)
+        out[rest] = found.to_numpy()
     return pd.Series(out, index=desired.index)
 
 
@@ -68,14 +69,16 @@ DATE_FORMS: dict[str, Callable[[pd.Timestamp], object]] = {
 }
 
 
-def _read_differs(current: pd.Series, desired: pd.Series, kind: str) -> pd.Series:
+def _read_differs(
+    current: pd.Series, desired: pd.Series, kind: str, serial_numbers: bool
+) -> pd.Series:
     if kind == "text":
         return cells.texts(current).ne(desired.fillna(""))
     if kind == "int":
         have = cells.numbers(current)
         want = desired.astype(float)
         return ~((have == want) | (have.isna() & want.isna()))
-    have = cells.dates(current)
+    have = cells.dates(current, serial_numbers=serial_numbers)
     want = desired
     return ~((have == want) | (have.isna() & want.isna()))
 

@@ -116,7 +116,12 @@ class _Deals:
         col_of, width = _owned_columns(table, cycle)
         present, active = _rows_that_count(table, cycle.problems)
         settings = cycle.settings
-        cols = Columns(Rows(table, active), settings.date_order, settings.decimal_separator)
+        cols = Columns(
+            Rows(table, active),
+            settings.date_order,
+            settings.decimal_separator,
+            table.serial_numbers,
+        )
         return cls(table, name, cycle, col_of, width, present, active, cols)
 
     def write(self, column: str, values: pd.Series) -> None:

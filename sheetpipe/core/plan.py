@@ -118,7 +118,7 @@ def _task_ids(tasks: Table | None) -> set[str]:
 
 def _owned_table(snapshot: Snapshot, name: str) -> Table | None:
     tab = snapshot.find(name)
-    return read_table(tab) if tab else None
+    return read_table(tab, date_cells=snapshot.date_cells) if tab else None
 
 
 def _ensure_owned_tabs(snapshot: Snapshot, names: Names, changes: ChangeSet) -> None:

@@ -30,14 +30,21 @@ class Columns:
     """A pipeline's columns, read once per kind however many rules read them.
 
     `source` is some rows of a Table (whose columns' readings the whole cycle shares), or
-    a DataFrame keyed by case-folded column names.
+    a DataFrame keyed by case-folded column names (`serial_numbers` as for Column).
     """
 
-    def __init__(self, source: Rows | pd.DataFrame, date_order: str, decimal: str = "."):
+    def __init__(
+        self,
+        source: Rows | pd.DataFrame,
+        date_order: str,
+        decimal: str = ".",
+        serial_numbers: bool = False,
+    ):
         self.source = source
         self.index = source.index
         self.date_order = date_order
         self.decimal = decimal
+        self.serial_numbers = serial_numbers
         self._cache: dict[tuple[str, str], Any] = {}
         self._columns: dict[str, cells.Column] = {}
 
@@ -59,7 +66,7 @@ class Columns:
                 self._cache[key] = source.pick(whole)
             else:
                 if field not in self._columns:
-                    self._columns[field] = cells.Column(self.raw(field))
+                    self._columns[field] = cells.Column(self.raw(field), self.serial_numbers)
                 self._cache[key] = read(self._columns[field], self)
         return self._cache[key]
 
@@ -144,9 +151,8 @@ def lead_status(scores: pd.Series, settings: Settings) -> pd.Series:
 def explain(cols: Columns, rules: list[Rule], row: int, today: date) -> list[tuple[Rule, float]]:
     """The rules that gave one deal points, with the points each gave."""
     fields = {rule.field for rule in rules}
-    single = Columns(
-        pd.DataFrame({f: cols.raw(f)[[row]] for f in fields}), cols.date_order, cols.decimal
-    )
+    frame = pd.DataFrame({f: cols.raw(f)[[row]] for f in fields})
+    single = Columns(frame, cols.date_order, cols.decimal, cols.serial_numbers)
     found = []
     for rule in rules:
         points = float(rule_points(rule, single, today).iloc[0])

@@ -105,8 +105,13 @@ class Table:
         however often and wherever asked."""
         key = norm(column)
         if key not in self._columns_read:
-            self._columns_read[key] = Column(self.get(column))
+            self._columns_read[key] = Column(self.get(column), self.serial_numbers)
         return self._columns_read[key]
+
+    @property
+    def serial_numbers(self) -> bool:
+        """Whether a number in a date column is a date (see Column)."""
+        return self.date_cells == "serial"
 
     def where(self, row: int, column: str) -> str:
         return a1(self.tab.name, row, self.cols.get(norm(column), 1))
