@@ -14,7 +14,6 @@ Limits, on purpose:
 from __future__ import annotations
 
 import logging
-import random
 import signal
 import threading
 from collections.abc import Callable
@@ -26,17 +25,17 @@ from sheetpipe import __version__
 from sheetpipe.backends import open_backend
 from sheetpipe.config import Config
 from sheetpipe.errors import AlreadyRunning, SheetChanged, WorkbookBusy
-from sheetpipe.sync import run_cycle
+from sheetpipe.sync import backoff, run_cycle
 
 log = logging.getLogger("sheetpipe")
 FIRST_RETRY, MAX_RETRY = 5.0, 900.0
 Cycle = Callable[[str], str]  # takes the "next run" text for Status, returns the log line
 
 
-def backoff(failures: int, every: float, first: float = FIRST_RETRY) -> float:
-    """Seconds before retry number `failures` (1-based): doubling, capped, with jitter."""
-    delay = min(first * 2 ** (failures - 1), max(every, first), MAX_RETRY)
-    return delay * random.uniform(0.8, 1.0)  # jitter so many daemons do not retry in step
+def retry_delay(failures: int, every: float, first: float = FIRST_RETRY) -> float:
+    """Seconds before retry number `failures` (1-based): never longer than the interval
+    (a retry should not come later than the next cycle would) nor than MAX_RETRY."""
+    return backoff(failures, first, cap=min(max(every, first), MAX_RETRY))
 
 
 class Daemon:
@@ -88,7 +87,7 @@ class Daemon:
             return
         except Exception as exc:  # the daemon outlives any one bad cycle
             self.failures += 1
-            delay = backoff(self.failures, self.every, self.first_retry)
+            delay = retry_delay(self.failures, self.every, self.first_retry)
             log.error(
                 "cycle failed (%s: %s); retry %d in %.0fs",
                 type(exc).__name__, exc, self.failures, delay,

@@ -92,8 +92,14 @@ def run_cycle(
             if attempt == REPLANS:
                 raise
             log.info("planning again (%s/%s): %s", attempt, REPLANS - 1, err)
-            time.sleep(min(REPLAN_PAUSE * 2 ** (attempt - 1), 10.0) * (0.5 + random.random()))
+            time.sleep(backoff(attempt, REPLAN_PAUSE, cap=10.0))
     return CycleReport(plan, snapshot, applied, time.perf_counter() - started, backend.calls())
+
+
+def backoff(attempt: int, first: float, cap: float) -> float:
+    """Seconds to wait before try number `attempt` + 1: `first`, doubling, capped at `cap`,
+    less up to a fifth at random so that many daemons do not retry in step."""
+    return min(first * 2 ** (attempt - 1), cap) * random.uniform(0.8, 1.0)
 
 
 @contextlib.contextmanager

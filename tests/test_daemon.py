@@ -12,20 +12,28 @@ import time
 import openpyxl
 import pytest
 
-from sheetpipe.daemon import MAX_RETRY, Daemon, backoff
+from sheetpipe.daemon import MAX_RETRY, Daemon, retry_delay
 from sheetpipe.errors import WorkbookBusy
+from sheetpipe.sync import backoff
 
 from .helpers import tabs, write_config, write_workbook
 
 
 def test_backoff_grows_and_is_capped():
-    delays = [backoff(n, every=300) for n in range(1, 12)]
+    delays = [retry_delay(n, every=300) for n in range(1, 12)]
     assert all(4 <= d <= 5 for d in delays[:1])
     assert all(
         later >= earlier * 1.5 for earlier, later in zip(delays[:5], delays[1:6], strict=True)
     )
-    assert max(delays) <= 300
-    assert backoff(30, every=10_000) <= MAX_RETRY
+    assert 240 <= max(delays) <= 300, "capped at the interval"
+    assert 0.8 * MAX_RETRY <= retry_delay(30, every=10_000) <= MAX_RETRY
+    assert 4 <= retry_delay(3, every=1) <= 5, "never below the first retry"
+
+
+def test_replans_back_off_the_same_way():
+    delays = [backoff(n, 0.5, cap=10.0) for n in range(1, 8)]
+    assert 0.4 <= delays[0] <= 0.5 and 0.8 <= delays[1] <= 1.0
+    assert all(8 <= d <= 10 for d in delays[5:])
 
 
 def run_for(daemon: Daemon, seconds: float) -> None:

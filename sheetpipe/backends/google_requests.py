@@ -18,6 +18,7 @@ from sheetpipe.core.cells import a1_range, col_index, col_letter, parse_range, s
 from sheetpipe.model import (
     HEALTH_FILLS,
     ChangeSet,
+    ColumnWrite,
     FormatSpec,
     FrozenHeader,
     HealthColours,
@@ -228,109 +229,114 @@ def build_requests(
     status_extent: tuple[int, int],  # rows, columns the Status tab holds now
     rng: random.Random | None = None,
 ) -> list[dict]:
-    """The batchUpdate requests carrying a change set, in an order that works atomically.
+    """The batchUpdate requests carrying a change set, in an order that works atomically:
+    tabs and columns first, then values, appended rows, formats and Status.
 
     `sheets` is updated to what the spreadsheet holds once they are applied (new tabs,
     grid sizes, installed formats), so the caller's cached metadata stays true.
     """
-    rng = rng or random.Random()
-    requests: list[dict] = []
-    taken = {s.sheet_id for s in sheets.values()}
+    build = _Requests(sheets, rng or random.Random())
+    for title, rows in changes.new_tabs:
+        build.new_tab(title, rows)
+    for title, col, header in changes.new_columns:
+        build.new_column(title, col, header)
+    for write in changes.writes:
+        build.write(write)
+    for title, _first, rows in changes.appends:
+        build.append(title, rows)
+    for title, spec in changes.formats:
+        build.format(title, spec)
+    if changes.status is not None:
+        build.status(status_tab, changes.status, status_extent)
+    return build.requests
 
-    def info(title: str) -> SheetInfo:
-        return sheets[tab_key(title)]
 
-    def add_sheet(title: str, rows: int, cols: int) -> SheetInfo:
-        sheet_id = rng.randrange(1, 2**31 - 1)
-        while sheet_id in taken:
-            sheet_id = rng.randrange(1, 2**31 - 1)
-        taken.add(sheet_id)
+class _Requests:
+    """The requests of one batchUpdate, and the tabs as they will be once it is applied."""
+
+    def __init__(self, sheets: dict[str, SheetInfo], rng: random.Random):
+        self.sheets = sheets
+        self.rng = rng
+        self.requests: list[dict] = []
+        self.taken = {s.sheet_id for s in sheets.values()}
+
+    def info(self, title: str) -> SheetInfo:
+        return self.sheets[tab_key(title)]
+
+    def add_sheet(self, title: str, rows: int, cols: int) -> SheetInfo:
+        sheet_id = self.rng.randrange(1, 2**31 - 1)
+        while sheet_id in self.taken:
+            sheet_id = self.rng.randrange(1, 2**31 - 1)
+        self.taken.add(sheet_id)
         new = SheetInfo(sheet_id, title, max(1000, rows), max(26, cols))
-        requests.append(
-            {
-                "addSheet": {
-                    "properties": {
-                        "sheetId": sheet_id,
-                        "title": title,
-                        "gridProperties": {"rowCount": new.rows, "columnCount": new.cols},
-                    }
-                }
-            }
-        )
-        sheets[tab_key(title)] = new
+        grid = {"rowCount": new.rows, "columnCount": new.cols}
+        properties = {"sheetId": sheet_id, "title": title, "gridProperties": grid}
+        self.requests.append({"addSheet": {"properties": properties}})
+        self.sheets[tab_key(title)] = new
         return new
 
-    def grow(target: SheetInfo, rows: int, cols: int) -> None:
+    def grow(self, target: SheetInfo, rows: int, cols: int) -> None:
         if cols > target.cols:
-            requests.append(_append_dimension(target.sheet_id, "COLUMNS", cols - target.cols))
+            self.requests.append(_append_dimension(target.sheet_id, "COLUMNS", cols - target.cols))
             target.cols = cols
         if rows > target.rows:
-            requests.append(_append_dimension(target.sheet_id, "ROWS", rows - target.rows))
+            self.requests.append(_append_dimension(target.sheet_id, "ROWS", rows - target.rows))
             target.rows = rows
 
-    for title, rows in changes.new_tabs:
-        if tab_key(title) in sheets:
-            continue
-        width = max((len(r) for r in rows), default=1)
-        new = add_sheet(title, len(rows), width)
+    def new_tab(self, title: str, rows: list[Row]) -> None:
+        if tab_key(title) in self.sheets:
+            return
+        new = self.add_sheet(title, len(rows), max((len(r) for r in rows), default=1))
         if rows:
-            requests.append(_update_cells(new.sheet_id, 0, 0, rows))
-    for title, col, header in changes.new_columns:
-        target = info(title)
-        grow(target, 1, col)
-        requests.append(_update_cells(target.sheet_id, 0, col - 1, [[header]]))
-    for write in changes.writes:
-        target = info(write.tab)
-        grow(target, max(write.rows, default=0), write.col)
+            self.requests.append(_update_cells(new.sheet_id, 0, 0, rows))
+
+    def new_column(self, title: str, col: int, header: str) -> None:
+        target = self.info(title)
+        self.grow(target, 1, col)
+        self.requests.append(_update_cells(target.sheet_id, 0, col - 1, [[header]]))
+
+    def write(self, write: ColumnWrite) -> None:
+        target = self.info(write.tab)
+        self.grow(target, max(write.rows, default=0), write.col)
         for start, length in runs(write.rows):
-            values = write.values[start : start + length]
-            requests.append(
-                _update_cells(
-                    target.sheet_id, write.rows[start] - 1, write.col - 1, [[v] for v in values]
-                )
+            values = [[v] for v in write.values[start : start + length]]
+            self.requests.append(
+                _update_cells(target.sheet_id, write.rows[start] - 1, write.col - 1, values)
             )
-    for title, _first, rows in changes.appends:
+
+    def append(self, title: str, rows: list[Row]) -> None:
         if not rows:
-            continue
+            return
         flat = [v for row in rows for v in row]
-        requests.append(
-            {
-                "appendCells": {
-                    "sheetId": info(title).sheet_id,
-                    "rows": _rows(rows),
-                    "fields": _fields(flat),
-                }
-            }
-        )
-    for title, spec in changes.formats:
-        target = info(title)
+        append = {
+            "sheetId": self.info(title).sheet_id,
+            "rows": _rows(rows),
+            "fields": _fields(flat),
+        }
+        self.requests.append({"appendCells": append})
+
+    def format(self, title: str, spec: FormatSpec) -> None:
+        target = self.info(title)
         added = format_requests(target, spec)
-        requests += added
+        self.requests += added
         _record(target, spec, added)
-    if changes.status is not None:
-        key = tab_key(status_tab)
-        rows = changes.status
+
+    def status(self, title: str, rows: list[Row], extent: tuple[int, int]) -> None:
+        """Status rewritten whole: the old extent is covered, so cells beyond the new
+        content are cleared."""
         width = max((len(r) for r in rows), default=1)
-        target = sheets.get(key) or add_sheet(status_tab, len(rows), width)
-        height = max(len(rows), status_extent[0])
-        grow(target, height, width)
-        # The whole old extent is covered: cells beyond the new content are cleared.
-        requests.append(
-            {
-                "updateCells": {
-                    "range": {
-                        "sheetId": target.sheet_id,
-                        "startRowIndex": 0,
-                        "endRowIndex": height,
-                        "startColumnIndex": 0,
-                        "endColumnIndex": max(width, status_extent[1]),
-                    },
-                    "rows": _rows(rows),
-                    "fields": "userEnteredValue",
-                }
-            }
-        )
-    return requests
+        target = self.sheets.get(tab_key(title)) or self.add_sheet(title, len(rows), width)
+        height = max(len(rows), extent[0])
+        self.grow(target, height, width)
+        grid = {
+            "sheetId": target.sheet_id,
+            "startRowIndex": 0,
+            "endRowIndex": height,
+            "startColumnIndex": 0,
+            "endColumnIndex": max(width, extent[1]),
+        }
+        update = {"range": grid, "rows": _rows(rows), "fields": "userEnteredValue"}
+        self.requests.append({"updateCells": update})
 
 
 def _record(info: SheetInfo, spec: FormatSpec, added: list[dict]) -> None:
