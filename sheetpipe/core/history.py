@@ -6,7 +6,7 @@ corrects a date by editing History, never the pipeline tab.
 
 History holds a row per stage change of every deal ever, often twice as many rows as the
 pipelines have deals, so it is read once per cycle into integer codes and every question
-below is answered with numpy on those codes.
+below is answered on those codes (numpy, and pandas groupby per deal).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ import pandas as pd
 from sheetpipe.core import cells
 from sheetpipe.core.table import Table
 from sheetpipe.model import Problem
-
-NAT = np.datetime64("NaT", "ns")
 
 
 @dataclass
@@ -126,46 +124,25 @@ def track(
 ) -> Tracking:
     """Compare each deal's stage (normed) with its last History row."""
     part = log.part(pipeline)
-    deal, to, when = log.deal[part], log.to[part], log.when[part]
-    # Rows are contiguous per deal and by time within a deal.
-    first = np.insert(deal[1:] != deal[:-1], 0, True) if len(deal) else np.array([], bool)
-    last = np.append(first[1:], True) if len(deal) else first
-    # Per deal code, with one slot more at the end that code -1 (never seen) reads.
-    n = len(log.ids) + 1
-    last_to = np.full(n, -1)
-    last_to[deal[last]] = to[last]
-    last_when = np.full(n, NAT)
-    last_when[deal[last]] = when[last]
-    first_when = np.full(n, NAT)
-    first_when[deal[first]] = when[first]
+    rows = pd.DataFrame({"deal": log.deal[part], "to": log.to[part], "when": log.when[part]})
+    by_deal = rows.groupby("deal", sort=False)  # rows are in time order within a deal
+    last, first_when = by_deal.last(), by_deal["when"].first()
+    entries = rows.groupby(["deal", "to"], sort=False).size()
 
-    code = log.index_of(ids)  # -1: never seen, reads the last slot
-    known = last_to[code]  # -1: not in this pipeline's History
+    code = log.index_of(ids)  # -1: never seen
+    known = last["to"].reindex(code, fill_value=-1).to_numpy()  # -1: not in this History
     stage = pd.Index(log.stages, dtype=object).get_indexer(stages.to_numpy(dtype=object))
     moved = (known < 0) | (known != stage)
-    now_ts = np.datetime64(pd.Timestamp(now).to_datetime64(), "ns")
-    since = np.where(moved, now_ts, last_when[code])
-    began = first_when[code]
-    began = np.where(np.isnat(began), now_ts, began)
-
-    # Entries into each stage: rows per (deal, stage) pair, deals numbered locally.
-    local = np.cumsum(first) - 1
-    local_of = np.full(n, -1)
-    local_of[deal[first]] = np.arange(int(first.sum()))
-    pairs, counts = np.unique(local * len(log.stages) + to, return_counts=True)
-    mine = local_of[code] * len(log.stages) + stage
-    at = np.searchsorted(pairs, mine).clip(max=max(len(pairs) - 1, 0))
-    entry = np.zeros(len(ids), dtype=np.int64)
-    if len(pairs):
-        hit = (local_of[code] >= 0) & (stage >= 0) & (pairs[at] == mine)
-        entry[hit] = counts[at[hit]]
-
+    now_ts = pd.Timestamp(now).to_datetime64()
+    since = np.where(moved, now_ts, last["when"].reindex(code).to_numpy())
+    began = first_when.reindex(code).fillna(now_ts).to_numpy()
+    entry = entries.reindex(pd.MultiIndex.from_arrays([code, stage]), fill_value=0).to_numpy()
     texts = np.array([*log.stages, ""], dtype=object)  # code -1: "" (a new deal)
     index = ids.index
     return Tracking(
-        in_since=pd.Series(since, index=index),
+        in_since=pd.Series(since, index=index, dtype="datetime64[ns]"),
         entry=pd.Series(entry + moved, index=index),
-        first_seen=pd.Series(began, index=index),
+        first_seen=pd.Series(began, index=index, dtype="datetime64[ns]"),
         moved=pd.Series(moved, index=index),
         previous=pd.Series(texts.take(known), index=index, dtype=object),
     )
