@@ -76,7 +76,7 @@ def make_demo(folder: Path, force: bool, now: datetime) -> DemoResult:
     config.workbook.unlink(missing_ok=True)
     backend = XlsxBackend(config.workbook)
     # Dated from the day on this machine, as the person running the demo sees it.
-    backend.create(demo_tabs(now.astimezone().date()))
+    backend.create(demo_tabs(now.astimezone().date()), config.names.status)
     report = run_cycle(backend, config.names, now)
     return DemoResult(config.workbook, config_file, report.plan)
 

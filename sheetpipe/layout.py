@@ -10,6 +10,7 @@ from sheetpipe.backends.base import Backend
 from sheetpipe.core.cells import number
 from sheetpipe.core.contract import Names
 from sheetpipe.core.settings import template_rows as settings_template
+from sheetpipe.core.widths import plan_widths
 from sheetpipe.model import ChangeSet, Row
 
 DEFAULT_PIPELINES = ("Deals", "Customers")
@@ -68,11 +69,13 @@ def init_sheet(backend: Backend, names: Names) -> list[str]:
     """
     tabs = template_tabs(names)
     if not backend.exists():
-        backend.create(tabs)
+        backend.create(tabs, names.status)
         return [name for name, _ in tabs]
     with backend.session():
         snapshot = backend.read()
         missing = [(name, rows) for name, rows in tabs if snapshot.find(name) is None]
         if missing:
-            backend.apply(ChangeSet(new_tabs=missing), names.status)
+            changes = ChangeSet(new_tabs=missing)
+            plan_widths(changes, names.status)
+            backend.apply(changes, names.status)
     return [name for name, _ in missing]

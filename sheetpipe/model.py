@@ -120,6 +120,9 @@ class ChangeSet:
     appends: list[tuple[str, int, list[Row]]] = field(default_factory=list)  # tab, first row
     formats: list[tuple[str, FormatSpec]] = field(default_factory=list)
     status: list[Row] | None = None  # the whole Status tab, rewritten
+    # Widths in characters of the columns this change set makes (new tabs, new columns):
+    # set once, so a width a person picks later stays. See core/widths.py.
+    widths: list[tuple[str, int, float]] = field(default_factory=list)  # tab, col, chars
     # What each touched row held when read (ID, Deal), so a backend whose sheet can change
     # under it (Google) can refuse to write a value to a row that now holds another deal.
     expect: dict[str, dict[int, tuple[str, str]]] = field(default_factory=dict)

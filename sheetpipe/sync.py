@@ -16,6 +16,7 @@ from sheetpipe.core import cells
 from sheetpipe.core.contract import Names
 from sheetpipe.core.plan import Plan, plan_cycle
 from sheetpipe.core.status import plan_status
+from sheetpipe.core.widths import plan_widths
 from sheetpipe.errors import Replan
 from sheetpipe.model import (
     ChangeSet,
@@ -82,6 +83,7 @@ def run_cycle(
                     next_run=next_run,
                     calls=backend.calls_if_written(plan.changes),
                 )
+                plan_widths(plan.changes, names.status)
                 applied = not dry_run and not plan.changes.is_empty()
                 if applied:
                     backend.apply(plan.changes, names.status)

@@ -7,6 +7,7 @@ and returns a Backend on it. The Google backend will run this same suite.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -41,10 +42,66 @@ def deals(n: int = 3) -> list[dict]:
     ]
 
 
+@dataclass
+class Layout:
+    """How a tab looks, as the backend's own storage holds it."""
+
+    widths: dict[int, float]  # 1-based column → characters (only columns given one)
+    bold_header: bool
+    frozen_header: bool
+    filtered: bool
+
+
 class BackendContract:
     @pytest.fixture
     def backend(self):  # pragma: no cover - each backend module provides it
         raise NotImplementedError
+
+    def layout(self, sheet, tab: str) -> Layout:
+        """Read from the storage itself (a backend module overrides it)."""
+        pytest.skip("this backend keeps no layout")
+
+    def test_new_tabs_and_columns_are_laid_out_to_be_read(self, backend):
+        sheet = backend(
+            {k: v for k, v in tabs(deals()).items() if k not in ("Tasks", "History", "Status")}
+        )
+        deals_before = self.layout(sheet, "Deals")
+        run_cycle(sheet, NAMES, NOW)
+        snap = sheet.read()
+        for name in ("Tasks", "History", "Lists", "Status"):
+            header = snap.find(name).header
+            look = self.layout(sheet, name)
+            assert sorted(look.widths) == list(range(1, len(header) + 1)), name
+            assert look.bold_header and look.frozen_header, name
+            assert look.filtered == (name != "Status"), name
+        tasks = self.layout(sheet, "Tasks")
+        task_header = snap.find("Tasks").header
+        assert task_header[:2] == ["Task", "Deal"] and task_header[-1] == "Task ID"
+        assert tasks.widths[task_header.index("Task") + 1] >= 40
+        assert tasks.widths[task_header.index("Due") + 1] >= 11  # yyyy-mm-dd whole
+        assert tasks.widths[task_header.index("Created") + 1] >= 17  # with its time
+        history = self.layout(sheet, "History")
+        assert history.widths[1] >= 17, "When: a date and a time"
+        # Deals gained its owned columns: each has a width; its own columns kept theirs.
+        deals_after = self.layout(sheet, "Deals")
+        header = snap.find("Deals").header
+        added = range(header.index("ID") + 1, len(header) + 1)
+        assert set(added) <= set(deals_after.widths)
+        assert {c: w for c, w in deals_after.widths.items() if c not in added} == (
+            deals_before.widths
+        )
+        assert deals_after.widths[header.index("In stage since") + 1] >= 11
+
+    def test_a_width_is_set_once_so_a_persons_width_stays(self, backend):
+        sheet = backend(tabs(deals()))
+        run_cycle(sheet, NAMES, NOW)
+        first = self.layout(sheet, "Tasks").widths
+        with sheet.session():
+            sheet.read()
+            task = ColumnWrite("Tasks", 1, "Task", [2], ["x" * 200])
+            sheet.apply(ChangeSet(writes=[task]), "Status")
+        run_cycle(sheet, NAMES, NOW + timedelta(days=3))
+        assert self.layout(sheet, "Tasks").widths == first
 
     def test_reads_every_tab_with_values_as_typed(self, backend):
         sheet = backend(tabs(deals()))
@@ -68,7 +125,7 @@ class BackendContract:
                 (
                     "Tasks",
                     2,
-                    [["T-1", NOW, date(2026, 3, 11), "Ana", "D-1", "Deal 1", "Call", "hot", "No"]],
+                    [["Call", "Deal 1", date(2026, 3, 11), "Ana", "No", "hot", NOW, "D-1", "T-1"]],
                 )
             ],
             formats=[("Deals", FrozenHeader())],
@@ -104,9 +161,9 @@ class BackendContract:
         assert FrozenHeader() in formats
         assert HealthColours(header.index("Health") + 1, len(header)) in formats
         assert ListDropdown(header.index("Stage") + 1, "Lists", 1, len(stages)) in formats
-        assert ListDropdown(9, "Lists", 3, 2) in sheet.read().find("Tasks").formats
+        assert ListDropdown(5, "Lists", 3, 2) in sheet.read().find("Tasks").formats
         assert dropdown_choices(sheet.read(), "Deals", header.index("Stage") + 1) == stages
-        assert dropdown_choices(sheet.read(), "Tasks", 9) == ("Yes", "No")
+        assert dropdown_choices(sheet.read(), "Tasks", 5) == ("Yes", "No")
         again = plan_cycle(sheet.read(), NAMES, NOW)
         assert again.changes.formats == []
 

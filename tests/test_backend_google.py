@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 
 from sheetpipe.backends.google import GoogleBackend
+from sheetpipe.backends.google_requests import PADDING, PIXELS_PER_CHAR
 from sheetpipe.errors import BackendError, ConfigError, SheetNotFound, WriteUncertain
 from sheetpipe.sync import run_cycle
 
 from . import google_helpers as gh
-from .backend_contract import BackendContract, deals
-from .helpers import NAMES, NOW, tabs
+from .backend_contract import BackendContract, Layout, deals
+from .helpers import NAMES, NOW, column, tabs
 
 
 @pytest.fixture
@@ -25,10 +26,21 @@ def key(emulator, tmp_path):
 class TestGoogleBackend(BackendContract):
     @pytest.fixture
     def backend(self, emulator, key):
+        self.emulator = emulator
+
         def make(sheets):
             return gh.backend(emulator, gh.spreadsheet(emulator, sheets), key)
 
         return make
+
+    def layout(self, sheet, tab):
+        """From what the emulator stores, as Google would hold it."""
+        ws = self.emulator.files[sheet.key].by_title(tab)
+        widths = {c + 1: (px - PADDING) / PIXELS_PER_CHAR for c, px in ws.col_pixels.items()}
+        header = [cell for cell in ws.rows[0] if cell and cell.uev] if ws.rows else []
+        bold = all(((c.uef or {}).get("textFormat") or {}).get("bold") for c in header)
+        frozen = ws.grid.get("frozenRowCount", 0) == 1
+        return Layout(widths, bold and bool(header), frozen, ws.basic_filter is not None)
 
 
 # ---- what only a shared, remote spreadsheet can get wrong --------------------------------
@@ -125,7 +137,7 @@ def test_a_dropped_write_is_read_again_and_applied_exactly_once(emulator, key):
     emulator.add_fault(action="drop_after", method="POST", path=":batchUpdate", count=1)
     report = run_cycle(backend, NAMES, NOW)
     snap = backend.read()
-    task_ids = [r[0] for r in snap.find("Tasks").rows[1:]]
+    task_ids = column(snap, "Tasks", "Task ID")
     assert task_ids and len(task_ids) == len(set(task_ids))
     assert len(snap.find("History").rows) - 1 == 6  # one entry per deal, not two
     assert report.plan.changes.is_empty() or not report.plan.changes.appends

@@ -20,7 +20,7 @@ from sheetpipe.errors import AlreadyRunning, BackendError, SheetChanged, SheetNo
 from sheetpipe.model import ChangeSet
 from sheetpipe.sync import run_cycle
 
-from .backend_contract import BackendContract, deals
+from .backend_contract import BackendContract, Layout, deals
 from .helpers import NAMES, NOW, tabs, write_workbook
 
 
@@ -31,6 +31,16 @@ class TestXlsxBackend(BackendContract):
             return XlsxBackend(write_workbook(tmp_path / "pipeline.xlsx", sheets))
 
         return make
+
+    def layout(self, sheet, tab):
+        ws = openpyxl.load_workbook(sheet.path)[tab]
+        widths = {
+            openpyxl.utils.column_index_from_string(letter): dim.width
+            for letter, dim in ws.column_dimensions.items()
+            if dim.customWidth
+        }
+        bold = all(cell.font.b for cell in ws[1] if cell.value is not None)
+        return Layout(widths, bold, ws.freeze_panes == "A2", ws.auto_filter.ref is not None)
 
 
 @pytest.fixture
@@ -78,7 +88,7 @@ def test_colour_rules_are_whole_row_keyed_on_health(workbook):
         "Deals stage", "Discovery", "Qualification", "Contact", "Proposal", "Won", "Lost"
     ]  # fmt: skip
     done = openpyxl.load_workbook(workbook)["Tasks"].data_validations.dataValidation
-    assert [(str(dv.sqref), dv.formula1) for dv in done] == [("I2:I1048576", "Lists!$C$2:$C$3")]
+    assert [(str(dv.sqref), dv.formula1) for dv in done] == [("E2:E1048576", "Lists!$C$2:$C$3")]
 
 
 def test_colour_rules_stay_single_and_keep_a_persons_own_rules(workbook):

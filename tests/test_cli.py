@@ -335,7 +335,7 @@ def test_dry_run_says_formats_and_new_columns_in_words(tmp_path):
     assert "+ format Deals: header row frozen" in lines
     assert "+ format Deals: row colours keyed on Health (column T), columns A:W" in lines
     assert "+ format Deals: dropdown on Stage (column B), its 6 choices from Lists!A2:A7" in lines
-    assert "+ format Tasks: dropdown on Done (column I), its 2 choices from Lists!C2:C3" in lines
+    assert "+ format Tasks: dropdown on Done (column E), its 2 choices from Lists!C2:C3" in lines
     assert not [line for line in lines if "(" in line and "=" in line.split("(")[1]], lines
 
 

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from sheetpipe.core.apply import apply_changes
+from sheetpipe.core.contract import TASKS_COLUMNS
 from sheetpipe.core.plan import plan_cycle
 from sheetpipe.model import ListDropdown, Tab
 
@@ -270,16 +271,9 @@ def test_days_are_counted_in_the_sheets_timezone():
 def tasks_of(result):
     tab = NAMES.tasks
     rows = [r for name, _, rows in result.changes.appends if name == tab for r in rows]
-    return [
-        dict(
-            zip(
-                ("id", "created", "due", "owner", "deal_id", "deal", "task", "kind"),
-                r,
-                strict=False,
-            )
-        )
-        for r in rows
-    ]
+    keys = {"Task ID": "id", "Deal ID": "deal_id"}
+    names = [keys.get(c, c.lower()) for c in TASKS_COLUMNS]  # a new Tasks tab's order
+    return [dict(zip(names, r, strict=True)) for r in rows]
 
 
 def test_playbook_tasks_when_a_deal_enters_a_stage_with_due_offsets():

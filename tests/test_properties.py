@@ -218,7 +218,9 @@ class PeopleEditWhileTheDaemonSyncs(RuleBasedStateMachine):
         history = self.snap.find("History").rows[1:]
         assert history[: len(self.history_seen)] == self.history_seen
         self.history_seen = [list(r) for r in history]
-        task_ids = [r[0] for r in self.snap.find("Tasks").rows[1:]]
+        tasks = self.snap.find("Tasks")
+        at = tasks.header.index("Task ID")
+        task_ids = [r[at] for r in tasks.rows[1:]]
         assert len(task_ids) == len(set(task_ids))
         assert self.tasks_seen <= set(task_ids)
         self.tasks_seen = set(task_ids)

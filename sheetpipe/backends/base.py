@@ -31,8 +31,10 @@ class Backend(ABC):
     def apply(self, changes: ChangeSet, status_tab: str) -> None:
         """Carry out a change set, all or nothing where the storage allows it."""
 
-    def create(self, tabs: list[tuple[str, list[list]]]) -> None:
-        """Make a new sheet holding these tabs (for `sheetpipe init`)."""
+    def create(self, tabs: list[tuple[str, list[list]]], status_tab: str = "") -> None:
+        """Make a new sheet holding these tabs (for `sheetpipe init`), laid out as `apply`
+        lays out a new tab: column widths, a bold frozen header and, except on Status, a
+        filter."""
         raise NotImplementedError(f"{type(self).__name__} cannot create a new sheet")
 
     @contextlib.contextmanager

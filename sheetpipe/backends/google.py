@@ -102,7 +102,7 @@ class GoogleBackend(Backend):
         guard = 1 if any(changes.expect.values()) else 0
         return f"{_plural(self.reads + guard, 'read')}, {_plural(self.writes + 1, 'write')}"
 
-    def create(self, tabs: list[tuple[str, list[list]]]) -> None:
+    def create(self, tabs: list[tuple[str, list[list]]], status_tab: str = "") -> None:
         raise SheetNotFound(
             f"no spreadsheet with the key {self.key}. Create the spreadsheet in Google Sheets, "
             f"share it with {self.credentials.service_account_email} as an Editor, and give "

@@ -28,6 +28,7 @@ from sheetpipe.model import (
 )
 
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
+PIXELS_PER_CHAR, PADDING = 7, 5  # Sheets' default font, Arial 10: ~7 px a character
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
 VALUE_FIELDS = "userEnteredValue,userEnteredFormat.numberFormat"
 _HEALTH_RULE = re.compile(r'^=\$([A-Z]+)2="([^"]*)"$')
@@ -237,7 +238,7 @@ def build_requests(
     """
     build = _Requests(sheets, rng or random.Random())
     for title, rows in changes.new_tabs:
-        build.new_tab(title, rows)
+        build.new_tab(title, rows, with_filter=tab_key(title) != tab_key(status_tab))
     for title, col, header in changes.new_columns:
         build.new_column(title, col, header)
     for write in changes.writes:
@@ -248,6 +249,8 @@ def build_requests(
         build.format(title, spec)
     if changes.status is not None:
         build.status(status_tab, changes.status, status_extent)
+    for title, col, chars in changes.widths:
+        build.width(title, col, chars)
     return build.requests
 
 
@@ -268,8 +271,8 @@ class _Requests:
         while sheet_id in self.taken:
             sheet_id = self.rng.randrange(1, 2**31 - 1)
         self.taken.add(sheet_id)
-        new = SheetInfo(sheet_id, title, max(1000, rows), max(26, cols))
-        grid = {"rowCount": new.rows, "columnCount": new.cols}
+        new = SheetInfo(sheet_id, title, max(1000, rows), max(26, cols), frozen_rows=1)
+        grid = {"rowCount": new.rows, "columnCount": new.cols, "frozenRowCount": 1}
         properties = {"sheetId": sheet_id, "title": title, "gridProperties": grid}
         self.requests.append({"addSheet": {"properties": properties}})
         self.sheets[tab_key(title)] = new
@@ -283,12 +286,42 @@ class _Requests:
             self.requests.append(_append_dimension(target.sheet_id, "ROWS", rows - target.rows))
             target.rows = rows
 
-    def new_tab(self, title: str, rows: list[Row]) -> None:
+    def new_tab(self, title: str, rows: list[Row], with_filter: bool) -> None:
+        """A tab laid out as on xlsx: its header bold and frozen, with a filter."""
         if tab_key(title) in self.sheets:
             return
-        new = self.add_sheet(title, len(rows), max((len(r) for r in rows), default=1))
-        if rows:
-            self.requests.append(_update_cells(new.sheet_id, 0, 0, rows))
+        width = max((len(r) for r in rows), default=1)
+        new = self.add_sheet(title, len(rows), width)
+        if not rows:
+            return
+        self.requests.append(_update_cells(new.sheet_id, 0, 0, rows))
+        self.bold_header(new, width)
+        if with_filter:
+            self.requests.append(
+                {"setBasicFilter": {"filter": {"range": {"sheetId": new.sheet_id}}}}
+            )
+
+    def bold_header(self, target: SheetInfo, width: int) -> None:
+        header = {"sheetId": target.sheet_id, "startRowIndex": 0, "endRowIndex": 1,
+                  "startColumnIndex": 0, "endColumnIndex": width}  # fmt: skip
+        bold = {"userEnteredFormat": {"textFormat": {"bold": True}}}
+        fields = "userEnteredFormat.textFormat.bold"
+        self.requests.append({"repeatCell": {"range": header, "cell": bold, "fields": fields}})
+
+    def width(self, title: str, col: int, chars: float) -> None:
+        """A column's width: characters of the default font (Arial 10) in pixels."""
+        span = {"sheetId": self.info(title).sheet_id, "dimension": "COLUMNS",
+                "startIndex": col - 1, "endIndex": col}  # fmt: skip
+        size = {"pixelSize": round(chars * PIXELS_PER_CHAR + PADDING)}
+        self.requests.append(
+            {
+                "updateDimensionProperties": {
+                    "range": span,
+                    "properties": size,
+                    "fields": "pixelSize",
+                }
+            }
+        )
 
     def new_column(self, title: str, col: int, header: str) -> None:
         target = self.info(title)
@@ -325,7 +358,10 @@ class _Requests:
         """Status rewritten whole: the old extent is covered, so cells beyond the new
         content are cleared."""
         width = max((len(r) for r in rows), default=1)
-        target = self.sheets.get(tab_key(title)) or self.add_sheet(title, len(rows), width)
+        target = self.sheets.get(tab_key(title))
+        if target is None:
+            target = self.add_sheet(title, len(rows), width)
+            self.bold_header(target, width)
         height = max(len(rows), extent[0])
         self.grow(target, height, width)
         grid = {

@@ -17,7 +17,7 @@ class MemoryBackend(Backend):
     def exists(self) -> bool:
         return bool(self.snapshot.tabs)
 
-    def create(self, tabs: list[tuple[str, list[list]]]) -> None:
+    def create(self, tabs: list[tuple[str, list[list]]], status_tab: str = "") -> None:
         self.snapshot = Snapshot({name: Tab(name, [list(r) for r in rows]) for name, rows in tabs})
 
     def read(self) -> Snapshot:

@@ -25,7 +25,8 @@ from typing import BinaryIO
 import filelock
 
 from sheetpipe.backends.base import Backend
-from sheetpipe.core.cells import looks_like_formula
+from sheetpipe.core.cells import col_letter, looks_like_formula
+from sheetpipe.core.widths import tab_widths
 from sheetpipe.errors import (
     AlreadyRunning,
     BackendError,
@@ -34,7 +35,7 @@ from sheetpipe.errors import (
     WorkbookBusy,
     storage_error,
 )
-from sheetpipe.model import ChangeSet, Snapshot
+from sheetpipe.model import ChangeSet, Snapshot, tab_key
 from sheetpipe.xlsx.edit import WorkbookEdit
 from sheetpipe.xlsx.package import Package, PackageError, write_package
 from sheetpipe.xlsx.read import read_tabs
@@ -179,12 +180,13 @@ class XlsxBackend(Backend):
                 "written. The cycle plans again from the new file."
             )
 
-    def create(self, tabs: list[tuple[str, list[list]]]) -> None:
+    def create(self, tabs: list[tuple[str, list[list]]], status_tab: str = "") -> None:
         """A new workbook holding these tabs (for `sheetpipe init` and the demo)."""
         import openpyxl  # only here: a sync never loads a workbook through it
 
         wb = openpyxl.Workbook()
         wb.remove(wb.active)
+        bold = openpyxl.styles.Font(bold=True)
         for name, rows in tabs:
             ws = wb.create_sheet(name)
             for r, values in enumerate(rows, start=1):
@@ -192,6 +194,14 @@ class XlsxBackend(Backend):
                     cell = ws.cell(r, c, value)
                     if looks_like_formula(value):
                         cell.data_type = "s"  # openpyxl would make "=…" a formula
+                    if r == 1:
+                        cell.font = bold
+            for col, chars in tab_widths(rows).items():
+                ws.column_dimensions[col_letter(col)].width = chars
+            if rows:
+                ws.freeze_panes = "A2"
+                if tab_key(name) != tab_key(status_tab):
+                    ws.auto_filter.ref = f"A1:{col_letter(len(rows[0]))}{len(rows)}"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         replace_atomically(self.path, wb.save, None, lambda: None)
 

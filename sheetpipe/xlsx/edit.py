@@ -15,8 +15,9 @@ from collections import defaultdict
 
 from lxml import etree
 
-from sheetpipe.model import ChangeSet, Row, tab_key
-from sheetpipe.xlsx.formats import Skeleton, install
+from sheetpipe.core.cells import col_letter
+from sheetpipe.model import ChangeSet, FrozenHeader, Row, tab_key
+from sheetpipe.xlsx.formats import Skeleton, extend_filter, filter_header, install, set_widths
 from sheetpipe.xlsx.package import (
     CONTENT_TYPES_NS,
     PKG_RELS,
@@ -67,9 +68,9 @@ class WorkbookEdit:
         and compressed before the next is loaded (a 100 k-deal sheet is ~130 MB of XML)."""
         for name, rows in changes.new_tabs:
             if self.find(name) is None:
-                self.add_tab(name, rows)
+                self.add_tab(name, rows, with_filter=tab_key(name) != tab_key(status_tab))
         if changes.status is not None and self.find(status_tab) is None:
-            self.add_tab(status_tab, changes.status)
+            self.add_tab(status_tab, changes.status, with_filter=False)
             status_rows = None
         else:
             status_rows = changes.status
@@ -89,14 +90,22 @@ class WorkbookEdit:
         formats = defaultdict(list)
         for tab, spec in changes.formats:
             formats[self.part(tab)].append(spec)
+        widths: dict[str, dict[int, float]] = defaultdict(dict)
+        for tab, col, chars in changes.widths:
+            widths[self.part(tab)][col] = chars
         status_part = self.part(status_tab) if status_rows is not None else None
-        for part in dict.fromkeys([*cells, *formats, *([status_part] if status_part else [])]):
+        touched = [*cells, *formats, *widths, *([status_part] if status_part else [])]
+        for part in dict.fromkeys(touched):
             rewrite = self.rewrite(part)
             rewrite.set_cells(cells.get(part, {}))
             if part == status_part:  # last: the Status tab is rewritten whole
                 rewrite.replace_all(status_rows or [])
             for spec in formats.get(part, []):
                 install(self.skeleton(part), spec, self.styles)
+            if part in widths:
+                set_widths(self.skeleton(part), widths[part])
+            if part in self.appended and b"autoFilter" in rewrite.split.tail:
+                extend_filter(self.skeleton(part), *self.appended[part])
             self._finish(part)
 
     def _finish(self, part: str) -> None:
@@ -150,7 +159,8 @@ class WorkbookEdit:
         )
 
     # ---- new tabs ---------------------------------------------------------------------
-    def add_tab(self, name: str, rows: list[Row]) -> None:
+    def add_tab(self, name: str, rows: list[Row], with_filter: bool = True) -> None:
+        """A new worksheet holding `rows`, its header bold and frozen, with a filter."""
         protection = self.pkg.workbook.find(self._q("workbookProtection"))
         if protection is not None and protection.get("lockStructure") in ("1", "true"):
             raise PackageError(
@@ -160,11 +170,18 @@ class WorkbookEdit:
         part = self._new_part_name()
         rel_id = self._new_rel_id()
         sheet_id = max([0, *(s.sheet_id for s in self.sheets)]) + 1
+        width = len(rows[0]) if rows else 0
+        # Empty header cells in the bold style: the header's values are written into them
+        # and keep it, as into any styled cell.
+        bold = self.styles.bold() if width else 0
+        header = b"".join(b'<c r="%s1" s="%d"/>' % (col_letter(c).encode(), bold)
+                          for c in range(1, width + 1))  # fmt: skip
         self.added[part] = (
             b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="%s" '
-            b'xmlns:r="%s"><dimension ref="A1"/><sheetData/></worksheet>'
-            % (self.pkg.main_ns.encode(), self.pkg.rel_ns.encode())
-        )
+            b'xmlns:r="%s"><dimension ref="A1"/><sheetData>%s</sheetData></worksheet>'
+            % (self.pkg.main_ns.encode(), self.pkg.rel_ns.encode(),
+               b'<row r="1">%s</row>' % header if header else b"")
+        )  # fmt: skip
         holder = self.pkg.workbook.find(self._q("sheets"))
         if holder is None:
             raise PackageError("its workbook part lists no sheets")
@@ -176,6 +193,10 @@ class WorkbookEdit:
         self._new_types[part] = WORKSHEET_TYPE
         self.sheets.append(SheetRef(name, sheet_id, rel_id, part))
         self.rewrite(part).set_cells(rows_as_cells(rows))
+        if width:
+            install(self.skeleton(part), FrozenHeader(), self.styles)
+            if with_filter:
+                filter_header(self.skeleton(part), width, max(len(rows), 1))
 
     def _new_part_name(self) -> str:
         folder = (

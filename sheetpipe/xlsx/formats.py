@@ -110,6 +110,41 @@ def install(skeleton: Skeleton, spec: FormatSpec, styles: Styles) -> None:
         _dropdown(skeleton, spec)
 
 
+def set_widths(skeleton: Skeleton, widths: dict[int, float]) -> None:
+    """A `<col>` width for each column no `<col>` covers yet: a person's widths stay."""
+    holder = skeleton.root.find(skeleton.q("cols"))
+    spans = [] if holder is None else [_span(col) for col in holder]
+    for col, chars in sorted(widths.items()):
+        if any(low <= col <= high for low, high in spans):
+            continue
+        if holder is None:
+            holder = skeleton.child("cols")
+        at = sum(1 for low, _ in spans if low < col)  # <col>s are in column order
+        holder.insert(at, etree.Element(skeleton.q("col"), min=str(col), max=str(col),
+                                        width=f"{chars:g}", customWidth="1"))  # fmt: skip
+        spans.insert(at, (col, col))
+
+
+def _span(col: etree._Element) -> tuple[int, int]:
+    low = _number(col.get("min")) or 0
+    return low, _number(col.get("max")) or low
+
+
+def filter_header(skeleton: Skeleton, width: int, last_row: int) -> None:
+    """A filter over a new tab's rows, its buttons in the header row."""
+    ref = f"A1:{col_letter(width)}{last_row}"
+    skeleton.insert(etree.Element(skeleton.q("autoFilter"), ref=ref))
+
+
+def extend_filter(skeleton: Skeleton, first: int, last: int) -> None:
+    """A filter that ends on the row above appended rows takes them in (as a table does)."""
+    found = skeleton.root.find(skeleton.q("autoFilter"))
+    span = re.fullmatch(r"\$?([A-Z]+)\$?(\d+):\$?([A-Z]+)\$?(\d+)", found.get("ref", "")) if (
+        found is not None) else None  # fmt: skip
+    if span and int(span.group(4)) == first - 1:
+        found.set("ref", f"{span.group(1)}{span.group(2)}:{span.group(3)}{last}")
+
+
 def _frozen_header(skeleton: Skeleton) -> bool:
     for view in skeleton.root.iter(skeleton.q("sheetView")):
         pane = view.find(skeleton.q("pane"))

@@ -152,11 +152,27 @@ class Rewrite:
         return out
 
     def replace_all(self, rows: list[list[object]]) -> None:
-        """The whole content (the Status tab, which sheetpipe owns entirely)."""
+        """The whole content (the Status tab, which sheetpipe owns entirely). The header
+        row's cells keep their styles (bold), so the new header looks as the old one."""
         xml, start, end = self.split.region()
         self.formulas_dropped |= xml.find(b"<" + self.split.prefix + b"f", start, end) >= 0
-        self.split.body = []
+        self.split.body = [self._header_styles(xml, start, end)]
         self.set_cells(rows_as_cells(rows))
+
+    def _header_styles(self, xml: bytes, start: int, end: int) -> bytes:
+        """Row 1 as empty cells in its cells' styles ("" when row 1 is not there)."""
+        first = ROW.search(xml, start, end)
+        found = ATTR_R.search(first.group(2)) if first else None
+        if first is None or (found is not None and found.group(1) != b"1"):
+            return b""
+        p, col, styled = self.split.prefix, 0, []
+        for cell in CELL.finditer(first.group(3) or b""):
+            ref = ATTR_R.search(cell.group(2))
+            col = _col_number(ref.group(1)) if ref else col + 1
+            style = ATTR_S.search(cell.group(2))
+            if style:
+                styled.append(b'<%sc r="%s1" s="%s"/>' % (p, _letters(col), style.group(1)))
+        return b'<%srow r="1">%s</%srow>' % (p, b"".join(styled), p) if styled else b""
 
     def _merge(self, xml: bytes, start: int, end: int, cells: Cells) -> Iterator[Piece]:
         view = memoryview(xml)

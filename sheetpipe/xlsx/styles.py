@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from copy import deepcopy
 
 from lxml import etree
 
@@ -41,6 +42,7 @@ class Styles:
         self._root: etree._Element | None = None
         self.changed = data is None
         self._found: dict[tuple[int, bool], int] = {}  # a workbook may hold a million xfs
+        self._named: dict[str, int] = {}
 
     @property
     def root(self) -> etree._Element:
@@ -61,6 +63,34 @@ class Styles:
     def text_not_formula(self) -> int:
         """Forced text: Excel's quote prefix, so "=1+1" shows as typed and stays text."""
         return self._xf(numfmt=0, quote=True)
+
+    def bold(self) -> int:
+        """The default font in bold, for the header of a tab sheetpipe makes."""
+        if "bold" not in self._named:
+            self._named["bold"] = self._find_or_add_bold_xf()
+        return self._named["bold"]
+
+    def _find_or_add_bold_xf(self) -> int:
+        fonts = self._list("fonts")
+        font = deepcopy(fonts[0]) if len(fonts) else etree.Element(self._q("font"))
+        for old in font.findall(self._q("b")):
+            font.remove(old)
+        font.insert(0, etree.Element(self._q("b")))
+        shape = etree.tostring(font)
+        found = next((i for i, f in enumerate(fonts) if etree.tostring(f) == shape), None)
+        if found is None:
+            fonts.append(font)
+            self._counted(fonts)
+            found = len(fonts) - 1
+        xfs = self._list("cellXfs")
+        for index, xf in enumerate(xfs):
+            if xf.get("fontId") == str(found) and len(xf) == 0 and all(
+                    xf.get(k, "0") == "0" for k in ("numFmtId", "fillId", "borderId")):  # fmt: skip
+                return index
+        etree.SubElement(xfs, self._q("xf"), numFmtId="0", fontId=str(found), fillId="0",
+                         borderId="0", xfId="0", applyFont="1")  # fmt: skip
+        self._counted(xfs)
+        return len(xfs) - 1
 
     @functools.cache  # noqa: B019 (one Styles lives for one write)
     def is_date_style(self, index: int) -> bool:

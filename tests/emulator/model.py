@@ -40,6 +40,8 @@ class Sheet:
     props: dict  # SheetProperties as Google returns them
     rows: list[list[Cell | None]] = field(default_factory=list)
     conditional: list[dict] = field(default_factory=list)
+    col_pixels: dict[int, int] = field(default_factory=dict)  # column index → pixelSize set
+    basic_filter: dict | None = None
     _mine: set[int] = field(default_factory=set)  # rows this copy may write in place
 
     @property
@@ -63,7 +65,13 @@ class Sheet:
         return self.grid.get("columnCount", 0)
 
     def clone(self) -> Sheet:
-        return Sheet(copy.deepcopy(self.props), self.rows[:], copy.deepcopy(self.conditional))
+        return Sheet(
+            copy.deepcopy(self.props),
+            self.rows[:],
+            copy.deepcopy(self.conditional),
+            dict(self.col_pixels),
+            copy.deepcopy(self.basic_filter),
+        )
 
     def cell(self, r: int, c: int) -> Cell:
         if r < len(self.rows):
@@ -117,11 +125,17 @@ class Sheet:
         ]
         self._mine = set(range(len(self.rows)))
         self.grid["columnCount"] = self.col_count + n
+        self.col_pixels = {c + n if c >= at else c: px for c, px in self.col_pixels.items()}
 
     def delete_cols(self, start: int, end: int) -> None:
         self.rows = [row[:start] + row[end:] for row in self.rows]
         self._mine = set(range(len(self.rows)))
         self.grid["columnCount"] = self.col_count - (end - start)
+        self.col_pixels = {
+            c - (end - start) if c >= end else c: px
+            for c, px in self.col_pixels.items()
+            if not start <= c < end
+        }
 
 
 @dataclass

@@ -716,6 +716,27 @@ def _append_dimension(ss: Spreadsheet, args: dict) -> None:
     sheet.grid[key] = sheet.grid.get(key, 0) + length
 
 
+def _update_dimension_properties(ss: Spreadsheet, args: dict) -> None:
+    sheet, dim, start, end, limit = _dimension(ss, args)
+    if end > limit:
+        raise bad(f"Invalid range: endIndex ({end}) exceeds the sheet's size ({limit})")
+    fields = args.get("fields")
+    if not fields:
+        raise bad("At least one field must be updated. Specify 'fields' in the request.")
+    size = (args.get("properties") or {}).get("pixelSize")
+    if dim == "COLUMNS" and "pixelSize" in fields.split(","):
+        if not isinstance(size, int) or size < 0:
+            raise bad("pixelSize must be a non-negative number")
+        sheet.col_pixels.update(dict.fromkeys(range(start, end), size))
+
+
+def _set_basic_filter(ss: Spreadsheet, args: dict) -> None:
+    filt = copy.deepcopy(args.get("filter") or {})
+    grid = filt.get("range") or {}
+    sheet = _sheet(ss, grid.get("sheetId"))
+    sheet.basic_filter = filt
+
+
 def _add_conditional(ss: Spreadsheet, args: dict) -> None:
     rule = copy.deepcopy(args.get("rule") or {})
     ranges = rule.get("ranges") or []
@@ -783,4 +804,6 @@ HANDLERS = {
     "updateConditionalFormatRule": _update_conditional,
     "deleteConditionalFormatRule": _delete_conditional,
     "setDataValidation": _set_validation,
+    "updateDimensionProperties": _update_dimension_properties,
+    "setBasicFilter": _set_basic_filter,
 }

@@ -1,0 +1,91 @@
+"""Column widths for the columns sheetpipe makes: wide enough for what it writes there.
+
+A width is set once, when sheetpipe creates a tab or adds a column, from the header and
+the values that cycle writes into it. It is never set again: a width a person chose
+stays. Widths are in characters of the sheet's default font (xlsx counts them so; the
+Google backend turns them into pixels).
+
+Limits: the first `SAMPLE` values of a column stand for the rest, and text longer than
+the widest width is cut where the next cell holds something (a person widens it).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from itertools import islice
+
+from sheetpipe.core import cells
+from sheetpipe.model import Cell, ChangeSet, Row, tab_key
+
+NARROWEST, WIDEST = 6.0, 60.0
+SAMPLE = 2000  # values looked at per column
+FILTER_BUTTON = 3  # a header with a filter shows a button over its right end
+# How wide the date formats the backends write show (yyyy-mm-dd, yyyy-mm-dd hh:mm).
+DATE_CHARS, DATETIME_CHARS = 10, 16
+BOOL_CHARS = 5  # TRUE / FALSE
+# Columns whose content is known before it is there (a template tab, an ID column added
+# empty): at least this wide. Text people read whole is wide; the rest fits its values.
+AT_LEAST = {
+    "id": 9, "deal id": 9, "task id": 14, "when": DATETIME_CHARS, "created": DATETIME_CHARS,
+    "due": DATE_CHARS, "in stage since": DATE_CHARS, "last contact": DATE_CHARS,
+    "expected close": DATE_CHARS, "deal": 36, "company": 24, "email": 26, "task": 40,
+    "why": 40, "playbook": 50, "detail": 60, "item": 24, "value": 12, "rule": 24,
+}  # fmt: skip
+
+
+def width(header: Cell, values: Iterable[Cell]) -> float:
+    """Characters a column needs to show its header and values whole, within limits."""
+    need = max(len(cells.text(header)) + FILTER_BUTTON, AT_LEAST.get(cells.norm(header), 0))
+    for value in islice(values, SAMPLE):
+        need = max(need, _chars(value))
+    return min(max(float(need) + 1, NARROWEST), WIDEST)  # one more: a cell's padding
+
+
+def _chars(value: Cell) -> int:
+    if isinstance(value, datetime):
+        has_time = (value.hour, value.minute, value.second) != (0, 0, 0)
+        return DATETIME_CHARS if has_time else DATE_CHARS
+    if isinstance(value, date):
+        return DATE_CHARS
+    if isinstance(value, bool):
+        return BOOL_CHARS
+    return len(cells.text(value))
+
+
+def tab_widths(rows: list[Row]) -> dict[int, float]:
+    """Widths of every column of a tab sheetpipe lays out whole (1-based columns)."""
+    header = rows[0] if rows else []
+    count = max((len(r) for r in rows), default=0)
+    return {col: width(_at(header, col), _column(rows[1:], col)) for col in range(1, count + 1)}
+
+
+def plan_widths(changes: ChangeSet, status_tab: str) -> None:
+    """Add to `changes` the widths of the tabs and columns it makes.
+
+    A new tab's columns are measured on its rows, the rows appended to it and, for
+    Status, the report; a new column on its header and the values written to it."""
+    body: dict[str, list[Row]] = defaultdict(list)
+    for tab, _first, rows in changes.appends:
+        body[tab_key(tab)] += rows
+    if changes.status is not None:
+        body[tab_key(status_tab)] += changes.status[1:]
+    made = {tab_key(name) for name, _ in changes.new_tabs}
+    for name, rows in changes.new_tabs:
+        for col, chars in tab_widths([*rows, *body[tab_key(name)]]).items():
+            changes.widths.append((name, col, chars))
+    written: dict[tuple[str, int], list[Cell]] = defaultdict(list)
+    for write in changes.writes:
+        written[tab_key(write.tab), write.col] += write.values[:SAMPLE]
+    for tab, col, header in changes.new_columns:
+        if tab_key(tab) not in made:
+            changes.widths.append((tab, col, width(header, written[tab_key(tab), col])))
+
+
+def _at(row: Row, col: int) -> Cell:
+    return row[col - 1] if col <= len(row) else None
+
+
+def _column(rows: list[Row], col: int) -> Iterator[Cell]:
+    return (_at(row, col) for row in rows)

@@ -1,0 +1,83 @@
+"""Column widths for what sheetpipe makes (core/widths.py), exhaustively on small inputs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from sheetpipe.core.widths import (
+    DATE_CHARS,
+    DATETIME_CHARS,
+    FILTER_BUTTON,
+    NARROWEST,
+    SAMPLE,
+    WIDEST,
+    plan_widths,
+    tab_widths,
+    width,
+)
+from sheetpipe.model import ChangeSet, ColumnWrite
+
+
+@pytest.mark.parametrize(
+    ("header", "values", "chars"),
+    [
+        ("Score", [5, 100], len("Score") + FILTER_BUTTON + 1),  # the header is the widest
+        ("A", [], NARROWEST),  # never narrower than a few characters
+        ("Notes", ["x" * 30], 31),  # the longest value, and a character of padding
+        ("Notes", ["x" * 500], WIDEST),  # never wider than the widest
+        ("Since", [date(2026, 3, 4)], DATE_CHARS + 1),
+        ("Since", [datetime(2026, 3, 4)], DATE_CHARS + 1),  # midnight shows as a date
+        ("Since", [datetime(2026, 3, 4, 9, 30)], DATETIME_CHARS + 1),
+        ("Done", [True, False], len("Done") + FILTER_BUTTON + 1),
+        ("Value", [None, 1234567.5], 12 + 1),  # known to be at least 12 wide
+        ("Amount", [None, 1234567.5], len("1234567.5") + 1),
+        ("ID", [], 9 + 1),  # known before there is any: IDs like D-00001
+        ("In stage since", [], len("In stage since") + FILTER_BUTTON + 1),
+        (" why ", [], 40 + 1),  # matched as columns are: trimmed, any case
+        ("Why", ["x" * 45], 46),
+    ],
+)
+def test_width_fits_header_and_values(header, values, chars):
+    assert width(header, values) == chars
+
+
+def test_only_the_first_values_are_measured():
+    values = ["x"] * SAMPLE + ["y" * 40]
+    assert width("Notes", values) == len("Notes") + FILTER_BUTTON + 1
+
+
+def test_a_tab_gets_a_width_per_column_even_where_a_row_is_longer_than_the_header():
+    rows = [["Deal", "Stage"], ["Acme – a long deal name", "Discovery", "extra cell"]]
+    assert tab_widths(rows) == {1: 36 + 1, 2: 10, 3: 11}  # deal names are long
+    assert tab_widths([]) == {}
+
+
+def test_plan_widths_covers_new_tabs_their_appended_rows_and_new_columns_only():
+    changes = ChangeSet(
+        new_tabs=[("Tasks", [["Task", "Due"]]), ("Status", [["Item", "Value", "Detail"]])],
+        new_columns=[("Deals", 9, "Score"), ("Tasks", 3, "Extra")],
+        writes=[
+            ColumnWrite("Deals", 9, "Score", [2, 3], [7, 1234567890123]),
+            ColumnWrite("Deals", 2, "Stage", [2], ["an existing column: never sized"]),
+        ],
+        appends=[("tasks", 2, [["Call Acme back about the renewal", date(2026, 3, 4)]])],
+        status=[["Item", "Value", "Detail"], ["Last run", "x" * 30, ""]],
+    )
+    plan_widths(changes, "Status")
+    got = {(tab, col): chars for tab, col, chars in changes.widths}
+    assert got == {
+        ("Tasks", 1): 40 + 1,  # at least this wide for task text, and the row fits in it
+        ("Tasks", 2): DATE_CHARS + 1,
+        ("Status", 1): 24 + 1,
+        ("Status", 2): 31,  # the report's own rows count
+        ("Status", 3): 60,
+        ("Deals", 9): 14,  # the longest value written into the new column
+    }, "no width for Tasks' new column (its tab is new) nor for Deals' Stage"
+
+
+def test_a_change_set_that_makes_nothing_sets_no_width():
+    changes = ChangeSet(writes=[ColumnWrite("Deals", 2, "Stage", [2], ["Won"])])
+    plan_widths(changes, "Status")
+    assert changes.widths == []
