@@ -39,6 +39,21 @@ class ListDropdown:
 
 
 @dataclass(frozen=True)
+class CellLink:
+    """Text that opens a cell of the sheet when clicked: a Status problem's address.
+
+    Written as plain text with a link (an xlsx internal hyperlink, a Google text link),
+    never as a HYPERLINK formula: a tab's name is text people typed."""
+
+    text: str
+    tab: str
+    cell: str  # the cell inside `tab`, as D7
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class FrozenHeader:
     """Row 1 stays visible while scrolling."""
 

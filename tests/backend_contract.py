@@ -210,11 +210,26 @@ class BackendContract:
         sheet = backend(tabs(deals(), weights=[["Value", ">", "lots", 5, "", ""]]))
         run_cycle(sheet, NAMES, NOW)
         status = sheet.read().find("Status").rows
-        assert status[4][:2] == ["Deals", 3]
-        problems = [r[:2] for r in status if r and r[0] == "Weights!C2"]
-        assert problems == [
-            ["Weights!C2", 'value "lots" is not a number, which ">" needs; this rule is skipped.']
+        assert status[1][:2] == ["Summary", "1 problem: 1 error"]
+        assert status[5][:2] == ["Deals", 3]
+        at = [r[0] if r else "" for r in status].index("Weights!C2")
+        assert status[at][1:] == [
+            'value "lots" is not a number, which ">" needs; this rule is skipped.',
+            "error",
         ]
+        assert self.links(sheet, "Status") == {f"A{at + 1}": ("Weights", "C2")}
+        # The manager fixes the rule: Status says so, and no link is left behind.
+        with sheet.session():
+            sheet.read()
+            sheet.apply(ChangeSet(writes=[ColumnWrite("Weights", 3, "Value", [2], [5000])]), "")
+        run_cycle(sheet, NAMES, NOW + timedelta(minutes=5))
+        status = sheet.read().find("Status").rows
+        assert status[1][:2] == ["Summary", "All good"]
+        assert self.links(sheet, "Status") == {}
+
+    def links(self, sheet, tab: str) -> dict[str, tuple[str, str]]:
+        """Each linked cell (A14) → the tab and cell it opens, from the storage itself."""
+        return sheet.links
 
 
 def _day(value: object) -> date | None:

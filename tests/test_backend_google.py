@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
 
 from sheetpipe.backends.google import GoogleBackend
 from sheetpipe.backends.google_requests import PADDING, PIXELS_PER_CHAR
+from sheetpipe.core.cells import col_letter
 from sheetpipe.errors import BackendError, ConfigError, SheetNotFound, WriteUncertain
 from sheetpipe.sync import run_cycle
 
@@ -41,6 +43,18 @@ class TestGoogleBackend(BackendContract):
         bold = all(((c.uef or {}).get("textFormat") or {}).get("bold") for c in header)
         frozen = ws.grid.get("frozenRowCount", 0) == 1
         return Layout(widths, bold and bool(header), frozen, ws.basic_filter is not None)
+
+    def links(self, sheet, tab):
+        spreadsheet = self.emulator.files[sheet.key]
+        titles = {s.id: s.title for s in spreadsheet.sheets}
+        found = {}
+        for r, row in enumerate(spreadsheet.by_title(tab).rows, start=1):
+            for c, cell in enumerate(row, start=1):
+                link = ((cell.uef or {}).get("textFormat") or {}).get("link") if cell else None
+                if link:
+                    gid, cell_range = re.fullmatch(r"#gid=(\d+)&range=(\w+)", link["uri"]).groups()
+                    found[f"{col_letter(c)}{r}"] = (titles[int(gid)], cell_range)
+        return found
 
 
 # ---- what only a shared, remote spreadsheet can get wrong --------------------------------

@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 
 from sheetpipe.backends.xlsx import XlsxBackend
+from sheetpipe.core.cells import parse_cell
 from sheetpipe.core.plan import plan_cycle
 from sheetpipe.errors import AlreadyRunning, BackendError, SheetChanged, SheetNotFound, WorkbookBusy
 from sheetpipe.model import ChangeSet
@@ -41,6 +42,15 @@ class TestXlsxBackend(BackendContract):
         }
         bold = all(cell.font.b for cell in ws[1] if cell.value is not None)
         return Layout(widths, bold, ws.freeze_panes == "A2", ws.auto_filter.ref is not None)
+
+    def links(self, sheet, tab):
+        ws = openpyxl.load_workbook(sheet.path)[tab]
+        return {
+            cell.coordinate: parse_cell(cell.hyperlink.location)
+            for row in ws.iter_rows()
+            for cell in row
+            if cell.hyperlink is not None
+        }
 
 
 @pytest.fixture

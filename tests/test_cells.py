@@ -305,3 +305,20 @@ def test_a1_range_and_parse_range_are_inverse(tab, col, first, last, written):
 )  # fmt: skip
 def test_parse_range_reads_what_people_type_and_refuses_the_rest(typed, parsed):
     assert cells.parse_range(typed) == parsed
+
+
+@pytest.mark.parametrize(
+    "tab", ["Weights", "My tab", "O'Brien's deals", "Ünïcode", "2026", "a!b", "x" * 100]
+)
+@pytest.mark.parametrize(("row", "col"), [(1, 1), (7, 4), (1048576, 16384)])
+def test_parse_cell_reads_back_every_address_a1_writes(tab, row, col):
+    assert cells.parse_cell(cells.a1(tab, row, col)) == (tab, f"{cells.col_letter(col)}{row}")
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["sheetpipe.toml [sheet] path", "Deals tab", "Deals!", "Deals!D0", "Deals!d7",
+     "Deals!D7:D9", "!D7", "'Deals!D7", "Deals!ABCD1", ""],
+)  # fmt: skip
+def test_parse_cell_finds_no_cell_where_a_problem_names_none(where):
+    assert cells.parse_cell(where) is None

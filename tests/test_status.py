@@ -2,7 +2,10 @@
 
 from datetime import timedelta
 
+import pytest
+
 from sheetpipe.backends.memory import MemoryBackend
+from sheetpipe.core.status import headline
 from sheetpipe.sync import run_cycle
 
 from .helpers import NAMES, NOW, snapshot
@@ -68,3 +71,31 @@ def test_the_first_id_of_a_new_pipeline_is_number_one():
     run_cycle(backend, NAMES, NOW)
     deals = backend.snapshot.find("Deals")
     assert deals.rows[1][deals.header.index("ID")] == "D-0001"
+
+
+@pytest.mark.parametrize(
+    ("errors", "warnings", "said"),
+    [
+        (0, 0, "All good"),
+        (1, 0, "1 problem: 1 error"),
+        (0, 1, "1 problem: 1 warning"),
+        (1, 2, "3 problems: 1 error, 2 warnings"),
+        (2, 0, "2 problems: 2 errors"),
+        (10, 11, "21 problems: 10 errors, 11 warnings"),
+    ],
+)
+def test_the_headline_counts_problems_in_words(errors, warnings, said):
+    assert headline(errors, warnings) == said
+
+
+def test_a_problem_links_to_its_cell_and_the_rest_stay_text():
+    backend = MemoryBackend(snapshot(deals=[{"Deal": "Acme", "Stage": "Discovery"}]))
+    backend.snapshot.find("Weights").rows.append(["Value", ">", "lots", 5, None, None])
+    del backend.snapshot.tabs["Customers"]  # a problem that names a tab, not a cell
+    run_cycle(backend, NAMES, NOW)
+    rows = backend.snapshot.find("Status").rows
+    wheres = {r[0]: f"A{i}" for i, r in enumerate(rows, start=1) if r and r[0]}
+    assert "Customers tab" in wheres and wheres["Customers tab"] not in backend.links
+    assert backend.links[wheres["Weights!C16"]] == ("Weights", "C16")
+    assert backend.links[wheres["Weights!A14"]] == ("Weights", "A14")  # its "Seats" rule
+    assert len(backend.links) == 2

@@ -17,6 +17,7 @@ from typing import Any
 from sheetpipe.core.cells import a1_range, col_index, col_letter, parse_range, serial
 from sheetpipe.model import (
     HEALTH_FILLS,
+    CellLink,
     ChangeSet,
     ColumnWrite,
     FormatSpec,
@@ -28,6 +29,8 @@ from sheetpipe.model import (
 )
 
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
+# Status is rewritten whole: its values and its links (a stale link is cleared).
+STATUS_FIELDS = "userEnteredValue,userEnteredFormat.textFormat.link"
 PIXELS_PER_CHAR, PADDING = 7, 5  # Sheets' default font, Arial 10: ~7 px a character
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
 VALUE_FIELDS = "userEnteredValue,userEnteredFormat.numberFormat"
@@ -371,8 +374,20 @@ class _Requests:
             "startColumnIndex": 0,
             "endColumnIndex": max(width, extent[1]),
         }
-        update = {"range": grid, "rows": _rows(rows), "fields": "userEnteredValue"}
+        data = [{"values": [self.linked(v) for v in row]} for row in rows]
+        update = {"range": grid, "rows": data, "fields": STATUS_FIELDS}
         self.requests.append({"updateCells": update})
+
+    def linked(self, value: Any) -> dict:
+        """A cell's data; a CellLink's text links to its cell (#gid=…&range=D7)."""
+        if not isinstance(value, CellLink):
+            return cell_data(value)
+        target = self.sheets.get(tab_key(value.tab))
+        data = cell_data(value.text)
+        if target is not None:
+            uri = f"#gid={target.sheet_id}&range={value.cell}"
+            data["userEnteredFormat"] = {"textFormat": {"link": {"uri": uri}}}
+        return data
 
 
 def _record(info: SheetInfo, spec: FormatSpec, added: list[dict]) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from sheetpipe.backends.base import Backend
 from sheetpipe.core.apply import apply_changes
-from sheetpipe.model import ChangeSet, Snapshot, Tab
+from sheetpipe.core.cells import col_letter
+from sheetpipe.model import CellLink, ChangeSet, Snapshot, Tab
 
 
 class MemoryBackend(Backend):
     def __init__(self, snapshot: Snapshot | None = None):
         self.snapshot = snapshot or Snapshot({}, "memory")
+        self.links: dict[str, tuple[str, str]] = {}  # Status's links: A14 → (tab, D7)
 
     def describe(self) -> str:
         return "memory"
@@ -27,3 +29,10 @@ class MemoryBackend(Backend):
     def apply(self, changes: ChangeSet, status_tab: str) -> None:
         self.writes += 1
         self.snapshot = apply_changes(self.snapshot, changes, status_tab)
+        if changes.status is not None:
+            self.links = {
+                f"{col_letter(c)}{r}": (v.tab, v.cell)
+                for r, row in enumerate(changes.status, start=1)
+                for c, v in enumerate(row, start=1)
+                if isinstance(v, CellLink)
+            }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sheetpipe.model import ChangeSet, Row, Snapshot, Tab, same_slot
+from sheetpipe.model import CellLink, ChangeSet, Row, Snapshot, Tab, same_slot
 
 
 def apply_changes(snapshot: Snapshot, changes: ChangeSet, status_tab: str = "Status") -> Snapshot:
@@ -32,7 +32,8 @@ def apply_changes(snapshot: Snapshot, changes: ChangeSet, status_tab: str = "Sta
         tab = result.find(status_tab)
         if tab is None:
             tab = tabs.setdefault(status_tab, Tab(status_tab, []))
-        tab.rows = [list(r) for r in changes.status]
+        # As a sheet shows a link: its text (the link itself is the backend's to keep).
+        tab.rows = [[str(v) if isinstance(v, CellLink) else v for v in r] for r in changes.status]
     for tab in tabs.values():
         trim(tab.rows)
     return result

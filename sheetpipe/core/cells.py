@@ -163,6 +163,18 @@ def a1(tab: str, row: int, col: int) -> str:
     return f"{_quoted(tab)}!{col_letter(col)}{row}"
 
 
+_CELL = re.compile(r"(?:'((?:[^']|'')+)'|([^'!]+))!([A-Z]{1,3}[1-9]\d{0,6})")
+
+
+def parse_cell(where: str) -> tuple[str, str] | None:
+    """(tab, D7) from an address `a1` wrote (Weights!D7, 'My tab'!B2); None otherwise."""
+    match = _CELL.fullmatch(where)
+    if match is None:
+        return None
+    tab = match.group(1).replace("''", "'") if match.group(1) else match.group(2)
+    return tab, match.group(3)
+
+
 def a1_range(tab: str, col: int, first: int, last: int) -> str:
     """Lists!$A$2:$A$7: an absolute range down one column (a dropdown's source)."""
     letter = col_letter(col)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sheetpipe.core import cells
 from sheetpipe.core.contract import STATUS_COLUMNS
 from sheetpipe.core.plan import Plan
-from sheetpipe.model import Row, Tab
+from sheetpipe.model import CellLink, Row, Tab
 
 VOLATILE = ("last run", "next run")  # change every cycle; not a reason to rewrite
 TIME = "%Y-%m-%d %H:%M"
@@ -50,8 +50,27 @@ def _rows(plan: Plan, next_run: str, last_change: list) -> list[Row]:
     rows.append(["Problems", len(plan.problems), f"{errors} errors, {warnings} warnings"])
     rows.append(["", "", ""])
     rows.append(["Where", "Problem", "Level"])
-    rows += [[p.where, p.message, p.level] for p in plan.problems]
+    rows += [[_link(p.where), p.message, p.level] for p in plan.problems]
+    rows.insert(1, ["Summary", headline(errors, warnings), ""])
     return rows
+
+
+def headline(errors: int, warnings: int) -> str:
+    """What Status says first: "All good", or "3 problems: 1 error, 2 warnings"."""
+    if not errors + warnings:
+        return "All good"
+    kinds = [_count(n, kind) for n, kind in ((errors, "error"), (warnings, "warning")) if n]
+    return f"{_count(errors + warnings, 'problem')}: {', '.join(kinds)}"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _link(where: str) -> CellLink | str:
+    """A problem's address as a link to its cell, where it names one."""
+    found = cells.parse_cell(where)
+    return CellLink(where, *found) if found else where
 
 
 def _pad(row: list) -> Row:

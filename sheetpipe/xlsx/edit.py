@@ -17,7 +17,15 @@ from lxml import etree
 
 from sheetpipe.core.cells import col_letter
 from sheetpipe.model import ChangeSet, FrozenHeader, Row, tab_key
-from sheetpipe.xlsx.formats import Skeleton, extend_filter, filter_header, install, set_widths
+from sheetpipe.xlsx.formats import (
+    Skeleton,
+    extend_filter,
+    filter_header,
+    install,
+    links_in,
+    set_links,
+    set_widths,
+)
 from sheetpipe.xlsx.package import (
     CONTENT_TYPES_NS,
     PKG_RELS,
@@ -93,13 +101,15 @@ class WorkbookEdit:
         widths: dict[str, dict[int, float]] = defaultdict(dict)
         for tab, col, chars in changes.widths:
             widths[self.part(tab)][col] = chars
-        status_part = self.part(status_tab) if status_rows is not None else None
+        status_part = self.part(status_tab) if changes.status is not None else None
         touched = [*cells, *formats, *widths, *([status_part] if status_part else [])]
         for part in dict.fromkeys(touched):
             rewrite = self.rewrite(part)
             rewrite.set_cells(cells.get(part, {}))
             if part == status_part:  # last: the Status tab is rewritten whole
-                rewrite.replace_all(status_rows or [])
+                if status_rows is not None:
+                    rewrite.replace_all(status_rows)
+                set_links(self.skeleton(part), links_in(changes.status or []))
             for spec in formats.get(part, []):
                 install(self.skeleton(part), spec, self.styles)
             if part in widths:

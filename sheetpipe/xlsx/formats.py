@@ -13,7 +13,15 @@ import re
 from lxml import etree
 
 from sheetpipe.core.cells import a1_range, col_index, col_letter, parse_range
-from sheetpipe.model import HEALTH_FILLS, FormatSpec, FrozenHeader, HealthColours, ListDropdown
+from sheetpipe.model import (
+    HEALTH_FILLS,
+    CellLink,
+    FormatSpec,
+    FrozenHeader,
+    HealthColours,
+    ListDropdown,
+    Row,
+)
 from sheetpipe.xlsx.package import parse_xml, to_xml
 from sheetpipe.xlsx.sheet import Split
 from sheetpipe.xlsx.styles import Styles
@@ -143,6 +151,38 @@ def extend_filter(skeleton: Skeleton, first: int, last: int) -> None:
         found is not None) else None  # fmt: skip
     if span and int(span.group(4)) == first - 1:
         found.set("ref", f"{span.group(1)}{span.group(2)}:{span.group(3)}{last}")
+
+
+def links_in(rows: list[Row]) -> dict[str, str]:
+    """Each CellLink's cell (A14) → where it leads, as a hyperlink's location ('Deals'!D7)."""
+    return {
+        f"{col_letter(c)}{r}": "'" + value.tab.replace("'", "''") + "'!" + value.cell
+        for r, row in enumerate(rows, start=1)
+        for c, value in enumerate(row, start=1)
+        if isinstance(value, CellLink)
+    }
+
+
+def set_links(skeleton: Skeleton, links: dict[str, str]) -> None:
+    """The tab's links to its own workbook become `links` (Status: sheetpipe owns them all).
+
+    Links to web pages or files (with a relationship id) are a person's, and stay."""
+    holder = skeleton.root.find(skeleton.q("hyperlinks"))
+    if holder is not None:
+        for old in holder:
+            if old.get("location") is not None and not _has_relationship(old):
+                holder.remove(old)
+    for ref, location in links.items():
+        if holder is None:
+            holder = skeleton.child("hyperlinks")
+        etree.SubElement(holder, skeleton.q("hyperlink"), ref=ref, location=location)
+    if holder is not None and not len(holder):
+        skeleton.root.remove(holder)
+
+
+def _has_relationship(link: etree._Element) -> bool:
+    return any(etree.QName(name).localname == "id" and etree.QName(name).namespace
+               for name in link.attrib)  # fmt: skip
 
 
 def _frozen_header(skeleton: Skeleton) -> bool:
