@@ -20,7 +20,9 @@ SECTION_KEYS = {
     "sheet": ("backend", "path", "spreadsheet", "credentials", "api_endpoint"),
     "daemon": ("every",),
 }
-TAB_KEYS = ("weights", "stages", "settings", "team", "tasks", "history", "status", "lists")
+TAB_KEYS = (
+    "weights", "stages", "settings", "team", "tasks", "history", "status", "lists", "today",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

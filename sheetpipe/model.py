@@ -135,6 +135,8 @@ class ChangeSet:
     appends: list[tuple[str, int, list[Row]]] = field(default_factory=list)  # tab, first row
     formats: list[tuple[str, FormatSpec]] = field(default_factory=list)
     status: list[Row] | None = None  # the whole Status tab, rewritten
+    # Other tabs sheetpipe owns whole (Today), rewritten when their content changes.
+    rewrites: dict[str, list[Row]] = field(default_factory=dict)
     # Widths in characters of the columns this change set makes (new tabs, new columns):
     # set once, so a width a person picks later stays. See core/widths.py.
     widths: list[tuple[str, int, float]] = field(default_factory=list)  # tab, col, chars
@@ -154,11 +156,24 @@ class ChangeSet:
     def has_sheet_changes(self) -> bool:
         """Anything beyond the Status report."""
         return bool(
-            self.new_tabs or self.new_columns or self.writes or self.appends or self.formats
+            self.new_tabs
+            or self.new_columns
+            or self.writes
+            or self.appends
+            or self.formats
+            or self.rewrites
         )
 
     def is_empty(self) -> bool:
         return not self.has_sheet_changes() and self.status is None
+
+
+def whole_tabs(changes: ChangeSet, status_tab: str) -> dict[str, list[Row]]:
+    """The tabs a change set rewrites whole (Status, Today), by name."""
+    found = dict(changes.rewrites)
+    if changes.status is not None:
+        found[status_tab] = changes.status
+    return found
 
 
 def same_slot(a: FormatSpec, b: FormatSpec) -> bool:

@@ -14,6 +14,7 @@ import pytest
 
 from sheetpipe.core.apply import apply_changes
 from sheetpipe.core.plan import plan_cycle
+from sheetpipe.core.today import TODAY_COLUMNS
 from sheetpipe.model import (
     ChangeSet,
     ColumnWrite,
@@ -227,9 +228,34 @@ class BackendContract:
         assert status[1][:2] == ["Summary", "All good"]
         assert self.links(sheet, "Status") == {}
 
+    def test_today_lists_each_reps_work_and_links_each_line_to_its_row(self, backend):
+        sheet = backend(tabs(deals(4)))
+        run_cycle(sheet, NAMES, NOW)
+        snap = sheet.read()
+        today = snap.find("Today")
+        assert today.header == list(TODAY_COLUMNS)
+        lines = [r for r in today.rows[1:] if r and r[0] == "Ana"]
+        assert [r[1] for r in lines] == ["Check: At risk"] * 3 + ["New deal"] * 4
+        links = self.links(sheet, "Today")
+        for r, row in enumerate(today.rows[1:], start=2):
+            if row[1] == "Summary":  # the rep's name, no link
+                assert f"C{r}" not in links
+                continue
+            tab, cell = links[f"C{r}"]  # every line's Deal opens its row
+            target = snap.find(tab)
+            at = int(cell[1:]) - 1
+            assert target.rows[at][target.header.index("Deal")] == row[2], (r, tab, cell)
+        assert all(_day(r[4]) == NOW.date() for r in lines if r[1] == "New deal")
+        look = (
+            self.layout(sheet, "Today") if type(self).layout is not BackendContract.layout else None
+        )
+        assert look is None or (look.bold_header and look.filtered)
+        again = run_cycle(sheet, NAMES, NOW + timedelta(minutes=5))
+        assert "Today" not in again.plan.changes.rewrites, "unchanged: not written again"
+
     def links(self, sheet, tab: str) -> dict[str, tuple[str, str]]:
         """Each linked cell (A14) → the tab and cell it opens, from the storage itself."""
-        return sheet.links
+        return sheet.links.get(tab.casefold(), {})
 
 
 def _day(value: object) -> date | None:

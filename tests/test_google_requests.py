@@ -93,7 +93,7 @@ def test_a_new_column_beyond_the_grid_grows_it_first_and_status_clears_its_old_r
         formats=[("Deals", FrozenHeader()), ("Deals", ListDropdown(2, "Lists", 1, 2))],
         status=[["What", "Value"], ["Deals", 3]],
     )
-    requests = build_requests(changes, sheets, "Status", (15, 3))
+    requests = build_requests(changes, sheets, "Status", {"status": (15, 3)})
     kinds = [next(iter(r)) for r in requests]
     assert kinds[0] == "appendDimension" and requests[0]["appendDimension"]["length"] == 2
     assert kinds.count("updateCells") == 1 + 2 + 1  # header, two runs of rows, Status

@@ -95,7 +95,7 @@ def test_a_problem_links_to_its_cell_and_the_rest_stay_text():
     run_cycle(backend, NAMES, NOW)
     rows = backend.snapshot.find("Status").rows
     wheres = {r[0]: f"A{i}" for i, r in enumerate(rows, start=1) if r and r[0]}
-    assert "Customers tab" in wheres and wheres["Customers tab"] not in backend.links
-    assert backend.links[wheres["Weights!C16"]] == ("Weights", "C16")
-    assert backend.links[wheres["Weights!A14"]] == ("Weights", "A14")  # its "Seats" rule
-    assert len(backend.links) == 2
+    assert "Customers tab" in wheres and wheres["Customers tab"] not in backend.links["status"]
+    assert backend.links["status"][wheres["Weights!C16"]] == ("Weights", "C16")
+    assert backend.links["status"][wheres["Weights!A14"]] == ("Weights", "A14")  # its "Seats" rule
+    assert len(backend.links["status"]) == 2

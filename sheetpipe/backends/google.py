@@ -239,9 +239,8 @@ class GoogleBackend(Backend):
     def apply(self, changes: ChangeSet, status_tab: str) -> None:
         sheets = self._metadata()
         self._guard(changes, sheets)
-        extent = self._extents.get(tab_key(status_tab), (0, 0))
         after = {k: copy.deepcopy(v) for k, v in sheets.items()}
-        body = {"requests": build_requests(changes, after, status_tab, extent)}
+        body = {"requests": build_requests(changes, after, status_tab, self._extents)}
         if not body["requests"]:
             return
         try:

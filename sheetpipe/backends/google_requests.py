@@ -26,11 +26,12 @@ from sheetpipe.model import (
     ListDropdown,
     Row,
     tab_key,
+    whole_tabs,
 )
 
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
-# Status is rewritten whole: its values and its links (a stale link is cleared).
-STATUS_FIELDS = "userEnteredValue,userEnteredFormat.textFormat.link"
+# A tab rewritten whole: its values, their date formats and links (stale ones cleared).
+WHOLE_FIELDS = "userEnteredValue,userEnteredFormat.numberFormat,userEnteredFormat.textFormat.link"
 PIXELS_PER_CHAR, PADDING = 7, 5  # Sheets' default font, Arial 10: ~7 px a character
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
 VALUE_FIELDS = "userEnteredValue,userEnteredFormat.numberFormat"
@@ -230,7 +231,7 @@ def build_requests(
     changes: ChangeSet,
     sheets: dict[str, SheetInfo],  # by case-folded title
     status_tab: str,
-    status_extent: tuple[int, int],  # rows, columns the Status tab holds now
+    extents: dict[str, tuple[int, int]],  # rows, columns each tab holds now, by key
     rng: random.Random | None = None,
 ) -> list[dict]:
     """The batchUpdate requests carrying a change set, in an order that works atomically:
@@ -250,8 +251,8 @@ def build_requests(
         build.append(title, rows)
     for title, spec in changes.formats:
         build.format(title, spec)
-    if changes.status is not None:
-        build.status(status_tab, changes.status, status_extent)
+    for title, rows in whole_tabs(changes, status_tab).items():
+        build.rewrite(title, rows, extents.get(tab_key(title), (0, 0)))
     for title, col, chars in changes.widths:
         build.width(title, col, chars)
     return build.requests
@@ -357,9 +358,9 @@ class _Requests:
         self.requests += added
         _record(target, spec, added)
 
-    def status(self, title: str, rows: list[Row], extent: tuple[int, int]) -> None:
-        """Status rewritten whole: the old extent is covered, so cells beyond the new
-        content are cleared."""
+    def rewrite(self, title: str, rows: list[Row], extent: tuple[int, int]) -> None:
+        """A tab rewritten whole (Status, Today): the old extent is covered, so cells
+        beyond the new content are cleared."""
         width = max((len(r) for r in rows), default=1)
         target = self.sheets.get(tab_key(title))
         if target is None:
@@ -375,7 +376,7 @@ class _Requests:
             "endColumnIndex": max(width, extent[1]),
         }
         data = [{"values": [self.linked(v) for v in row]} for row in rows]
-        update = {"range": grid, "rows": data, "fields": STATUS_FIELDS}
+        update = {"range": grid, "rows": data, "fields": WHOLE_FIELDS}
         self.requests.append({"updateCells": update})
 
     def linked(self, value: Any) -> dict:

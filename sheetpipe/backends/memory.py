@@ -5,13 +5,14 @@ from __future__ import annotations
 from sheetpipe.backends.base import Backend
 from sheetpipe.core.apply import apply_changes
 from sheetpipe.core.cells import col_letter
-from sheetpipe.model import CellLink, ChangeSet, Snapshot, Tab
+from sheetpipe.model import CellLink, ChangeSet, Snapshot, Tab, tab_key, whole_tabs
 
 
 class MemoryBackend(Backend):
     def __init__(self, snapshot: Snapshot | None = None):
         self.snapshot = snapshot or Snapshot({}, "memory")
-        self.links: dict[str, tuple[str, str]] = {}  # Status's links: A14 → (tab, D7)
+        # The links of the tabs sheetpipe rewrites whole: tab → {A14: (tab, D7)}.
+        self.links: dict[str, dict[str, tuple[str, str]]] = {}
 
     def describe(self) -> str:
         return "memory"
@@ -29,10 +30,10 @@ class MemoryBackend(Backend):
     def apply(self, changes: ChangeSet, status_tab: str) -> None:
         self.writes += 1
         self.snapshot = apply_changes(self.snapshot, changes, status_tab)
-        if changes.status is not None:
-            self.links = {
+        for name, rows in whole_tabs(changes, status_tab).items():
+            self.links[tab_key(name)] = {
                 f"{col_letter(c)}{r}": (v.tab, v.cell)
-                for r, row in enumerate(changes.status, start=1)
+                for r, row in enumerate(rows, start=1)
                 for c, v in enumerate(row, start=1)
                 if isinstance(v, CellLink)
             }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sheetpipe.model import CellLink, ChangeSet, Row, Snapshot, Tab, same_slot
+from sheetpipe.model import CellLink, ChangeSet, Row, Snapshot, Tab, same_slot, whole_tabs
 
 
 def apply_changes(snapshot: Snapshot, changes: ChangeSet, status_tab: str = "Status") -> Snapshot:
@@ -28,12 +28,12 @@ def apply_changes(snapshot: Snapshot, changes: ChangeSet, status_tab: str = "Sta
         tab = result.find(tab_name)
         assert tab is not None
         tab.formats = frozenset({f for f in tab.formats if not same_slot(f, spec)} | {spec})
-    if changes.status is not None:
-        tab = result.find(status_tab)
+    for name, rows in whole_tabs(changes, status_tab).items():
+        tab = result.find(name)
         if tab is None:
-            tab = tabs.setdefault(status_tab, Tab(status_tab, []))
+            tab = tabs.setdefault(name, Tab(name, []))
         # As a sheet shows a link: its text (the link itself is the backend's to keep).
-        tab.rows = [[str(v) if isinstance(v, CellLink) else v for v in r] for r in changes.status]
+        tab.rows = [[str(v) if isinstance(v, CellLink) else v for v in r] for r in rows]
     for tab in tabs.values():
         trim(tab.rows)
     return result

@@ -39,6 +39,7 @@ class Names:
     history: str = "History"
     status: str = "Status"
     lists: str = "Lists"
+    today: str = "Today"
     columns: Mapping[str, str] = field(default_factory=dict)  # contract name → name in sheet
 
     def col(self, contract_name: str) -> str:

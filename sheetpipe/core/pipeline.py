@@ -310,6 +310,9 @@ def _desired(
             "Days in stage": days_in_stage,
             "Deal": deals.table.get("Deal")[deals.active],  # as read: few are converted
             "Stage": stage.text,
+            "Owner": deals.table.get("Owner")[deals.active],
+            "First seen": tracking.first_seen,
+            "Tracked": stage.known,  # in a stage of Stages: History follows it
         },
         copy=False,
     )

@@ -17,6 +17,7 @@ from sheetpipe.core.pipeline import CycleInputs, PipelineResult, plan_pipeline
 from sheetpipe.core.settings import Settings, parse_settings
 from sheetpipe.core.stages import parse_stages
 from sheetpipe.core.table import Table, read_table
+from sheetpipe.core.today import Deals, open_tasks, plan_today, rewrite_owned, team_names
 from sheetpipe.core.weights import Rule, parse_weights
 from sheetpipe.model import (
     ChangeSet,
@@ -97,17 +98,40 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
     cycle = CycleInputs(
         names, settings, rules, stages, log, existing_tasks, now, changes, problems, dropdowns
     )
+    read: list[tuple[PipelineResult, Table]] = []
     for name, pipeline in pipelines.items():
         if pipeline is None:
             continue
         result = plan_pipeline(pipeline, name, cycle)
         if result is not None:
             plan.pipelines.append(result)
+            read.append((result, pipeline))
     plan.tasks_added, plan.history_added = len(cycle.task_rows), len(cycle.history_rows)
     _append(snapshot, names.history, HISTORY_COLUMNS, cycle.history_rows, names, changes)
     _append(snapshot, names.tasks, TASKS_COLUMNS, cycle.task_rows, names, changes)
     _owned_formats(snapshot, names, changes, dropdowns.get("Task done"))
+    _today(snapshot, names, read, tasks_table, cycle)
     return plan
+
+
+def _today(
+    snapshot: Snapshot,
+    names: Names,
+    pipelines: list[tuple[PipelineResult, Table]],
+    tasks: Table | None,
+    cycle: CycleInputs,
+) -> None:
+    """The Today tab, rewritten when what it lists changes."""
+    tasks_tab = snapshot.find(names.tasks)
+    first = len(tasks_tab.rows) + 1 if tasks_tab else 2
+    deals = [
+        Deals(result.name, result.desired, cells.col_letter(table.cols[cells.norm("Deal")]))
+        for result, table in pipelines
+    ]
+    team = team_names(_owned_table(snapshot, names.team))
+    found = open_tasks(tasks, cycle.task_rows, first, tasks_tab.name if tasks_tab else names.tasks)
+    rows = plan_today(deals, found, team, cycle.now.date())
+    rewrite_owned(snapshot, names.today, rows, cycle.changes, cycle.problems)
 
 
 def _task_ids(tasks: Table | None) -> set[str]:

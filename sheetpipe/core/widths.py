@@ -17,7 +17,7 @@ from datetime import date, datetime
 from itertools import islice
 
 from sheetpipe.core import cells
-from sheetpipe.model import Cell, ChangeSet, Row, tab_key
+from sheetpipe.model import Cell, ChangeSet, Row, tab_key, whole_tabs
 
 NARROWEST, WIDEST = 6.0, 60.0
 SAMPLE = 2000  # values looked at per column
@@ -69,8 +69,8 @@ def plan_widths(changes: ChangeSet, status_tab: str) -> None:
     body: dict[str, list[Row]] = defaultdict(list)
     for tab, _first, rows in changes.appends:
         body[tab_key(tab)] += rows
-    if changes.status is not None:
-        body[tab_key(status_tab)] += changes.status[1:]
+    for name, rows in whole_tabs(changes, status_tab).items():
+        body[tab_key(name)] += rows[1:]
     made = {tab_key(name) for name, _ in changes.new_tabs}
     for name, rows in changes.new_tabs:
         for col, chars in tab_widths([*rows, *body[tab_key(name)]]).items():

@@ -16,11 +16,12 @@ from collections import defaultdict
 from lxml import etree
 
 from sheetpipe.core.cells import col_letter
-from sheetpipe.model import ChangeSet, FrozenHeader, Row, tab_key
+from sheetpipe.model import ChangeSet, FrozenHeader, Row, tab_key, whole_tabs
 from sheetpipe.xlsx.formats import (
     Skeleton,
     extend_filter,
     filter_header,
+    fit_filter,
     install,
     links_in,
     set_links,
@@ -77,11 +78,14 @@ class WorkbookEdit:
         for name, rows in changes.new_tabs:
             if self.find(name) is None:
                 self.add_tab(name, rows, with_filter=tab_key(name) != tab_key(status_tab))
-        if changes.status is not None and self.find(status_tab) is None:
-            self.add_tab(status_tab, changes.status, with_filter=False)
-            status_rows = None
-        else:
-            status_rows = changes.status
+        whole = whole_tabs(changes, status_tab)  # Status, Today: rewritten whole
+        rewritten: dict[str, list[Row]] = {}
+        for name, rows in whole.items():
+            if self.find(name) is None:
+                self.add_tab(name, rows, with_filter=tab_key(name) != tab_key(status_tab))
+            else:
+                rewritten[self.part(name)] = rows
+        links = {self.part(name): links_in(rows) for name, rows in whole.items()}
         cells: dict[str, Cells] = defaultdict(lambda: defaultdict(dict))
         for tab, col, header in changes.new_columns:
             cells[self.part(tab)][1][col] = header
@@ -101,15 +105,14 @@ class WorkbookEdit:
         widths: dict[str, dict[int, float]] = defaultdict(dict)
         for tab, col, chars in changes.widths:
             widths[self.part(tab)][col] = chars
-        status_part = self.part(status_tab) if changes.status is not None else None
-        touched = [*cells, *formats, *widths, *([status_part] if status_part else [])]
-        for part in dict.fromkeys(touched):
+        for part in dict.fromkeys([*cells, *formats, *widths, *links]):
             rewrite = self.rewrite(part)
             rewrite.set_cells(cells.get(part, {}))
-            if part == status_part:  # last: the Status tab is rewritten whole
-                if status_rows is not None:
-                    rewrite.replace_all(status_rows)
-                set_links(self.skeleton(part), links_in(changes.status or []))
+            if part in rewritten:  # last: the tab is rewritten whole
+                rewrite.replace_all(rewritten[part])
+                fit_filter(self.skeleton(part), len(rewritten[part]))
+            if part in links:
+                set_links(self.skeleton(part), links[part])
             for spec in formats.get(part, []):
                 install(self.skeleton(part), spec, self.styles)
             if part in widths:

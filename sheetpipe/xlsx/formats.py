@@ -144,6 +144,14 @@ def filter_header(skeleton: Skeleton, width: int, last_row: int) -> None:
     skeleton.insert(etree.Element(skeleton.q("autoFilter"), ref=ref))
 
 
+def fit_filter(skeleton: Skeleton, rows: int) -> None:
+    """A filter from A1 over a tab rewritten whole covers its new rows."""
+    found = skeleton.root.find(skeleton.q("autoFilter"))
+    span = re.fullmatch(r"A1:([A-Z]+)\d+", found.get("ref", "")) if found is not None else None
+    if span:
+        found.set("ref", f"A1:{span.group(1)}{max(rows, 1)}")  # type: ignore[union-attr]
+
+
 def extend_filter(skeleton: Skeleton, first: int, last: int) -> None:
     """A filter that ends on the row above appended rows takes them in (as a table does)."""
     found = skeleton.root.find(skeleton.q("autoFilter"))
