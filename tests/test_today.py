@@ -141,13 +141,14 @@ def test_open_tasks_come_from_the_tab_and_from_this_cycle():
             ["Done already", "Acme", date(2026, 3, 1), "Ana", "Yes", "t2"],
             ["No date", "Acme", None, "Ana", "", "t3"],
             ["Ticked", "Acme", date(2026, 3, 1), "Ana", True, "t4"],
+            ["Later", "Acme", date(2026, 3, 11), "Ana", "No", "t5"],
         ],
     )
     new = [{"Task": "Demo", "Deal": "Beta", "Due": TODAY, "Owner": " Ben ", "Done": "No"}]
-    found = open_tasks(read_table(tab), new, 6, "Tasks")
+    found = open_tasks(read_table(tab), new, 6, "Tasks", TODAY)
     assert found[["row", "text", "owner"]].values.tolist() == [
         [2, "Call", "Ana"],
-        [6, "Demo", "Ben"],
+        [6, "Demo", " Ben "],  # cells as read: matched later, as columns are
     ]
     assert list(found["due"]) == [pd.Timestamp("2026-03-09"), pd.Timestamp(TODAY)]
     assert set(found["task_col"]) == {"A"} and set(found["tab"]) == {"Tasks"}

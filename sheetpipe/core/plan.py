@@ -129,7 +129,8 @@ def _today(
         for result, table in pipelines
     ]
     team = team_names(_owned_table(snapshot, names.team))
-    found = open_tasks(tasks, cycle.task_rows, first, tasks_tab.name if tasks_tab else names.tasks)
+    tab = tasks_tab.name if tasks_tab else names.tasks
+    found = open_tasks(tasks, cycle.task_rows, first, tab, cycle.now.date())
     rows = plan_today(deals, found, team, cycle.now.date())
     rewrite_owned(snapshot, names.today, rows, cycle.changes, cycle.problems)
 

@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
 from sheetpipe.core import cells
@@ -75,23 +76,22 @@ def plan_today(
 
 
 class _Reps:
+    """The reps by matching key (trimmed, case-folded name); "" is nobody."""
+
     def __init__(self, team: list[str]):
         self.by_key: dict[str, Rep] = {}
         for name in team:
-            self.get(name)
+            self.get(cells.norm(name), name)
         self.team = list(self.by_key)
 
-    def get(self, name: str) -> Rep:
-        key = cells.norm(name)
+    def get(self, key: str, name: object) -> Rep:
         if key not in self.by_key:
-            self.by_key[key] = Rep(name.strip() or NO_OWNER)
+            self.by_key[key] = Rep(cells.text(name).strip() or NO_OWNER)
         return self.by_key[key]
 
     def named(self) -> Iterator[Rep]:
         """The Team's reps in its order, then other owners alphabetically; not nobody."""
-        others = sorted(
-            set(self.by_key) - set(self.team) - {""}, key=lambda k: (k, self.by_key[k].name)
-        )
+        others = sorted(set(self.by_key) - set(self.team) - {""})
         for key in [*self.team, *others]:
             yield self.by_key[key]
 
@@ -99,89 +99,119 @@ class _Reps:
         return self.by_key.get("")
 
 
+@dataclass
+class _Owners:
+    """Each candidate's owner as a code into matching keys, with a spelling per key."""
+
+    codes: np.ndarray
+    keys: list[str]  # trimmed, case-folded; "" for no owner
+    spelling: list[object]  # the first cell that names each
+
+    @classmethod
+    def of(cls, owners: pd.Series) -> _Owners:
+        codes, keys = cells.codes(owners)
+        first = np.full(len(keys), -1)
+        seen, at = np.unique(codes[::-1], return_index=True)  # the last from the end
+        first[seen] = len(codes) - 1 - at
+        values = owners.to_numpy()
+        return cls(codes, keys, [values[i] if i >= 0 else "" for i in first])
+
+
 def _pick(
-    reps: _Reps, found: pd.DataFrame, group: str, order: list[str], line: Callable[..., Row]
+    reps: _Reps,
+    owners: _Owners,
+    at: np.ndarray,
+    group: str,
+    order: list[np.ndarray],
+    line: Callable[[int, str], Row],
 ) -> None:
-    """Count `found` per owner and keep each owner's first PER_GROUP lines by `order`
-    (its columns ascending; the sort key merges one owner's lines across tabs)."""
-    if found.empty:
+    """Count the candidates at positions `at` per owner, and keep each owner's first
+    PER_GROUP by `order` (arrays by position, ascending; their values also merge one
+    owner's lines across tabs). Only the lines kept are made: a group may hold tens of
+    thousands of deals, so the rest is numpy on positions."""
+    if not len(at):
         return
-    keys = found["owner"].map(cells.norm)
-    for first_name, n in found.groupby(keys, sort=False)["owner"].agg(["first", "size"]).values:
-        reps.get(first_name).totals[group] += int(n)
-    first = found.sort_values(order, kind="stable").groupby(keys, sort=False).head(PER_GROUP)
-    for record in first.itertuples(index=False):
-        rep = reps.get(record.owner)
-        rank = tuple(getattr(record, c) for c in order)
-        rep.lines.setdefault(group, []).append((rank, line(rep.name, record)))
+    codes = owners.codes[at]
+    counts = np.bincount(codes, minlength=len(owners.keys))
+    for code in np.flatnonzero(counts):
+        rep = reps.get(owners.keys[code], owners.spelling[code])
+        rep.totals[group] += int(counts[code])
+    ranked = np.lexsort([k[at] for k in reversed(order)] + [codes])  # by owner first
+    by_owner = codes[ranked]
+    starts = np.flatnonzero(np.r_[True, by_owner[1:] != by_owner[:-1]])
+    place = np.arange(len(ranked)) - np.repeat(starts, np.diff(np.r_[starts, len(ranked)]))
+    for pos in at[ranked[place < PER_GROUP]]:
+        rep = reps.by_key[owners.keys[owners.codes[pos]]]
+        rank = tuple(k[pos] for k in order)
+        rep.lines.setdefault(group, []).append((rank, line(pos, rep.name)))
 
 
 def _add_tasks(reps: _Reps, tasks: pd.DataFrame, today: date) -> None:
     """Tasks overdue, then due today: `tasks` as `open_tasks` gives them."""
-    day = pd.Timestamp(today)
-    for group, hit in ((OVERDUE, tasks["due"] < day), (DUE_TODAY, tasks["due"] == day)):
+    if tasks.empty:
+        return
+    owners = _Owners.of(tasks["owner"].reset_index(drop=True))
+    due, rows = tasks["due"].to_numpy(dtype="datetime64[ns]"), tasks["row"].to_numpy()
+    text, deal, tab, col = (tasks[c].to_numpy() for c in ("text", "deal", "tab", "task_col"))
+    day = np.datetime64(pd.Timestamp(today).to_datetime64(), "ns")
+    for group, hit in ((OVERDUE, due < day), (DUE_TODAY, due == day)):
 
-        def line(owner: str, t, group: str = group) -> Row:  # noqa: ANN001 (a row tuple)
-            link = CellLink(t.deal or t.text, t.tab, f"{t.task_col}{t.row}")
-            return [owner, group, link, t.text, t.due.date()]
+        def line(pos: int, owner: str, group: str = group) -> Row:
+            what, name = cells.text(text[pos]).strip(), cells.text(deal[pos]).strip()
+            link = CellLink(name or what, tab[pos], f"{col[pos]}{rows[pos]}")
+            return [owner, group, link, what, pd.Timestamp(due[pos]).date()]
 
-        _pick(reps, tasks[hit], group, ["due", "row"], line)
+        _pick(reps, owners, np.flatnonzero(hit), group, [due, rows], line)
 
 
 def _add_deals(reps: _Reps, deals: Deals, today: date) -> None:
     d = deals.desired
     if d.empty:
         return
-    since = d["In stage since"]
-    f = pd.DataFrame(
-        {
-            "row": d.index,
-            "owner": cells.texts(d["Owner"]).to_numpy(),
-            "name": cells.texts(d["Deal"]).to_numpy(),
-            "health": d["Health"].to_numpy(),
-            "why": d["Why"].to_numpy(),
-            "minus_score": -d["Score"].to_numpy(dtype=float),
-            "stage": cells.texts(d["Stage"]).to_numpy(),
-            "since": since.fillna(pd.Timestamp.max).to_numpy(),  # unknown: last
-            "minus_seen": -d["First seen"].to_numpy(dtype="datetime64[ns]").astype("int64"),
-            "seen": d["First seen"].to_numpy(),
-            "tracked": d["Tracked"].to_numpy(dtype=bool),
-        }
-    )
+    owners = _Owners.of(d["Owner"].reset_index(drop=True))
+    rows = d.index.to_numpy()
+    name, why, stage = d["Deal"].to_numpy(), d["Why"].to_numpy(), d["Stage"].to_numpy()
+    score = d["Score"].to_numpy(dtype=float)
+    since = d["In stage since"].to_numpy(dtype="datetime64[ns]")
+    seen = d["First seen"].to_numpy(dtype="datetime64[ns]")
+    health = d["Health"].to_numpy(dtype=object)
+    last = np.datetime64("2262-01-01", "ns")  # an unknown stay sorts last
+    since_sorted = np.where(np.isnat(since), last, since)
 
-    def line(group: str, detail: Callable, when: Callable) -> Callable[..., Row]:
-        def make(owner: str, deal) -> Row:  # noqa: ANN001 (a row tuple)
-            link = CellLink(
-                deal.name or f"row {deal.row}", deals.tab, f"{deals.deal_col}{deal.row}"
-            )
-            return [owner, group, link, detail(deal), when(deal)]
+    def line(group: str, detail: Callable[[int], str], when: Callable[[int], object]):
+        def make(pos: int, owner: str) -> Row:
+            shown = cells.text(name[pos]).strip() or f"row {rows[pos]}"
+            link = CellLink(shown, deals.tab, f"{deals.deal_col}{rows[pos]}")
+            return [owner, group, link, detail(pos), when(pos)]
 
         return make
 
-    def why(deal) -> str:  # noqa: ANN001
-        return deal.why
+    def day_of(values: np.ndarray) -> Callable[[int], date | None]:
+        return lambda pos: None if np.isnat(values[pos]) else pd.Timestamp(values[pos]).date()
 
-    def in_stage_since(deal) -> date | None:  # noqa: ANN001
-        return None if deal.since == pd.Timestamp.max else pd.Timestamp(deal.since).date()
+    def reason(pos: int) -> str:
+        return cells.text(why[pos])
 
-    health = f["health"]
-    _pick(reps, f[health == "Hot"], HOT, ["minus_score", "row"], line(HOT, why, in_stage_since))
+    hot = np.flatnonzero(health == "Hot")
+    _pick(reps, owners, hot, HOT, [-score, rows], line(HOT, reason, day_of(since)))
     for group, word in ((STALLED, "Stalled"), (AT_RISK, "At risk")):
-        _pick(reps, f[health == word], group, ["since", "row"], line(group, why, in_stage_since))
-    yesterday = pd.Timestamp(today) - pd.Timedelta(days=1)
+        found = np.flatnonzero(health == word)
+        _pick(reps, owners, found, group, [since_sorted, rows], line(group, reason, day_of(since)))
+    yesterday = np.datetime64(pd.Timestamp(today).to_datetime64(), "ns") - np.timedelta64(1, "D")
     # A deal in no known stage has no History, so it would look new every cycle.
-    new = (pd.to_datetime(f["seen"]).dt.normalize() >= yesterday) & f["tracked"]
-    new &= ~health.isin(CLOSED)
+    new = (seen >= yesterday) & d["Tracked"].to_numpy(dtype=bool) & ~np.isin(health, CLOSED)
+
+    def stage_and_score(pos: int) -> str:
+        return f"{cells.text(stage[pos])}, score {score[pos]:g}"
+
+    newest = -seen.astype("int64")
     _pick(
         reps,
-        f[new],
+        owners,
+        np.flatnonzero(new),
         NEW,
-        ["minus_seen", "row"],
-        line(
-            NEW,
-            lambda r: f"{r.stage}, score {-r.minus_score:g}",
-            lambda r: pd.Timestamp(r.seen).date(),
-        ),
+        [newest, rows],
+        line(NEW, stage_and_score, day_of(seen)),
     )
 
 
@@ -226,32 +256,37 @@ def _lines(rep: Rep) -> list[Row]:
 
 
 def open_tasks(
-    table: Table | None, appended: list[dict[str, Cell]], first: int, tab: str
+    table: Table | None, appended: list[dict[str, Cell]], first: int, tab: str, today: date
 ) -> pd.DataFrame:
-    """Tasks not Done with a due date: the Tasks tab's and those this cycle appends
+    """Tasks not Done, due by `today`: the Tasks tab's and those this cycle appends
     (from sheet row `first`). Columns: row, tab, task_col, text, deal, owner, due."""
     frames = []
     if table is not None and table.has("Task") and table.has("Due"):
-        done = table.column("Done").yeses().to_numpy()
+        due = table.column("Due").dates()
+        # Only the tasks due by today count; the column readings are the cycle's own.
+        at = due.index[
+            (due <= pd.Timestamp(today)).to_numpy() & ~table.column("Done").yeses().to_numpy()
+        ]
         frames.append(
             pd.DataFrame(
                 {
-                    "row": table.index,
-                    "text": table.column("Task").stripped(),
-                    "deal": table.column("Deal").stripped(),
-                    "owner": table.column("Owner").stripped(),
-                    "due": table.column("Due").dates(),
+                    "row": at,
+                    # As read: only the lines Today keeps are turned into text.
+                    "text": table.get("Task")[at].to_numpy(),
+                    "deal": table.get("Deal")[at].to_numpy(),
+                    "owner": table.get("Owner")[at].to_numpy(),
+                    "due": due[at].to_numpy(),
                 }
-            )[~done]
+            )
         )
     if appended:
         frames.append(
             pd.DataFrame(
                 {
                     "row": range(first, first + len(appended)),
-                    "text": [cells.text(t.get("Task")) for t in appended],
-                    "deal": [cells.text(t.get("Deal")) for t in appended],
-                    "owner": [cells.text(t.get("Owner")).strip() for t in appended],
+                    "text": [t.get("Task") for t in appended],
+                    "deal": [t.get("Deal") for t in appended],
+                    "owner": [t.get("Owner") for t in appended],
                     "due": pd.to_datetime([t.get("Due") for t in appended]),
                     "open": [not cells.yes(t.get("Done")) for t in appended],
                 }
@@ -303,15 +338,23 @@ def rewrite_owned(
         changes.rewrites[tab.name] = rows
 
 
+def _day_text(value: Cell, serial_numbers: bool) -> str:
+    """A When cell as its day, whether it is a date, a datetime or a serial number."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if serial_numbers and isinstance(value, int | float) and not isinstance(value, bool):
+        return (cells.SERIAL_EPOCH + timedelta(days=value)).date().isoformat()
+    return cells.text(value)
+
+
 def _shown(rows: list[Row], serial_numbers: bool) -> list[list[str]]:
     """What a person sees, as text: a date in the last column as a date however the
     backend hands it over; trailing empty cells and rows dropped (Google drops them)."""
     out = []
     for row in rows:
         texts = [cells.text(v) for v in row]
-        if len(row) == len(TODAY_COLUMNS) and not isinstance(row[-1], str):
-            day = cells.parse_date(row[-1], serial_numbers=serial_numbers)
-            texts[-1] = day.isoformat() if day else texts[-1]
+        if len(row) == len(TODAY_COLUMNS):
+            texts[-1] = _day_text(row[-1], serial_numbers)
         while texts and not texts[-1]:
             texts.pop()
         out.append(texts)
