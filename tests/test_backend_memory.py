@@ -14,3 +14,20 @@ class TestMemoryBackend(BackendContract):
         return lambda sheets: MemoryBackend(
             Snapshot({n: Tab(n, rows) for n, rows in sheets.items()})
         )
+
+
+def test_applying_keeps_what_the_snapshot_says_of_itself_and_makes_whole_tabs():
+    from sheetpipe.core.apply import apply_changes
+    from sheetpipe.model import CellLink, ChangeSet, Snapshot, Tab
+
+    snap = Snapshot({"today": Tab("today", [["old"]])}, "my.xlsx", date_cells="serial")
+    link = CellLink("Weights!C2", "Weights", "C2")
+    changes = ChangeSet(
+        status=[["Item", "Value"], [link, "x"]], rewrites={"Today": [["Owner"], ["Ana"]]}
+    )
+    after = apply_changes(snap, changes, "My status")
+    assert (after.source, after.date_cells) == ("my.xlsx", "serial")
+    assert after.find("My status").rows == [["Item", "Value"], ["Weights!C2", "x"]]
+    assert after.find("today").rows == [["Owner"], ["Ana"]], "matched as tabs are"
+    assert list(after.tabs) == ["today", "My status"]
+    assert snap.find("today").rows == [["old"]], "the snapshot itself is not changed"

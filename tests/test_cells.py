@@ -1,7 +1,7 @@
 """The pure cell helpers, tested exhaustively: every spreadsheet hands values over differently."""
 
 import math
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pandas as pd
@@ -322,3 +322,40 @@ def test_parse_cell_reads_back_every_address_a1_writes(tab, row, col):
 )  # fmt: skip
 def test_parse_cell_finds_no_cell_where_a_problem_names_none(where):
     assert cells.parse_cell(where) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "serial", "serial_1904"),
+    [
+        (date(2026, 3, 4), 46085, 44623),
+        (datetime(2026, 3, 4), 46085, 44623),
+        (datetime(2026, 3, 4, 18, 0), 46085.75, 44623.75),
+        (datetime(2026, 3, 4, 18, 0, tzinfo=UTC), 46085.75, 44623.75),  # as shown
+        (date(1900, 3, 1), 61, None),
+        (date(1904, 1, 2), 1463, 1),
+    ],
+)
+def test_serial_is_the_day_number_a_spreadsheet_stores(value, serial, serial_1904):
+    assert cells.serial(value) == serial
+    if serial_1904 is not None:
+        assert cells.serial(value, date1904=True) == serial_1904
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "expected"),
+    [
+        ("04/03/100", "DMY", None),  # a three-digit year is no year of this century
+        ("04/03/99", "DMY", date(2099, 3, 4)),
+        ("26 NOV 2026", "DMY", date(2026, 11, 26)),
+        ("26 nov 2026", "DMY", date(2026, 11, 26)),
+        ("10:00 UTC 04/03/2026", "DMY", date(2026, 3, 4)),  # words: read with the order
+        ("10:00 UTC 04/03/2026", "MDY", date(2026, 4, 3)),
+        ("2026-03-04 10:30:15.5", "DMY", date(2026, 3, 4)),
+    ],
+)
+def test_typed_dates_in_each_form(text, order, expected):
+    assert cells.parse_date(text, order) == expected
+    col = pd.Series([text, None, ""], dtype=object)
+    got = cells.dates(col, order)
+    assert (pd.isna(got[0]) and expected is None) or got[0].date() == expected
+    assert got[1:].isna().all()

@@ -57,6 +57,11 @@ def points(field, rule, value="", pts=10, cap=""):
         ("Value", "<", "2500", [0, 0, 0, 0, 10]),
         ("Value", "<=", "2500", [0, 10, 0, 0, 10]),
         ("Value", "is", "50", [0, 0, 0, 0, 10]),
+        # A number matches a number however it is written: "2,500" is 2500.
+        ("Value", "is", "2500", [0, 10, 0, 0, 0]),
+        ("Value", "is", "12,000.00", [10, 0, 0, 0, 0]),
+        ("Value", "is not", "2500", [10, 0, 10, 10, 10]),
+        ("Seats", "is", "3.0", [0, 0, 0, 10, 0]),
         ("Competitor", "is set", "", [10, 0, 0, 0, 10]),
         ("Competitor", "is empty", "", [0, 10, 10, 10, 0]),
         ("Budget", "is yes", "", [10, 10, 0, 0, 10]),

@@ -99,3 +99,25 @@ def test_a_problem_links_to_its_cell_and_the_rest_stay_text():
     assert backend.links["status"][wheres["Weights!C16"]] == ("Weights", "C16")
     assert backend.links["status"][wheres["Weights!A14"]] == ("Weights", "A14")  # its "Seats" rule
     assert len(backend.links["status"]) == 2
+
+
+def test_status_lays_out_its_rows_the_same_way_every_time():
+    backend = MemoryBackend(snapshot(deals=[{"Deal": "Acme", "Stage": "Discovery"}]))
+    backend.snapshot.find("Weights").rows.append(["Value", ">", "lots", 5, None, None])
+    run_cycle(backend, NAMES, NOW, next_run="2026-03-10 09:35 UTC (every 300s)")
+    rows = backend.snapshot.find("Status").rows
+    assert rows[0] == ["Item", "Value", "Detail"]
+    assert rows[3] == ["Next run", "2026-03-10 09:35 UTC (every 300s)", ""]
+    assert rows[5] == ["Deals", 1, "Deals 1 · Customers 0"]
+    at = [r[0] for r in rows].index("Where")
+    assert rows[at - 1] == ["", "", ""] and rows[at] == ["Where", "Problem", "Level"]
+    assert rows[at + 1][0] == "Weights!C16" and rows[at + 1][2] == "error"
+
+
+def test_a_status_without_its_last_change_says_never_until_something_changes():
+    backend = MemoryBackend(snapshot(deals=[{"Deal": "Acme", "Stage": "Discovery"}]))
+    run_cycle(backend, NAMES, NOW)
+    tab = backend.snapshot.find("Status")
+    tab.rows = [r for r in tab.rows if r[0] != "Last change"]  # a person deleted the row
+    run_cycle(backend, NAMES, NOW + timedelta(minutes=5))
+    assert status(backend)["Last change"] == ["never", ""]
