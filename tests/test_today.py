@@ -9,7 +9,14 @@ import pytest
 
 from sheetpipe.backends.memory import MemoryBackend
 from sheetpipe.core.table import read_table
-from sheetpipe.core.today import PER_GROUP, TODAY_COLUMNS, Deals, open_tasks, plan_today
+from sheetpipe.core.today import (
+    PER_GROUP,
+    TODAY_COLUMNS,
+    Deals,
+    open_tasks,
+    plan_today,
+    team_names,
+)
 from sheetpipe.model import CellLink, Tab
 from sheetpipe.sync import run_cycle
 
@@ -189,3 +196,78 @@ def test_a_today_tab_of_a_persons_own_is_left_alone(header):
     assert backend.snapshot.find("Today").rows == [header, ["my own list"]]
     found = [p for p in report.plan.problems if p.where == "Today tab"]
     assert found and "[tabs] today" in found[0].message and found[0].level == "warning"
+
+
+def test_a_group_of_exactly_the_limit_needs_no_more_line():
+    many = deals_frame(
+        {r: {"Health": "Hot", "Score": r, "Why": f"score {r}"} for r in range(2, PER_GROUP + 2)}
+    )
+    rows = plan_today([Deals("Deals", many, "A")], TASKS.iloc[0:0], ["Ana"], TODAY)
+    hot = [r for r in rows if r[0] == "Ana" and r[1] == "Call: Hot"]
+    assert len(hot) == PER_GROUP and all(isinstance(r[2], CellLink) for r in hot)
+
+
+@pytest.mark.parametrize(
+    ("rows", "names"),
+    [
+        (
+            [["Ana", "Yes"], ["Ben", "No"], ["  ", "Yes"], ["Chloe", ""], ["Dev", "n"]],
+            ["Ana", "Chloe"],
+        ),
+        ([["Eve", "FALSE"], ["Fay", 0], ["Gus", False], [" Hal ", "yes"]], ["Hal"]),
+    ],
+)
+def test_the_team_is_its_active_names_in_order(rows, names):
+    assert (
+        team_names(
+            read_table(Tab("Team", [["Name", "Email", "Active"], *[[n, "", a] for n, a in rows]]))
+        )
+        == names
+    )
+
+
+def test_no_team_tab_or_no_name_column_is_no_team():
+    assert team_names(None) == []
+    assert team_names(read_table(Tab("Team", [["Person"], ["Ana"]]))) == []
+
+
+def _today_tab(rows):
+    from sheetpipe.model import Snapshot
+
+    return Snapshot({"Today": Tab("Today", rows)}, date_cells="serial")
+
+
+@pytest.mark.parametrize(
+    "current",
+    [
+        # As xlsx hands it back: datetimes at midnight, text for links.
+        [
+            list(TODAY_COLUMNS),
+            ["Ana", "Due today", "Acme", "Call", datetime(2026, 3, 10)],
+            ["Ana", "Summary", "x", "", None],
+        ],
+        # As Google does: serial day numbers, empty cells at a row's end left out.
+        [
+            list(TODAY_COLUMNS),
+            ["Ana", "Due today", "Acme", "Call", 46091.0],
+            ["Ana", "Summary", "x"],
+            [],
+        ],
+    ],
+)
+def test_today_is_not_rewritten_when_the_sheet_shows_the_same(current):
+    from sheetpipe.core.today import rewrite_owned
+    from sheetpipe.model import ChangeSet
+
+    desired = [
+        list(TODAY_COLUMNS),
+        ["Ana", "Due today", CellLink("Acme", "Tasks", "A2"), "Call", TODAY],
+        ["Ana", "Summary", "x", "", None],
+    ]
+    changes, problems = ChangeSet(), []
+    rewrite_owned(_today_tab(current), "Today", desired, changes, problems)
+    assert changes.rewrites == {} and problems == []
+    moved = [row[:] for row in current]
+    moved[1][4] = datetime(2026, 3, 9) if isinstance(current[1][4], datetime) else 46090.0
+    rewrite_owned(_today_tab(moved), "Today", desired, changes, problems)
+    assert changes.rewrites == {"Today": desired}, "a day earlier: it changed"

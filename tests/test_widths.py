@@ -81,3 +81,21 @@ def test_a_change_set_that_makes_nothing_sets_no_width():
     changes = ChangeSet(writes=[ColumnWrite("Deals", 2, "Stage", [2], ["Won"])])
     plan_widths(changes, "Status")
     assert changes.widths == []
+
+
+def test_every_append_and_write_of_a_cycle_counts():
+    changes = ChangeSet(
+        new_tabs=[("History", [["When"]])],
+        new_columns=[("Deals", 9, "A rather long column header")],
+        writes=[
+            ColumnWrite("Deals", 9, "x", [2], ["x" * 40]),
+            ColumnWrite("Deals", 9, "x", [3], ["y"]),
+        ],
+        appends=[("History", 2, [["x" * 30]]), ("History", 3, [["short"]])],
+    )
+    plan_widths(changes, "Status")
+    got = {(tab, col): chars for tab, col, chars in changes.widths}
+    assert got == {("History", 1): 31, ("Deals", 9): 41}
+    header_only = ChangeSet(new_columns=[("Deals", 9, "A rather long column header")])
+    plan_widths(header_only, "Status")
+    assert header_only.widths == [("Deals", 9, len("A rather long column header") + 4)]
