@@ -111,8 +111,8 @@ class _Owners:
     def of(cls, owners: pd.Series) -> _Owners:
         codes, keys = cells.codes(owners)
         first = np.full(len(keys), -1)
-        seen, at = np.unique(codes[::-1], return_index=True)  # the last from the end
-        first[seen] = len(codes) - 1 - at
+        seen, at = np.unique(codes, return_index=True)
+        first[seen] = at
         values = owners.to_numpy()
         return cls(codes, keys, [values[i] if i >= 0 else "" for i in first])
 
