@@ -127,7 +127,7 @@ def render_changes(snapshot: Snapshot, changes: ChangeSet, limit: int = 200) -> 
     """The change set as a person reads it (for --dry-run)."""
     lines: list[str] = []
     for name, rows in changes.new_tabs:
-        lines.append(f"+ tab {name} ({len(rows) - 1} rows under its header)")
+        lines.append(f"+ tab {name} ({_rows(len(rows) - 1)} under its header)")
     for tab, col, header in changes.new_columns:
         lines.append(f"+ column {cells.a1(tab, 1, col)} {header}")
     for write in changes.writes:
@@ -145,11 +145,17 @@ def render_changes(snapshot: Snapshot, changes: ChangeSet, limit: int = 200) -> 
     for tab, spec in changes.formats:
         header = _header_after(snapshot, changes, tab)
         lines.append(f"+ format {tab}: {describe_format(spec, header)}")
+    for tab, rows in changes.rewrites.items():
+        lines.append(f"~ {tab} tab rewritten ({_rows(len(rows) - 1)} under its header)")
     if changes.status is not None:
         lines.append(f"~ Status tab rewritten ({len(changes.status)} rows)")
     if len(lines) > limit:
         lines = lines[:limit] + [f"… and {len(lines) - limit} more changes"]
     return "\n".join(lines) if lines else "nothing to change"
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
 
 
 def describe_format(spec: FormatSpec, header: list[str]) -> str:

@@ -337,6 +337,8 @@ def test_dry_run_says_formats_and_new_columns_in_words(tmp_path):
     assert "+ format Deals: dropdown on Stage (column B), its 6 choices from Lists!A2:A7" in lines
     assert "+ format Tasks: dropdown on Done (column E), its 2 choices from Lists!C2:C3" in lines
     assert not [line for line in lines if "(" in line and "=" in line.split("(")[1]], lines
+    assert "~ Today tab rewritten (1 row under its header)" in lines, lines
+    assert "+ tab Today (0 rows under its header)" in lines
 
 
 def test_a_sync_says_when_it_changed_nothing_or_only_status(tmp_path):
