@@ -54,6 +54,18 @@ class CellLink:
 
 
 @dataclass(frozen=True)
+class Shaded:
+    """A cell of a tab sheetpipe rewrites whole, on a coloured background (an error in
+    Status). Its value is written as any other; the fill is the backend's to apply."""
+
+    value: str
+    rgb: str  # as HEALTH_FILLS
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
 class FrozenHeader:
     """Row 1 stays visible while scrolling."""
 
@@ -62,6 +74,7 @@ FormatSpec = HealthColours | ListDropdown | FrozenHeader
 
 # Health colours: light fills readable with black text, as people pick them in Sheets.
 HEALTH_FILLS = {"Dead": "F4CCCC", "Stalled": "FCE5CD", "At risk": "FFF2CC", "Hot": "D9EAD3"}
+ERROR_FILL = HEALTH_FILLS["Dead"]  # an error in Status: the red of a dead deal
 
 
 @dataclass
@@ -166,6 +179,16 @@ class ChangeSet:
 
     def is_empty(self) -> bool:
         return not self.has_sheet_changes() and self.status is None
+
+
+def shaded_cells(rows: list[Row]) -> dict[tuple[int, int], str]:
+    """(row, column) → fill of each Shaded cell of a tab rewritten whole (1-based)."""
+    return {
+        (r, c): value.rgb
+        for r, row in enumerate(rows, start=1)
+        for c, value in enumerate(row, start=1)
+        if isinstance(value, Shaded)
+    }
 
 
 def whole_tabs(changes: ChangeSet, status_tab: str) -> dict[str, list[Row]]:

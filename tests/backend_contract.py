@@ -16,6 +16,7 @@ from sheetpipe.core.apply import apply_changes
 from sheetpipe.core.plan import plan_cycle
 from sheetpipe.core.today import TODAY_COLUMNS
 from sheetpipe.model import (
+    ERROR_FILL,
     ChangeSet,
     ColumnWrite,
     FrozenHeader,
@@ -219,6 +220,8 @@ class BackendContract:
             "error",
         ]
         assert self.links(sheet, "Status") == {f"A{at + 1}": ("Weights", "C2")}
+        red = {f"B{at + 1}": ERROR_FILL, f"C{at + 1}": ERROR_FILL}
+        assert self.fills(sheet, "Status") == red, "an error's message and level on red"
         # The manager fixes the rule: Status says so, and no link is left behind.
         with sheet.session():
             sheet.read()
@@ -227,6 +230,7 @@ class BackendContract:
         status = sheet.read().find("Status").rows
         assert status[1][:2] == ["Summary", "All good"]
         assert self.links(sheet, "Status") == {}
+        assert self.fills(sheet, "Status") == {}
 
     def test_today_lists_each_reps_work_and_links_each_line_to_its_row(self, backend):
         sheet = backend(tabs(deals(4)))
@@ -252,6 +256,10 @@ class BackendContract:
         assert look is None or (look.bold_header and look.filtered)
         again = run_cycle(sheet, NAMES, NOW + timedelta(minutes=5))
         assert "Today" not in again.plan.changes.rewrites, "unchanged: not written again"
+
+    def fills(self, sheet, tab: str) -> dict[str, str]:
+        """Each filled cell (C14) → its fill's RGB, from the storage itself."""
+        return sheet.fills.get(tab.casefold(), {})
 
     def links(self, sheet, tab: str) -> dict[str, tuple[str, str]]:
         """Each linked cell (A14) → the tab and cell it opens, from the storage itself."""

@@ -44,6 +44,18 @@ class TestGoogleBackend(BackendContract):
         frozen = ws.grid.get("frozenRowCount", 0) == 1
         return Layout(widths, bold and bool(header), frozen, ws.basic_filter is not None)
 
+    def fills(self, sheet, tab):
+        found = {}
+        for r, row in enumerate(self.emulator.files[sheet.key].by_title(tab).rows, start=1):
+            for c, cell in enumerate(row, start=1):
+                colour = (cell.uef or {}).get("backgroundColor") if cell else None
+                if colour:
+                    rgb = "".join(
+                        f"{round(colour.get(k, 0) * 255):02X}" for k in ("red", "green", "blue")
+                    )
+                    found[f"{col_letter(c)}{r}"] = rgb
+        return found
+
     def links(self, sheet, tab):
         spreadsheet = self.emulator.files[sheet.key]
         titles = {s.id: s.title for s in spreadsheet.sheets}

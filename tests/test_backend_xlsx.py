@@ -43,6 +43,15 @@ class TestXlsxBackend(BackendContract):
         bold = all(cell.font.b for cell in ws[1] if cell.value is not None)
         return Layout(widths, bold, ws.freeze_panes == "A2", ws.auto_filter.ref is not None)
 
+    def fills(self, sheet, tab):
+        ws = openpyxl.load_workbook(sheet.path)[tab]
+        return {
+            cell.coordinate: cell.fill.fgColor.rgb[-6:]
+            for row in ws.iter_rows()
+            for cell in row
+            if cell.fill is not None and cell.fill.fill_type == "solid"
+        }
+
     def links(self, sheet, tab):
         ws = openpyxl.load_workbook(sheet.path)[tab]
         return {

@@ -25,13 +25,17 @@ from sheetpipe.model import (
     HealthColours,
     ListDropdown,
     Row,
+    Shaded,
     tab_key,
     whole_tabs,
 )
 
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 # A tab rewritten whole: its values, their date formats and links (stale ones cleared).
-WHOLE_FIELDS = "userEnteredValue,userEnteredFormat.numberFormat,userEnteredFormat.textFormat.link"
+WHOLE_FIELDS = (
+    "userEnteredValue,userEnteredFormat.numberFormat,userEnteredFormat.textFormat.link,"
+    "userEnteredFormat.backgroundColor"
+)
 PIXELS_PER_CHAR, PADDING = 7, 5  # Sheets' default font, Arial 10: ~7 px a character
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
 VALUE_FIELDS = "userEnteredValue,userEnteredFormat.numberFormat"
@@ -380,7 +384,12 @@ class _Requests:
         self.requests.append({"updateCells": update})
 
     def linked(self, value: Any) -> dict:
-        """A cell's data; a CellLink's text links to its cell (#gid=…&range=D7)."""
+        """A cell's data; a CellLink's text links to its cell (#gid=…&range=D7), a
+        Shaded cell has its fill."""
+        if isinstance(value, Shaded):
+            data = cell_data(value.value)
+            data["userEnteredFormat"] = {"backgroundColor": _colour(value.rgb)}
+            return data
         if not isinstance(value, CellLink):
             return cell_data(value)
         target = self.sheets.get(tab_key(value.tab))

@@ -5,7 +5,15 @@ from __future__ import annotations
 from sheetpipe.backends.base import Backend
 from sheetpipe.core.apply import apply_changes
 from sheetpipe.core.cells import col_letter
-from sheetpipe.model import CellLink, ChangeSet, Snapshot, Tab, tab_key, whole_tabs
+from sheetpipe.model import (
+    CellLink,
+    ChangeSet,
+    Snapshot,
+    Tab,
+    shaded_cells,
+    tab_key,
+    whole_tabs,
+)
 
 
 class MemoryBackend(Backend):
@@ -13,6 +21,7 @@ class MemoryBackend(Backend):
         self.snapshot = snapshot or Snapshot({}, "memory")
         # The links of the tabs sheetpipe rewrites whole: tab → {A14: (tab, D7)}.
         self.links: dict[str, dict[str, tuple[str, str]]] = {}
+        self.fills: dict[str, dict[str, str]] = {}  # and their fills: tab → {C14: rgb}
 
     def describe(self) -> str:
         return "memory"
@@ -36,4 +45,7 @@ class MemoryBackend(Backend):
                 for r, row in enumerate(rows, start=1)
                 for c, v in enumerate(row, start=1)
                 if isinstance(v, CellLink)
+            }
+            self.fills[tab_key(name)] = {
+                f"{col_letter(c)}{r}": rgb for (r, c), rgb in shaded_cells(rows).items()
             }

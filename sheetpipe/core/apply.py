@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from sheetpipe.model import CellLink, ChangeSet, Row, Snapshot, Tab, same_slot, whole_tabs
+from sheetpipe.model import (
+    CellLink,
+    ChangeSet,
+    Row,
+    Shaded,
+    Snapshot,
+    Tab,
+    same_slot,
+    whole_tabs,
+)
 
 
 def apply_changes(snapshot: Snapshot, changes: ChangeSet, status_tab: str = "Status") -> Snapshot:
@@ -33,7 +42,7 @@ def apply_changes(snapshot: Snapshot, changes: ChangeSet, status_tab: str = "Sta
         if tab is None:
             tab = tabs.setdefault(name, Tab(name, []))
         # As a sheet shows a link: its text (the link itself is the backend's to keep).
-        tab.rows = [[str(v) if isinstance(v, CellLink) else v for v in r] for r in rows]
+        tab.rows = [[str(v) if isinstance(v, CellLink | Shaded) else v for v in r] for r in rows]
     for tab in tabs.values():
         trim(tab.rows)
     return result

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sheetpipe.core import cells
 from sheetpipe.core.contract import STATUS_COLUMNS
 from sheetpipe.core.plan import Plan
-from sheetpipe.model import CellLink, Row, Tab
+from sheetpipe.model import ERROR_FILL, CellLink, Problem, Row, Shaded, Tab
 
 VOLATILE = ("last run", "next run")  # change every cycle; not a reason to rewrite
 TIME = "%Y-%m-%d %H:%M"
@@ -50,7 +50,7 @@ def _rows(plan: Plan, next_run: str, last_change: list) -> list[Row]:
     rows.append(["Problems", len(plan.problems), f"{errors} errors, {warnings} warnings"])
     rows.append(["", "", ""])
     rows.append(["Where", "Problem", "Level"])
-    rows += [[_link(p.where), p.message, p.level] for p in plan.problems]
+    rows += [[_link(p.where), *_shaded(p)] for p in plan.problems]
     rows.insert(1, ["Summary", headline(errors, warnings), ""])
     return rows
 
@@ -65,6 +65,13 @@ def headline(errors: int, warnings: int) -> str:
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _shaded(problem: Problem) -> list[Shaded | str]:
+    """An error's message and level on red, so that errors stand out from warnings."""
+    if problem.level != "error":
+        return [problem.message, problem.level]
+    return [Shaded(problem.message, ERROR_FILL), Shaded(problem.level, ERROR_FILL)]
 
 
 def _link(where: str) -> CellLink | str:

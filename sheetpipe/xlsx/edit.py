@@ -16,7 +16,7 @@ from collections import defaultdict
 from lxml import etree
 
 from sheetpipe.core.cells import col_letter
-from sheetpipe.model import ChangeSet, FrozenHeader, Row, tab_key, whole_tabs
+from sheetpipe.model import ChangeSet, FrozenHeader, Row, shaded_cells, tab_key, whole_tabs
 from sheetpipe.xlsx.formats import (
     Skeleton,
     extend_filter,
@@ -109,7 +109,9 @@ class WorkbookEdit:
             rewrite = self.rewrite(part)
             rewrite.set_cells(cells.get(part, {}))
             if part in rewritten:  # last: the tab is rewritten whole
-                rewrite.replace_all(rewritten[part])
+                rows = rewritten[part]
+                fills = {at: self.styles.fill(rgb) for at, rgb in shaded_cells(rows).items()}
+                rewrite.replace_all(rows, fills)
                 fit_filter(self.skeleton(part), len(rewritten[part]))
             if part in links:
                 set_links(self.skeleton(part), links[part])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -151,13 +152,29 @@ class Rewrite:
         out.append(view[pos:end])
         return out
 
-    def replace_all(self, rows: list[list[object]]) -> None:
-        """The whole content (the Status tab, which sheetpipe owns entirely). The header
-        row's cells keep their styles (bold), so the new header looks as the old one."""
+    def replace_all(
+        self, rows: list[list[object]], styled: dict[tuple[int, int], int] | None = None
+    ) -> None:
+        """The whole content (a tab sheetpipe owns entirely: Status, Today). The header
+        row's cells keep their styles (bold), so the new header looks as the old one;
+        the cells in `styled` ((row, column) → style, below the header) get theirs."""
         xml, start, end = self.split.region()
         self.formulas_dropped |= xml.find(b"<" + self.split.prefix + b"f", start, end) >= 0
+        by_row: dict[int, dict[int, int]] = defaultdict(dict)
+        for (row, col), style in (styled or {}).items():
+            if row > 1:
+                by_row[row][col] = style
         self.split.body = [self._header_styles(xml, start, end)]
+        for row, cols in sorted(by_row.items()):  # empty styled cells, as for the header
+            self.split.body.append(self._styled_row(row, cols))
         self.set_cells(rows_as_cells(rows))
+
+    def _styled_row(self, row: int, styles: dict[int, int]) -> bytes:
+        p = self.split.prefix
+        body = b"".join(
+            b'<%sc r="%s%d" s="%d"/>' % (p, _letters(c), row, s) for c, s in sorted(styles.items())
+        )
+        return b'<%srow r="%d">%s</%srow>' % (p, row, body, p)
 
     def _header_styles(self, xml: bytes, start: int, end: int) -> bytes:
         """Row 1 as empty cells in its cells' styles ("" when row 1 is not there)."""

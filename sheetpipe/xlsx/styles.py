@@ -92,6 +92,33 @@ class Styles:
         self._counted(xfs)
         return len(xfs) - 1
 
+    def fill(self, rgb: str) -> int:
+        """A solid background (an error in Status), on the default font."""
+        if rgb not in self._named:
+            self._named[rgb] = self._find_or_add_fill_xf(rgb)
+        return self._named[rgb]
+
+    def _find_or_add_fill_xf(self, rgb: str) -> int:
+        fills = self._list("fills")
+        want = etree.Element(self._q("fill"))
+        pattern = etree.SubElement(want, self._q("patternFill"), patternType="solid")
+        etree.SubElement(pattern, self._q("fgColor"), rgb="FF" + rgb)
+        shape = etree.tostring(want)
+        found = next((i for i, f in enumerate(fills) if etree.tostring(f) == shape), None)
+        if found is None:
+            fills.append(want)
+            self._counted(fills)
+            found = len(fills) - 1
+        xfs = self._list("cellXfs")
+        for index, xf in enumerate(xfs):
+            if xf.get("fillId") == str(found) and len(xf) == 0 and all(
+                    xf.get(k, "0") == "0" for k in ("numFmtId", "fontId", "borderId")):  # fmt: skip
+                return index
+        etree.SubElement(xfs, self._q("xf"), numFmtId="0", fontId="0", fillId=str(found),
+                         borderId="0", xfId="0", applyFill="1")  # fmt: skip
+        self._counted(xfs)
+        return len(xfs) - 1
+
     @functools.cache  # noqa: B019 (one Styles lives for one write)
     def is_date_style(self, index: int) -> bool:
         xfs = self._list("cellXfs")
