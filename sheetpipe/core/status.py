@@ -41,6 +41,7 @@ def _rows(plan: Plan, next_run: str, last_change: list) -> list[Row]:
     per_tab = " · ".join(f"{p.name} {len(p.desired)}" for p in plan.pipelines)
     rows: list[Row] = [
         list(STATUS_COLUMNS),
+        ["Summary", headline(errors, warnings), ""],
         ["Last run", plan.now.strftime(TIME), f"time zone {plan.settings.timezone}"],
         ["Next run", next_run, ""],
         _pad(last_change),
@@ -51,7 +52,6 @@ def _rows(plan: Plan, next_run: str, last_change: list) -> list[Row]:
     rows.append(["", "", ""])
     rows.append(["Where", "Problem", "Level"])
     rows += [[_link(p.where), *_shaded(p)] for p in plan.problems]
-    rows.insert(1, ["Summary", headline(errors, warnings), ""])
     return rows
 
 
