@@ -67,55 +67,32 @@ class Styles:
     def bold(self) -> int:
         """The default font in bold, for the header of a tab sheetpipe makes."""
         if "bold" not in self._named:
-            self._named["bold"] = self._find_or_add_bold_xf()
+            fonts = self._list("fonts")
+            font = deepcopy(fonts[0]) if len(fonts) else etree.Element(self._q("font"))
+            for old in font.findall(self._q("b")):
+                font.remove(old)
+            font.insert(0, etree.Element(self._q("b")))
+            self._named["bold"] = self._xf_with("fontId", self._entry("fonts", font))
         return self._named["bold"]
-
-    def _find_or_add_bold_xf(self) -> int:
-        fonts = self._list("fonts")
-        font = deepcopy(fonts[0]) if len(fonts) else etree.Element(self._q("font"))
-        for old in font.findall(self._q("b")):
-            font.remove(old)
-        font.insert(0, etree.Element(self._q("b")))
-        shape = etree.tostring(font)
-        found = next((i for i, f in enumerate(fonts) if etree.tostring(f) == shape), None)
-        if found is None:
-            fonts.append(font)
-            self._counted(fonts)
-            found = len(fonts) - 1
-        xfs = self._list("cellXfs")
-        for index, xf in enumerate(xfs):
-            if xf.get("fontId") == str(found) and len(xf) == 0 and all(
-                    xf.get(k, "0") == "0" for k in ("numFmtId", "fillId", "borderId")):  # fmt: skip
-                return index
-        etree.SubElement(xfs, self._q("xf"), numFmtId="0", fontId=str(found), fillId="0",
-                         borderId="0", xfId="0", applyFont="1")  # fmt: skip
-        self._counted(xfs)
-        return len(xfs) - 1
 
     def fill(self, rgb: str) -> int:
         """A solid background (an error in Status), on the default font."""
         if rgb not in self._named:
-            self._named[rgb] = self._find_or_add_fill_xf(rgb)
+            fill = etree.Element(self._q("fill"))
+            pattern = etree.SubElement(fill, self._q("patternFill"), patternType="solid")
+            etree.SubElement(pattern, self._q("fgColor"), rgb="FF" + rgb)
+            self._named[rgb] = self._xf_with("fillId", self._entry("fills", fill))
         return self._named[rgb]
 
-    def _find_or_add_fill_xf(self, rgb: str) -> int:
-        fills = self._list("fills")
-        want = etree.Element(self._q("fill"))
-        pattern = etree.SubElement(want, self._q("patternFill"), patternType="solid")
-        etree.SubElement(pattern, self._q("fgColor"), rgb="FF" + rgb)
-        shape = etree.tostring(want)
-        found = next((i for i, f in enumerate(fills) if etree.tostring(f) == shape), None)
-        if found is None:
-            fills.append(want)
-            self._counted(fills)
-            found = len(fills) - 1
+    def _xf_with(self, part: str, index: int) -> int:
+        """A cell format that is the default one but for its font or its fill (`part`)."""
+        ids = {"numFmtId": "0", "fontId": "0", "fillId": "0", "borderId": "0", part: str(index)}
         xfs = self._list("cellXfs")
-        for index, xf in enumerate(xfs):
-            if xf.get("fillId") == str(found) and len(xf) == 0 and all(
-                    xf.get(k, "0") == "0" for k in ("numFmtId", "fontId", "borderId")):  # fmt: skip
-                return index
-        etree.SubElement(xfs, self._q("xf"), numFmtId="0", fontId="0", fillId=str(found),
-                         borderId="0", xfId="0", applyFill="1")  # fmt: skip
+        for found, xf in enumerate(xfs):
+            if len(xf) == 0 and all(xf.get(k, "0") == v for k, v in ids.items()):
+                return found
+        apply = {"fontId": "applyFont", "fillId": "applyFill"}[part]
+        etree.SubElement(xfs, self._q("xf"), {**ids, "xfId": "0", apply: "1"})
         self._counted(xfs)
         return len(xfs) - 1
 
@@ -169,17 +146,21 @@ class Styles:
     # ---- differential formats (dxfs), for conditional formatting ----------------------
     def fill_dxf(self, rgb: str) -> int:
         """A solid fill in a differential format; found again rather than added twice."""
-        dxfs = self._list("dxfs")
-        want = _dxf_fill(self.ns, rgb)
-        shape = etree.tostring(want)
-        for index, dxf in enumerate(dxfs):
-            if etree.tostring(dxf) == shape:
-                return index
-        dxfs.append(want)
-        self._counted(dxfs)
-        return len(dxfs) - 1
+        return self._entry("dxfs", _dxf_fill(self.ns, rgb))
 
     # ---- the lists --------------------------------------------------------------------
+    def _entry(self, name: str, want: etree._Element) -> int:
+        """The index of the entry of list `name` (fonts, fills, dxfs) shaped exactly as
+        `want`, appended when there is none."""
+        holder = self._list(name)
+        shape = etree.tostring(want)
+        for index, entry in enumerate(holder):
+            if etree.tostring(entry) == shape:
+                return index
+        holder.append(want)
+        self._counted(holder)
+        return len(holder) - 1
+
     def _list(self, name: str) -> etree._Element:
         found = self.root.find(self._q(name))
         if found is not None:
