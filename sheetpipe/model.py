@@ -8,7 +8,7 @@ here knows about files, HTTP or pandas.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 Cell = Any  # str | int | float | bool | date | datetime | None
 DateCells = Literal["date", "datetime", "serial"]
@@ -181,13 +181,17 @@ class ChangeSet:
         return not self.has_sheet_changes() and self.status is None
 
 
-def shaded_cells(rows: list[Row]) -> dict[tuple[int, int], str]:
-    """(row, column) → fill of each Shaded cell of a tab rewritten whole (1-based)."""
+Marked = TypeVar("Marked", CellLink, Shaded)
+
+
+def marked_cells(rows: list[Row], kind: type[Marked]) -> dict[tuple[int, int], Marked]:
+    """(row, column) → each cell of `kind` (CellLink, Shaded) in a tab rewritten whole,
+    1-based, for the backend to link or fill."""
     return {
-        (r, c): value.rgb
+        (r, c): value
         for r, row in enumerate(rows, start=1)
         for c, value in enumerate(row, start=1)
-        if isinstance(value, Shaded)
+        if isinstance(value, kind)
     }
 
 

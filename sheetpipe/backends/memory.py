@@ -8,9 +8,10 @@ from sheetpipe.core.cells import col_letter
 from sheetpipe.model import (
     CellLink,
     ChangeSet,
+    Shaded,
     Snapshot,
     Tab,
-    shaded_cells,
+    marked_cells,
     tab_key,
     whole_tabs,
 )
@@ -40,12 +41,11 @@ class MemoryBackend(Backend):
         self.writes += 1
         self.snapshot = apply_changes(self.snapshot, changes, status_tab)
         for name, rows in whole_tabs(changes, status_tab).items():
-            self.links[tab_key(name)] = {
-                f"{col_letter(c)}{r}": (v.tab, v.cell)
-                for r, row in enumerate(rows, start=1)
-                for c, v in enumerate(row, start=1)
-                if isinstance(v, CellLink)
-            }
-            self.fills[tab_key(name)] = {
-                f"{col_letter(c)}{r}": rgb for (r, c), rgb in shaded_cells(rows).items()
-            }
+            links = marked_cells(rows, CellLink)
+            fills = marked_cells(rows, Shaded)
+            self.links[tab_key(name)] = {_ref(*at): (v.tab, v.cell) for at, v in links.items()}
+            self.fills[tab_key(name)] = {_ref(*at): v.rgb for at, v in fills.items()}
+
+
+def _ref(row: int, col: int) -> str:
+    return f"{col_letter(col)}{row}"

@@ -16,7 +16,15 @@ from collections import defaultdict
 from lxml import etree
 
 from sheetpipe.core.cells import col_letter
-from sheetpipe.model import ChangeSet, FrozenHeader, Row, shaded_cells, tab_key, whole_tabs
+from sheetpipe.model import (
+    ChangeSet,
+    FrozenHeader,
+    Row,
+    Shaded,
+    marked_cells,
+    tab_key,
+    whole_tabs,
+)
 from sheetpipe.xlsx.formats import (
     Skeleton,
     extend_filter,
@@ -110,7 +118,8 @@ class WorkbookEdit:
             rewrite.set_cells(cells.get(part, {}))
             if part in rewritten:  # last: the tab is rewritten whole
                 rows = rewritten[part]
-                fills = {at: self.styles.fill(rgb) for at, rgb in shaded_cells(rows).items()}
+                shaded = marked_cells(rows, Shaded).items()
+                fills = {at: self.styles.fill(cell.rgb) for at, cell in shaded}
                 rewrite.replace_all(rows, fills)
                 fit_filter(self.skeleton(part), len(rewritten[part]))
             if part in links:

@@ -21,6 +21,7 @@ from sheetpipe.model import (
     HealthColours,
     ListDropdown,
     Row,
+    marked_cells,
 )
 from sheetpipe.xlsx.package import parse_xml, to_xml
 from sheetpipe.xlsx.sheet import Split
@@ -164,10 +165,8 @@ def extend_filter(skeleton: Skeleton, first: int, last: int) -> None:
 def links_in(rows: list[Row]) -> dict[str, str]:
     """Each CellLink's cell (A14) → where it leads, as a hyperlink's location ('Deals'!D7)."""
     return {
-        f"{col_letter(c)}{r}": "'" + value.tab.replace("'", "''") + "'!" + value.cell
-        for r, row in enumerate(rows, start=1)
-        for c, value in enumerate(row, start=1)
-        if isinstance(value, CellLink)
+        f"{col_letter(c)}{r}": "'" + link.tab.replace("'", "''") + "'!" + link.cell
+        for (r, c), link in marked_cells(rows, CellLink).items()
     }
 
 
