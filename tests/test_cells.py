@@ -359,3 +359,18 @@ def test_typed_dates_in_each_form(text, order, expected):
     got = cells.dates(col, order)
     assert (pd.isna(got[0]) and expected is None) or got[0].date() == expected
     assert got[1:].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ([["a", "", ""], ["", "b"], ["", ""], []], [["a"], ["", "b"]]),
+        ([[""], ["x"], [""], ["y", ""]], [[], ["x"], [], ["y"]]),
+        ([["", ""], []], []),
+        ([], []),
+    ],
+)
+def test_without_trailing_blanks_drops_only_what_ends_a_row_or_the_table(table, expected):
+    before = [list(row) for row in table]
+    assert cells.without_trailing_blanks(table) == expected
+    assert table == before, "the table given is not changed"

@@ -137,6 +137,20 @@ def serial(value: date, date1904: bool = False) -> float:
     return (moment - (SERIAL_EPOCH_1904 if date1904 else SERIAL_EPOCH)) / timedelta(days=1)
 
 
+def without_trailing_blanks(table: list[list[str]]) -> list[list[str]]:
+    """Texts of rows without their empty cells and rows at the end, as Google hands a
+    range over (so two readings of a tab compare equal whatever the backend)."""
+    out = []
+    for row in table:
+        row = list(row)
+        while row and not row[-1]:
+            row.pop()
+        out.append(row)
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
 def col_letter(index: int) -> str:
     """1 → A, 27 → AA (spreadsheet column letters)."""
     if index < 1:

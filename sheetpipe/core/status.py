@@ -96,16 +96,8 @@ def _stale(old: dict, plan: Plan) -> bool:
 
 def _differs(rows: list[Row], current: list[Row]) -> bool:
     def stable(table: list[Row]) -> list[list[str]]:
-        out = []
-        for row in table:
-            texts = [cells.text(v).strip() for v in row]
-            while texts and not texts[-1]:
-                texts.pop()
-            if texts and cells.norm(texts[0]) in VOLATILE:
-                continue
-            out.append(texts)
-        while out and not out[-1]:
-            out.pop()
-        return out
+        texts = [[cells.text(v).strip() for v in row] for row in table]
+        kept = [row for row in texts if not (row and cells.norm(row[0]) in VOLATILE)]
+        return cells.without_trailing_blanks(kept)
 
     return stable(rows) != stable(current)

@@ -355,9 +355,5 @@ def _shown(rows: list[Row], serial_numbers: bool) -> list[list[str]]:
         texts = [cells.text(v) for v in row]
         if len(row) == len(TODAY_COLUMNS):
             texts[-1] = _day_text(row[-1], serial_numbers)
-        while texts and not texts[-1]:
-            texts.pop()
         out.append(texts)
-    while out and not out[-1]:
-        out.pop()
-    return out
+    return cells.without_trailing_blanks(out)

@@ -147,19 +147,27 @@ def filter_header(skeleton: Skeleton, width: int, last_row: int) -> None:
 
 def fit_filter(skeleton: Skeleton, rows: int) -> None:
     """A filter from A1 over a tab rewritten whole covers its new rows."""
-    found = skeleton.root.find(skeleton.q("autoFilter"))
-    span = re.fullmatch(r"A1:([A-Z]+)\d+", found.get("ref", "")) if found is not None else None
-    if span:
-        found.set("ref", f"A1:{span.group(1)}{max(rows, 1)}")  # type: ignore[union-attr]
+    found = _filter(skeleton)
+    if found and found[1] == "A1":
+        found[0].set("ref", f"A1:{found[2]}{max(rows, 1)}")
 
 
 def extend_filter(skeleton: Skeleton, first: int, last: int) -> None:
     """A filter that ends on the row above appended rows takes them in (as a table does)."""
-    found = skeleton.root.find(skeleton.q("autoFilter"))
-    span = re.fullmatch(r"\$?([A-Z]+)\$?(\d+):\$?([A-Z]+)\$?(\d+)", found.get("ref", "")) if (
-        found is not None) else None  # fmt: skip
-    if span and int(span.group(4)) == first - 1:
-        found.set("ref", f"{span.group(1)}{span.group(2)}:{span.group(3)}{last}")
+    found = _filter(skeleton)
+    if found and found[3] == first - 1:
+        found[0].set("ref", f"{found[1]}:{found[2]}{last}")
+
+
+def _filter(skeleton: Skeleton) -> tuple[etree._Element, str, str, int] | None:
+    """The tab's autoFilter, its first cell (A1), its last column (E) and last row."""
+    element = skeleton.root.find(skeleton.q("autoFilter"))
+    if element is None:
+        return None
+    span = re.fullmatch(r"\$?([A-Z]+)\$?(\d+):\$?([A-Z]+)\$?(\d+)", element.get("ref", ""))
+    if span is None:
+        return None
+    return element, span.group(1) + span.group(2), span.group(3), int(span.group(4))
 
 
 def links_in(rows: list[Row]) -> dict[str, str]:
