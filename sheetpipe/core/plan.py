@@ -26,6 +26,7 @@ from sheetpipe.model import (
     ListDropdown,
     Problem,
     Snapshot,
+    Tab,
 )
 
 
@@ -123,7 +124,7 @@ def _today(
 ) -> None:
     """The Today tab, rewritten when what it lists changes."""
     tasks_tab = snapshot.find(names.tasks)
-    first = len(tasks_tab.rows) + 1 if tasks_tab else 2
+    first = _first_new_row(tasks_tab)
     deals = [
         Deals(result.name, result.desired, cells.col_letter(table.cols[cells.norm("Deal")]))
         for result, table in pipelines
@@ -186,8 +187,13 @@ def _append(
     position = {cells.norm(c): c for c in contract}
     keys = [position.get(h, "") for h in header]  # "": a column people added, left empty
     ordered = [list(map(row.get, keys)) for row in rows]
-    first = len(tab.rows) + 1 if tab else 2
+    first = _first_new_row(tab)
     changes.appends.append((tab.name if tab else name, first, ordered))
+
+
+def _first_new_row(tab: Tab | None) -> int:
+    """Where rows appended to a tab begin (below its header when it is to be made)."""
+    return len(tab.rows) + 1 if tab else 2
 
 
 def _owned_formats(
