@@ -39,6 +39,28 @@ class ListDropdown:
 
 
 @dataclass(frozen=True)
+class Checkbox:
+    """A tick box on one column from row 2 down, where the backend has them (Google's
+    boolean validation). Ticked is "Yes" and unticked "No", the words of the workbook's
+    Yes/No dropdown, so Tasks reads alike on both backends and nothing is converted."""
+
+    col: int
+    ticked: str = "Yes"
+    unticked: str = "No"
+
+
+@dataclass(frozen=True)
+class DueColours:
+    """Whole-row conditional colours on Tasks: red while an open task's Due is past,
+    amber on the day it is due. The sheet recomputes them, so they stay right between
+    cycles (1-based columns)."""
+
+    due_col: int
+    done_col: int
+    last_col: int
+
+
+@dataclass(frozen=True)
 class CellLink:
     """Text that opens a cell of the sheet when clicked: a Status problem's address.
 
@@ -70,11 +92,13 @@ class FrozenHeader:
     """Row 1 stays visible while scrolling."""
 
 
-FormatSpec = HealthColours | ListDropdown | FrozenHeader
+FormatSpec = HealthColours | DueColours | ListDropdown | Checkbox | FrozenHeader
 
 # Health colours: light fills readable with black text, as people pick them in Sheets.
 HEALTH_FILLS = {"Dead": "F4CCCC", "Stalled": "FCE5CD", "At risk": "FFF2CC", "Hot": "D9EAD3"}
 ERROR_FILL = HEALTH_FILLS["Dead"]  # an error in Status: the red of a dead deal
+# Tasks: an open task past its Due in the red of a dead deal, one due today in amber.
+DUE_FILLS = {"overdue": HEALTH_FILLS["Dead"], "today": HEALTH_FILLS["Stalled"]}
 
 
 @dataclass
@@ -109,6 +133,8 @@ class Snapshot:
     # How this backend hands a date cell over: a date (in memory), a datetime (xlsx,
     # as calamine reads it) or a serial day number (Google's UNFORMATTED_VALUE).
     date_cells: DateCells = "date"
+    # Whether Done in Tasks is a checkbox (Google) rather than a Yes/No dropdown.
+    checkboxes: bool = False
 
     def find(self, name: str) -> Tab | None:
         """A tab by name, matched case-insensitively and ignoring surrounding spaces."""
@@ -204,7 +230,9 @@ def whole_tabs(changes: ChangeSet, status_tab: str) -> dict[str, list[Row]]:
 
 
 def same_slot(a: FormatSpec, b: FormatSpec) -> bool:
-    """True when installing `b` replaces `a` (one colour set per tab, one list per column)."""
-    if type(a) is not type(b):
-        return False
-    return not isinstance(a, ListDropdown) or a.col == b.col  # type: ignore[union-attr]
+    """True when installing `b` replaces `a`: one colour set of a kind per tab, one
+    validation (a dropdown or a checkbox) per column."""
+    validations = (ListDropdown, Checkbox)
+    if isinstance(a, validations) and isinstance(b, validations):
+        return a.col == b.col
+    return type(a) is type(b)

@@ -20,6 +20,8 @@ from sheetpipe.core.widths import plan_widths
 from sheetpipe.errors import Replan
 from sheetpipe.model import (
     ChangeSet,
+    Checkbox,
+    DueColours,
     FormatSpec,
     FrozenHeader,
     HealthColours,
@@ -177,6 +179,13 @@ def describe_format(spec: FormatSpec, header: list[str]) -> str:
             f"dropdown on {column(spec.col)}, its {spec.count} {choices} "
             f"from {cells.a1(spec.source_tab, 2, spec.source_col)}:{last}"
         )
+    if isinstance(spec, DueColours):
+        return (
+            f"red rows past {column(spec.due_col)}, amber on the day, "
+            f"until {column(spec.done_col)} is ticked"
+        )
+    if isinstance(spec, Checkbox):
+        return f'checkbox on {column(spec.col)} ("{spec.ticked}" when ticked)'
     if isinstance(spec, FrozenHeader):
         return "header row frozen"
     return str(spec)  # a format added to the model before it was given words here

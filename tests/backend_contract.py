@@ -13,12 +13,16 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from sheetpipe.core.apply import apply_changes
+from sheetpipe.core.cells import col_letter
 from sheetpipe.core.plan import plan_cycle
 from sheetpipe.core.today import TODAY_COLUMNS
 from sheetpipe.model import (
+    DUE_FILLS,
     ERROR_FILL,
     ChangeSet,
+    Checkbox,
     ColumnWrite,
+    DueColours,
     FrozenHeader,
     HealthColours,
     ListDropdown,
@@ -163,11 +167,40 @@ class BackendContract:
         assert FrozenHeader() in formats
         assert HealthColours(header.index("Health") + 1, len(header)) in formats
         assert ListDropdown(header.index("Stage") + 1, "Lists", 1, len(stages)) in formats
-        assert ListDropdown(5, "Lists", 3, 2) in sheet.read().find("Tasks").formats
         assert dropdown_choices(sheet.read(), "Deals", header.index("Stage") + 1) == stages
-        assert dropdown_choices(sheet.read(), "Tasks", 5) == ("Yes", "No")
         again = plan_cycle(sheet.read(), NAMES, NOW)
         assert again.changes.formats == []
+
+    def test_done_is_ticked_in_a_checkbox_or_a_dropdown_and_open_tasks_due_are_coloured(
+        self, backend
+    ):
+        sheet = backend(tabs(deals()))
+        run_cycle(sheet, NAMES, NOW)
+        snap = sheet.read()
+        header = snap.find("Tasks").header
+        due, done = header.index("Due") + 1, header.index("Done") + 1
+        formats = snap.find("Tasks").formats
+        if snap.checkboxes:  # Google: ticked is "Yes", as the workbook's dropdown says
+            assert Checkbox(done, "Yes", "No") in formats
+            assert not any(isinstance(f, ListDropdown) for f in formats)
+        else:
+            assert ListDropdown(done, "Lists", 3, 2) in formats
+            assert dropdown_choices(snap, "Tasks", done) == ("Yes", "No")
+        assert DueColours(due, done, len(header)) in formats
+        rules = self.row_rules(sheet, "Tasks")
+        if rules is not None:  # as the storage holds them: over A2:I, the colours ours
+            last = col_letter(len(header))
+            assert {(span, fill) for span, _, fill in rules} == {
+                (f"A2:{last}", DUE_FILLS["overdue"]),
+                (f"A2:{last}", DUE_FILLS["today"]),
+            }
+            assert all("TODAY()" in formula for _, formula, _ in rules)
+        assert plan_cycle(sheet.read(), NAMES, NOW).changes.formats == []
+
+    def row_rules(self, sheet, tab) -> list[tuple[str, str, str]] | None:
+        """(range to row 2's column, formula, fill) of each conditional rule the storage
+        holds on `tab`; None where there is no storage beyond the snapshot."""
+        return None
 
     def test_a_dropdown_holds_any_stage_name_and_any_number_of_stages(self, backend):
         """An xlsx literal list holds 255 characters and splits at commas; a quote must

@@ -56,6 +56,19 @@ class TestGoogleBackend(BackendContract):
                     found[f"{col_letter(c)}{r}"] = rgb
         return found
 
+    def row_rules(self, sheet, tab):
+        ws = self.emulator.files[sheet.key].by_title(tab)
+        found = []
+        for rule in ws.conditional:
+            (grid,) = rule["ranges"]
+            span = f"{col_letter(grid['startColumnIndex'] + 1)}{grid['startRowIndex'] + 1}:"
+            span += col_letter(grid["endColumnIndex"])
+            (formula,) = rule["booleanRule"]["condition"]["values"]
+            colour = rule["booleanRule"]["format"]["backgroundColor"]
+            rgb = "".join(f"{round(colour[k] * 255):02X}" for k in ("red", "green", "blue"))
+            found.append((span, formula["userEnteredValue"].removeprefix("="), rgb))
+        return found
+
     def links(self, sheet, tab):
         spreadsheet = self.emulator.files[sheet.key]
         titles = {s.id: s.title for s in spreadsheet.sheets}

@@ -52,6 +52,18 @@ class TestXlsxBackend(BackendContract):
             if cell.fill is not None and cell.fill.fill_type == "solid"
         }
 
+    def row_rules(self, sheet, tab):
+        ws = openpyxl.load_workbook(sheet.path)[tab]
+        return [
+            (
+                str(span.sqref).replace("1048576", ""),
+                rule.formula[0],
+                rule.dxf.fill.bgColor.rgb[-6:],
+            )
+            for span in ws.conditional_formatting
+            for rule in span.rules
+        ]
+
     def links(self, sheet, tab):
         ws = openpyxl.load_workbook(sheet.path)[tab]
         return {

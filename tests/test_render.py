@@ -5,47 +5,87 @@ then holds only the part shown."""
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
 from collections import Counter
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+import numpy as np
 import pytest
 from python_calamine import CalamineWorkbook
 
+from sheetpipe.backends.xlsx import XlsxBackend
 from sheetpipe.demo import make_demo
+from sheetpipe.model import DUE_FILLS, ChangeSet, ColumnWrite
 
 from .libreoffice import convert
 
 DEAL_ID = re.compile(r"(?<![\w/])D-\d{4}(?!\w)")  # a deal's ID, not inside a task ID
 
 
+# Tasks rows 2 to 5 as a person leaves them: (days from today it is due, Done), and the
+# colour LibreOffice must show the row in, from sheetpipe's rules (None: no fill).
+TASK_STATES = [(-3, "No", DUE_FILLS["overdue"]), (-3, "Yes", None),
+               (0, "No", DUE_FILLS["today"]), (4, "No", None)]  # fmt: skip
+WHITE = "FFFFFF"
+
+
+@dataclass
+class Rendered:
+    text: str  # as pdftotext -layout prints it
+    sheets: dict[str, list[list]]  # the workbook's cells, by tab
+    pdf: Path
+    task_ids: list[str]  # of Tasks rows 2 to 5
+
+
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory) -> tuple[str, dict[str, list[list]]]:
-    """The demo's text as LibreOffice prints it, and the workbook's cells."""
+def rendered(tmp_path_factory) -> Rendered:
+    """The demo as LibreOffice prints it, after a person set four tasks' Due and Done."""
     folder = tmp_path_factory.mktemp("demo")
     result = make_demo(folder, force=True, now=datetime.now(UTC))
+    _set_task_states(XlsxBackend(result.workbook))
     convert([result.workbook], folder / "pdf", "pdf")
     pdf = folder / "pdf" / (result.workbook.stem + ".pdf")
-    pdftotext = shutil.which("pdftotext")
-    assert pdftotext, "pdftotext is needed: run the README's test command (poppler-utils)"
     text = subprocess.run(
-        [pdftotext, "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
-    ).stdout
+        [_poppler("pdftotext"), "-layout", str(pdf), "-"], check=True, capture_output=True,
+        text=True,
+    ).stdout  # fmt: skip
     book = CalamineWorkbook.from_path(str(result.workbook))
     sheets = {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
-    return text, sheets
+    header, *rows = sheets["Tasks"]
+    ids = [str(row[header.index("Task ID")]) for row in rows[: len(TASK_STATES)]]
+    return Rendered(text, sheets, pdf, ids)
+
+
+def _set_task_states(sheet: XlsxBackend) -> None:
+    header = sheet.read().find("Tasks").header
+    rows = list(range(2, 2 + len(TASK_STATES)))
+    today = date.today()  # LibreOffice's TODAY() when it renders
+    dues = [today + timedelta(days=days) for days, _, _ in TASK_STATES]
+    due = ColumnWrite("Tasks", header.index("Due") + 1, "Due", rows, dues)
+    done = ColumnWrite("Tasks", header.index("Done") + 1, "Done", rows,
+                       [done for _, done, _ in TASK_STATES])  # fmt: skip
+    sheet.apply(ChangeSet(writes=[due, done]), "Status")
+
+
+def _poppler(tool: str) -> str:
+    found = shutil.which(tool)
+    assert found, f"{tool} is needed: run the README's test command (poppler-utils)"
+    return found
 
 
 def test_no_date_or_number_shows_as_hashes(rendered):
-    text, _ = rendered
+    text = rendered.text
     lines = [line for line in text.splitlines() if "###" in line]
     assert not lines, f"{len(lines)} lines with ###, first: {lines[:3]}"
 
 
 def test_every_deal_id_shows_whole(rendered):
-    text, sheets = rendered
+    text, sheets = rendered.text, rendered.sheets
     cells = [str(v) for rows in sheets.values() for row in rows for v in row]
     written = Counter(m for value in cells for m in DEAL_ID.findall(value))
     shown = Counter(DEAL_ID.findall(text))
@@ -55,12 +95,72 @@ def test_every_deal_id_shows_whole(rendered):
 
 def test_every_deal_name_shows_whole(rendered):
     """Deal names are the longest text people scan, in every tab that shows them
-    (Deals, Customers, Tasks, History): each shows as often as the tabs hold it."""
-    text, sheets = rendered
-    names: Counter[str] = Counter()
-    for header, *rows in sheets.values():
-        if "Deal" in header:
-            at = header.index("Deal")
-            names.update(str(row[at]) for row in rows if row[at])
+    (Deals, Customers, Tasks, History, Today): each shows as often as the tabs hold it."""
+    names = _names(rendered.sheets, "Deal")
+    text = rendered.text
     cut = {name: n - text.count(name) for name, n in names.items() if text.count(name) < n}
     assert len(names) > 40 and not cut, f"{len(cut)} deal names cut, e.g. {list(cut)[:3]}"
+
+
+def test_every_owner_shows_whole(rendered):
+    """Owners are the most repeated names: wherever one begins to show, it shows whole
+    (cut, "Chloe Martin" and the Done beside it read "Chloe MartiNo")."""
+    cut = set()
+    for name in _names(rendered.sheets, "Owner"):
+        start = name[: len(name) // 2]
+        shown = re.findall(re.escape(start) + r"\S*(?: \S+)*?(?=\s{2,}|$)", rendered.text, re.M)
+        cut |= {s for s in shown if not s.startswith(name)}
+    assert not cut, f"owner names cut: {sorted(cut)[:5]}"
+
+
+def _names(sheets: dict[str, list[list]], column: str) -> Counter[str]:
+    """How often each value of `column` is in the tabs that have that column."""
+    names: Counter[str] = Counter()
+    for header, *rows in sheets.values():
+        if column in header:
+            at = header.index(column)
+            names.update(str(row[at]) for row in rows if row[at])
+    return names
+
+
+def test_open_tasks_past_due_show_red_and_due_today_amber(rendered, tmp_path):
+    """The colours come from the workbook's own rules, evaluated by LibreOffice on the
+    day it renders: a ticked task and one due later stay white."""
+    seen = {task: _background(rendered.pdf, task, tmp_path) for task in rendered.task_ids}
+    fills = [fill or WHITE for _, _, fill in TASK_STATES]
+    assert seen == dict(zip(rendered.task_ids, fills, strict=True))
+
+
+def _background(pdf: Path, word: str, folder: Path) -> str:
+    """The colour most of the box of `word`'s first characters shows on its page (glyphs
+    are fewer; the word may run on past its cell)."""
+    page, (x0, y0, x1, y1) = _word_box(pdf, word)
+    x1 = x0 + (x1 - x0) / 4
+    subprocess.run([_poppler("pdftoppm"), "-r", "72", "-f", str(page), "-l", str(page),
+                    str(pdf), str(folder / "page")], check=True)  # fmt: skip
+    (ppm,) = folder.glob("page*.ppm")
+    pixels = _read_ppm(ppm)[int(y0) : int(y1) + 1, int(x0) : int(x1) + 1].reshape(-1, 3)
+    ppm.unlink()
+    colours, counts = np.unique(pixels, axis=0, return_counts=True)
+    return "".join(f"{c:02X}" for c in colours[counts.argmax()])
+
+
+def _word_box(pdf: Path, word: str) -> tuple[int, tuple[float, ...]]:
+    """The page (1-based) and box, in points, where pdftotext finds `word` first."""
+    xhtml = subprocess.run([_poppler("pdftotext"), "-bbox", str(pdf), "-"], check=True,
+                           capture_output=True, text=True).stdout  # fmt: skip
+    pages = re.split(r"<page\b", xhtml)[1:]
+    for number, page in enumerate(pages, start=1):
+        for box, text in re.findall(r"<word ([^>]*)>([^<]*)</word>", page):
+            if html.unescape(text) == word:
+                found = dict(re.findall(r'(\w+)="([\d.]+)"', box))
+                return number, tuple(float(found[k]) for k in ("xMin", "yMin", "xMax", "yMax"))
+    raise AssertionError(f"{word} is not on any page of {pdf}")
+
+
+def _read_ppm(path: Path) -> np.ndarray:
+    """A binary PPM (P6, as pdftoppm writes it) as rows × columns × RGB."""
+    data = path.read_bytes()
+    magic, width, height, _maximum, pixels = data.split(maxsplit=4)
+    assert magic == b"P6"
+    return np.frombuffer(pixels, np.uint8).reshape(int(height), int(width), 3)

@@ -27,7 +27,7 @@ from gspread.utils import extract_id_from_url
 
 from sheetpipe.backends.base import Backend, _plural
 from sheetpipe.backends.google_auth import TIMEOUT, load_credentials, make_session, read_retry
-from sheetpipe.backends.google_requests import SheetInfo, build_requests, dropdown, quote
+from sheetpipe.backends.google_requests import SheetInfo, build_requests, quote, validation
 from sheetpipe.core import cells
 from sheetpipe.errors import (
     BackendError,
@@ -194,7 +194,7 @@ class GoogleBackend(Backend):
                         row.get("values", []), start=1 + data.get("startColumn", 0)
                     ):
                         condition = value.get("dataValidation", {}).get("condition", {})
-                        found = dropdown(col, condition)
+                        found = validation(col, condition)
                         if found is not None:
                             info.validations[col] = found
             self._sheets[tab_key(props["title"])] = info
@@ -219,7 +219,7 @@ class GoogleBackend(Backend):
             key = tab_key(title)
             self._headers[key] = _texts(rows[0] if rows else [])
             self._extents[key] = (len(rows), max((len(r) for r in rows), default=0))
-        return Snapshot(tabs, self.describe(), date_cells="serial")
+        return Snapshot(tabs, self.describe(), date_cells="serial", checkboxes=True)
 
     def _batch_get(self, ranges: list[str]) -> dict:
         return self._call(

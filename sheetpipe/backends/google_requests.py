@@ -14,12 +14,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sheetpipe.backends.rules import due_colours, due_formulas, is_due_rule
 from sheetpipe.core.cells import a1_range, col_index, col_letter, parse_range, serial
 from sheetpipe.model import (
+    DUE_FILLS,
     HEALTH_FILLS,
     CellLink,
     ChangeSet,
+    Checkbox,
     ColumnWrite,
+    DueColours,
     FormatSpec,
     FrozenHeader,
     HealthColours,
@@ -52,7 +56,7 @@ class SheetInfo:
     cols: int
     frozen_rows: int = 0
     conditional: list[dict] = field(default_factory=list)
-    validations: dict[int, ListDropdown] = field(default_factory=dict)  # by column
+    validations: dict[int, ListDropdown | Checkbox] = field(default_factory=dict)  # by column
 
     def formats(self) -> frozenset[FormatSpec]:
         found: set[FormatSpec] = set()
@@ -61,6 +65,9 @@ class SheetInfo:
         health = health_rules(self.conditional)
         if health is not None:
             found.add(health)
+        due = _due_rules(self.conditional)
+        if due is not None:
+            found.add(due)
         found |= set(self.validations.values())
         return frozenset(found)
 
@@ -69,8 +76,12 @@ def source_range(spec: ListDropdown) -> str:
     return a1_range(spec.source_tab, spec.source_col, 2, 1 + spec.count)
 
 
-def dropdown(col: int, condition: dict) -> ListDropdown | None:
-    """The dropdown a validation's condition is, when it lists a range from row 2."""
+def validation(col: int, condition: dict) -> ListDropdown | Checkbox | None:
+    """The dropdown a validation's condition is, when it lists a range from row 2, or
+    the checkbox it is."""
+    if condition.get("type") == "BOOLEAN":
+        words = [v.get("userEnteredValue", "") for v in condition.get("values") or []]
+        return Checkbox(col, *words) if len(words) == 2 else None
     if condition.get("type") != "ONE_OF_RANGE":
         return None
     source = parse_range((condition.get("values") or [{}])[0].get("userEnteredValue", ""))
@@ -156,6 +167,31 @@ def _health_rule(rule: dict) -> tuple[int, str, int] | None:
     return col_index(m.group(1)), m.group(2), ranges[0].get("endColumnIndex", 0)
 
 
+def _due_rules(conditional: list[dict]) -> DueColours | None:
+    """The Due colours sheetpipe installed, read back from a tab's rules over A2:…"""
+    formulas, ends = [], set()
+    for rule in conditional:
+        formula = _custom_formula(rule)
+        ranges = rule.get("ranges") or [{}]
+        if is_due_rule(formula) and ranges[0].get("startColumnIndex", 0) == 0:
+            formulas.append(formula)
+            ends.add(ranges[0].get("endColumnIndex", 0))
+    return due_colours(formulas, ends.pop()) if len(ends) == 1 else None
+
+
+def _custom_formula(rule: dict) -> str:
+    condition = rule.get("booleanRule", {}).get("condition", {})
+    if condition.get("type") != "CUSTOM_FORMULA":
+        return ""
+    return (condition.get("values") or [{}])[0].get("userEnteredValue", "")
+
+
+def _is_ours(spec: HealthColours | DueColours, rule: dict) -> bool:
+    if isinstance(spec, HealthColours):
+        return _health_rule(rule) is not None
+    return is_due_rule(_custom_formula(rule))
+
+
 def _colour(hex_rgb: str) -> dict:
     return {
         k: int(hex_rgb[i : i + 2], 16) / 255 for k, i in (("red", 0), ("green", 2), ("blue", 4))
@@ -179,12 +215,7 @@ def format_requests(info: SheetInfo, spec: FormatSpec) -> list[dict]:
         return [
             {
                 "setDataValidation": {
-                    "range": {
-                        "sheetId": info.sheet_id,
-                        "startRowIndex": 1,
-                        "startColumnIndex": spec.col - 1,
-                        "endColumnIndex": spec.col,
-                    },
+                    "range": _column_from_row_2(info, spec.col),
                     "rule": {
                         "condition": {
                             "type": "ONE_OF_RANGE",
@@ -195,39 +226,47 @@ def format_requests(info: SheetInfo, spec: FormatSpec) -> list[dict]:
                 }
             }
         ]
-    # Health colours: remove the ones installed before (a column moved), then add one
-    # rule per health value over the whole rows, keyed on the Health column.
+    if isinstance(spec, Checkbox):
+        condition = {
+            "type": "BOOLEAN",
+            "values": [{"userEnteredValue": spec.ticked}, {"userEnteredValue": spec.unticked}],
+        }
+        return [{"setDataValidation": {"range": _column_from_row_2(info, spec.col),
+                                       "rule": {"condition": condition}}}]  # fmt: skip
+    return _row_colours(info, spec)
+
+
+def _column_from_row_2(info: SheetInfo, col: int) -> dict:
+    return {
+        "sheetId": info.sheet_id,
+        "startRowIndex": 1,
+        "startColumnIndex": col - 1,
+        "endColumnIndex": col,
+    }
+
+
+def _row_colours(info: SheetInfo, spec: HealthColours | DueColours) -> list[dict]:
+    """Remove the rules of this kind installed before (a column moved), then add one rule
+    per colour over the whole rows, first in the tab's list."""
     out: list[dict] = [
         {"deleteConditionalFormatRule": {"sheetId": info.sheet_id, "index": i}}
         for i in reversed(range(len(info.conditional)))
-        if _health_rule(info.conditional[i])
+        if _is_ours(spec, info.conditional[i])
     ]
-    letter = col_letter(spec.health_col)
-    for i, (health, fill) in enumerate(HEALTH_FILLS.items()):
-        out.append(
-            {
-                "addConditionalFormatRule": {
-                    "index": i,
-                    "rule": {
-                        "ranges": [
-                            {
-                                "sheetId": info.sheet_id,
-                                "startRowIndex": 1,
-                                "startColumnIndex": 0,
-                                "endColumnIndex": spec.last_col,
-                            }
-                        ],
-                        "booleanRule": {
-                            "condition": {
-                                "type": "CUSTOM_FORMULA",
-                                "values": [{"userEnteredValue": f'=${letter}2="{health}"'}],
-                            },
-                            "format": {"backgroundColor": _colour(fill)},
-                        },
-                    },
-                }
-            }
-        )
+    if isinstance(spec, HealthColours):
+        letter = col_letter(spec.health_col)
+        rules = {f'${letter}2="{health}"': fill for health, fill in HEALTH_FILLS.items()}
+    else:
+        rules = {due_formulas(spec)[kind]: fill for kind, fill in DUE_FILLS.items()}
+    for i, (formula, fill) in enumerate(rules.items()):
+        grid = {"sheetId": info.sheet_id, "startRowIndex": 1, "startColumnIndex": 0,
+                "endColumnIndex": spec.last_col}  # fmt: skip
+        condition = {"type": "CUSTOM_FORMULA", "values": [{"userEnteredValue": "=" + formula}]}
+        rule = {
+            "ranges": [grid],
+            "booleanRule": {"condition": condition, "format": {"backgroundColor": _colour(fill)}},
+        }
+        out.append({"addConditionalFormatRule": {"index": i, "rule": rule}})
     return out
 
 
@@ -404,10 +443,10 @@ def _record(info: SheetInfo, spec: FormatSpec, added: list[dict]) -> None:
     """Update the cached tab to what it holds once `added` is applied."""
     if isinstance(spec, FrozenHeader):
         info.frozen_rows = max(info.frozen_rows, 1)
-    elif isinstance(spec, ListDropdown):
+    elif isinstance(spec, ListDropdown | Checkbox):
         info.validations[spec.col] = spec
     else:
-        kept = [r for r in info.conditional if not _health_rule(r)]
+        kept = [r for r in info.conditional if not _is_ours(spec, r)]
         ours = [
             a["addConditionalFormatRule"]["rule"] for a in added if "addConditionalFormatRule" in a
         ]

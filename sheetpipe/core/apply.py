@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sheetpipe.model import (
     CellLink,
     ChangeSet,
@@ -18,7 +20,7 @@ def apply_changes(snapshot: Snapshot, changes: ChangeSet, status_tab: str = "Sta
     tabs = {
         key: Tab(t.name, [list(r) for r in t.rows], t.formats) for key, t in snapshot.tabs.items()
     }
-    result = Snapshot(tabs, snapshot.source, snapshot.date_cells)
+    result = replace(snapshot, tabs=tabs)
     for name, rows in changes.new_tabs:
         if result.find(name) is None:
             tabs[name] = Tab(name, [list(r) for r in rows])

@@ -21,6 +21,8 @@ from sheetpipe.core.today import Deals, open_tasks, plan_today, rewrite_owned, t
 from sheetpipe.core.weights import Rule, parse_weights
 from sheetpipe.model import (
     ChangeSet,
+    Checkbox,
+    DueColours,
     FormatSpec,
     FrozenHeader,
     ListDropdown,
@@ -203,9 +205,27 @@ def _owned_formats(
         tab = snapshot.find(name)
         header = [cells.norm(h) for h in _header_after(snapshot, name, changes)]
         want: list[FormatSpec] = [FrozenHeader()]
-        done = cells.norm("Done")
-        if name == names.tasks and done in header and done_list is not None:
-            want.append(replace(done_list, col=header.index(done) + 1))
+        if name == names.tasks:
+            want += _task_formats(header, done_list, snapshot.checkboxes)
         installed = tab.formats if tab else frozenset()
         tab_name = tab.name if tab else name
         changes.formats += [(tab_name, spec) for spec in want if spec not in installed]
+
+
+def _task_formats(
+    header: list[str], done_list: ListDropdown | None, checkboxes: bool
+) -> list[FormatSpec]:
+    """Done as a checkbox (or a Yes/No dropdown), and the overdue and due-today colours."""
+    found = {name: header.index(cells.norm(name)) + 1 for name in ("Due", "Done")
+             if cells.norm(name) in header}  # fmt: skip
+    if "Done" not in found:
+        return []
+    done = found["Done"]
+    want: list[FormatSpec] = []
+    if checkboxes:
+        want.append(Checkbox(done))
+    elif done_list is not None:
+        want.append(replace(done_list, col=done))
+    if "Due" in found:
+        want.append(DueColours(found["Due"], done, len(header)))
+    return want

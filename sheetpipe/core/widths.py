@@ -28,10 +28,11 @@ BOOL_CHARS = 5  # TRUE / FALSE
 # Columns whose content is known before it is there (a template tab, an ID column added
 # empty): at least this wide. Text people read whole is wide; the rest fits its values.
 AT_LEAST = {
-    "id": 9, "deal id": 9, "task id": 14, "when": DATETIME_CHARS, "created": DATETIME_CHARS,
+    "id": 9, "deal id": 9, "task id": 36, "when": DATETIME_CHARS, "created": DATETIME_CHARS,
     "due": DATE_CHARS, "in stage since": DATE_CHARS, "last contact": DATE_CHARS,
     "expected close": DATE_CHARS, "deal": 36, "company": 24, "email": 26, "task": 40,
     "why": 40, "playbook": 50, "detail": 60, "item": 24, "value": 12, "rule": 24,
+    "owner": 18, "kind": 10, "from stage": 14, "to stage": 14, "pipeline": 12, "by": 12,
 }  # fmt: skip
 
 

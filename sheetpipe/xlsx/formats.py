@@ -9,13 +9,17 @@ kept; only sheetpipe's own (matched by their exact shape) are replaced.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from lxml import etree
 
+from sheetpipe.backends.rules import due_colours, due_formulas, is_due_rule
 from sheetpipe.core.cells import a1_range, col_index, col_letter, parse_range
 from sheetpipe.model import (
+    DUE_FILLS,
     HEALTH_FILLS,
     CellLink,
+    DueColours,
     FormatSpec,
     FrozenHeader,
     HealthColours,
@@ -92,10 +96,14 @@ def installed(skeleton: Skeleton) -> list[FormatSpec]:
     colours: dict[tuple[str, str], set[str]] = {}
     for cf in skeleton.children("conditionalFormatting"):
         span = COLUMN_RANGE.match(cf.get("sqref", ""))
-        for rule in cf.findall(skeleton.q("cfRule")):
-            match = HEALTH_RULE.match(_formula(skeleton, rule))
-            if match and span and span.group(1) == "A":
+        formulas = [_formula(skeleton, rule) for rule in cf.findall(skeleton.q("cfRule"))]
+        if not span or span.group(1) != "A":
+            continue
+        for formula in formulas:
+            if match := HEALTH_RULE.match(formula):
                 colours.setdefault((match.group(1), span.group(2)), set()).add(match.group(2))
+        if due := due_colours(formulas, col_index(span.group(2))):
+            found.append(due)
     for (health, last), seen in colours.items():
         if seen == set(HEALTH_FILLS):
             found.append(HealthColours(col_index(health), col_index(last)))
@@ -114,7 +122,12 @@ def install(skeleton: Skeleton, spec: FormatSpec, styles: Styles) -> None:
     if isinstance(spec, FrozenHeader):
         _freeze_header(skeleton)
     elif isinstance(spec, HealthColours):
-        _health_colours(skeleton, spec, styles)
+        health = col_letter(spec.health_col)
+        rules = {f'${health}2="{value}"': fill for value, fill in HEALTH_FILLS.items()}
+        _row_colours(skeleton, rules, spec.last_col, styles, lambda f: bool(HEALTH_RULE.match(f)))
+    elif isinstance(spec, DueColours):
+        rules = {due_formulas(spec)[kind]: fill for kind, fill in DUE_FILLS.items()}
+        _row_colours(skeleton, rules, spec.last_col, styles, is_due_rule)
     elif isinstance(spec, ListDropdown):
         _dropdown(skeleton, spec)
 
@@ -227,23 +240,31 @@ def _freeze_header(skeleton: Skeleton) -> None:
         selection.set("pane", "bottomLeft")
 
 
-def _health_colours(skeleton: Skeleton, spec: HealthColours, styles: Styles) -> None:
+def _row_colours(
+    skeleton: Skeleton,
+    rules: dict[str, str],  # formula → fill
+    last_col: int,
+    styles: Styles,
+    ours: Callable[[str], bool],
+) -> None:
+    """Whole-row colour rules over A2:last, replacing the ones of the same kind installed
+    before (a column moved); a person's rules stay, and ours come after theirs."""
     priorities = [0]
     for cf in skeleton.children("conditionalFormatting"):
         for rule in cf.findall(skeleton.q("cfRule")):
-            if HEALTH_RULE.match(_formula(skeleton, rule)):
+            if ours(_formula(skeleton, rule)):
                 cf.remove(rule)
             else:
                 priorities.append(_number(rule.get("priority")))
         if not len(cf):
             skeleton.root.remove(cf)
-    health, last = col_letter(spec.health_col), col_letter(spec.last_col)
-    cf = etree.Element(skeleton.q("conditionalFormatting"), sqref=f"A2:{last}{LAST_ROW}")
-    for offset, (value, colour) in enumerate(HEALTH_FILLS.items(), start=1):
+    sqref = f"A2:{col_letter(last_col)}{LAST_ROW}"
+    cf = etree.Element(skeleton.q("conditionalFormatting"), sqref=sqref)
+    for offset, (formula, colour) in enumerate(rules.items(), start=1):
         rule = etree.SubElement(cf, skeleton.q("cfRule"), type="expression",
                                 dxfId=str(styles.fill_dxf(colour)),
                                 priority=str(max(priorities) + offset))  # fmt: skip
-        etree.SubElement(rule, skeleton.q("formula")).text = f'${health}2="{value}"'
+        etree.SubElement(rule, skeleton.q("formula")).text = formula
     _insert_last_of_kind(skeleton, cf)
 
 
