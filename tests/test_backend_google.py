@@ -370,11 +370,17 @@ def test_every_request_has_a_timeout_and_a_slow_read_is_retried(emulator, key):
     assert [r.get("fault") for r in calls] == ["delay", None]
 
 
-def test_no_network_is_one_error_line_through_the_cli(emulator, key, tmp_path):
-    """The API unreachable (here: the emulator stopped) reaches the user as one line."""
+def test_no_network_is_one_error_line_through_the_cli(tmp_path):
+    """The API unreachable (here: an emulator of its own, stopped) reaches the user as
+    one line."""
     import subprocess
     import sys
 
+    from tests.emulator import Emulator
+
+    emulator = Emulator()
+    emulator.serve()
+    key = gh.key_file(emulator, tmp_path)
     sid = gh.spreadsheet(emulator, tabs(deals()))
     config = tmp_path / "sheetpipe.toml"
     config.write_text(
@@ -394,3 +400,41 @@ def test_no_network_is_one_error_line_through_the_cli(emulator, key, tmp_path):
         "(connection refused); check this machine's network connection. "
         "sheetpipe tries again next cycle."
     )
+
+
+def test_from_cron_a_fresh_process_spends_two_requests_idle_and_four_busy(
+    emulator, tmp_path, monkeypatch
+):
+    """Each `run --once` is a new process with nothing cached: one request lists the
+    tabs the config names with their formats, one reads their values; a busy cycle adds
+    the guard's read and the write. A tab the config names that is missing costs one
+    request more (the tab list first), and the cycle still runs."""
+    from .test_cli import invoke
+
+    monkeypatch.setenv("SHEETPIPE_GOOGLE_API_ENDPOINT", emulator.base_url)
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    emulator.reset()
+    key = gh.key_file(emulator, tmp_path)
+    sid = emulator.create("Team pipeline")
+    emulator.put_tab(sid, "Deals", [["Deal", "Stage", "Owner"], ["Acme", "Discovery", "Ana"]])
+    emulator.put_tab(sid, "Notes", [["A person's own tab"], ["never read"]])
+    made = invoke("init", "--google", sid, "--credentials", str(key), cwd=tmp_path)
+    assert made.exit_code == 0, made.output
+
+    def cron() -> list[str]:
+        mark = len(emulator.log)
+        result = invoke("run", "--once", cwd=tmp_path)
+        assert result.exit_code == 0, result.output
+        return [f"{r['method']} {r['path'].rsplit('/', 1)[-1]}" for r in api_calls(emulator, mark)]
+
+    first = cron()  # makes Lists and Today, installs the formats
+    assert first[:3] == [f"GET {sid}"] * 3 and len(first) == 6, "Lists was missing: one more"
+    assert cron() == [f"GET {sid}", "GET values:batchGet"]
+    ranges = [r["query"] for r in emulator.log if r["path"].endswith("values:batchGet")][-1]
+    assert "Notes" not in str(ranges) and "Deals" in str(ranges)
+    emulator.put_cell(sid, "Deals", 1, 1, "Qualification")  # a person moves the deal
+    assert cron() == [f"GET {sid}", "GET values:batchGet", "GET values:batchGet",
+                        f"POST {sid}:batchUpdate"]  # fmt: skip
+    emulator.files[sid].by_title("Settings").props["title"] = "Our settings"  # renamed
+    renamed = cron()  # the failed request, the tab list, the formats, the values…
+    assert renamed[:4] == [f"GET {sid}"] * 3 + ["GET values:batchGet"]

@@ -238,7 +238,8 @@ def test_writing_into_rows_without_numbers_keeps_every_cell_in_place(tmp_path, t
 
 
 def test_after_a_libreoffice_save_the_dropdowns_are_restored_not_doubled(tmp_path):
-    """LibreOffice saves a whole-column list cut down to the rows in use (B2:B1049)."""
+    """LibreOffice saves a whole-column list cut down to the rows in use (B2:B1049), and
+    the rules' formulas in its own spelling: Tasks keeps one pair of Due colours."""
     from .libreoffice import convert
 
     path = write_workbook(tmp_path / "pipeline.xlsx", tabs(deals(5)))
@@ -249,5 +250,7 @@ def test_after_a_libreoffice_save_the_dropdowns_are_restored_not_doubled(tmp_pat
         run_cycle(XlsxBackend(path), NAMES, NOW + timedelta(days=day))
     lists = [dv for dv in openpyxl.load_workbook(path)["Deals"].data_validations.dataValidation]
     assert [(str(dv.sqref), dv.formula1) for dv in lists] == [("B2:B1048576", "Lists!$A$2:$A$7")]
+    tasks = openpyxl.load_workbook(path)["Tasks"].conditional_formatting
+    assert len([rule for span in tasks for rule in span.rules]) == 2
     again = run_cycle(XlsxBackend(path), NAMES, NOW + timedelta(days=2), dry_run=True)
     assert again.plan.changes.formats == []

@@ -19,5 +19,6 @@ def open_backend(config) -> Backend:  # noqa: ANN001 (config.Config; avoids an i
         from sheetpipe.backends.google_auth import find_key
 
         key = find_key(config.credentials, config.path.parent)
-        return GoogleBackend(config.spreadsheet, key, config.api_endpoint or None)
+        tabs = config.names.all_tabs()
+        return GoogleBackend(config.spreadsheet, key, config.api_endpoint or None, tabs=tabs)
     raise ConfigError(f'{config.path}: [sheet] backend = "{config.backend}" is not known.')

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +69,13 @@ class GoogleBackend(Backend):
         *,
         timeout: tuple[float, float] = TIMEOUT,
         retry_backoff: float = 0.5,
+        tabs: Sequence[str] = (),
     ):
+        """`tabs`: the tabs the config names. When they all exist, one request lists them
+        with their formats (a fresh process, as from cron, then spends 2 requests on an
+        idle cycle); other tabs of the spreadsheet are then not read at all."""
         self.key = spreadsheet_key(spreadsheet)
+        self.tabs = tuple(tabs)
         self.key_file = key_file
         self.credentials = load_credentials(key_file)
         session = make_session(self.credentials, endpoint, read_retry(backoff=retry_backoff))
@@ -158,23 +164,12 @@ class GoogleBackend(Backend):
     def _metadata(self, force: bool = False) -> dict[str, SheetInfo]:
         if not force and self._sheets and time.monotonic() - self._meta_at < META_MAX_AGE:
             return self._sheets
-        first = self._call(
-            "reading the spreadsheet's tabs",
-            self.http.fetch_sheet_metadata,
-            self.key,
-            params={
-                "includeGridData": "false",
-                "fields": "properties.title,sheets.properties.title",
-            },
-        )
-        titles = [s["properties"]["title"] for s in first.get("sheets", [])]
-        # Row 2 of every tab carries the dropdowns sheetpipe installs.
-        meta = self._call(
-            "reading the spreadsheet's formatting",
-            self.http.fetch_sheet_metadata,
-            self.key,
-            params={"fields": META_FIELDS, "ranges": [f"{quote(t)}!2:2" for t in titles]},
-        )
+        try:
+            meta = self._formats(self.tabs) if self.tabs else None
+        except _StaleTabs:
+            meta = None  # a tab the config names is missing or renamed: list them first
+        if meta is None:
+            meta = self._formats(self._titles())
         self.title = meta.get("properties", {}).get("title", "")
         self._sheets = {}
         for sheet in meta.get("sheets", []):
@@ -200,6 +195,28 @@ class GoogleBackend(Backend):
             self._sheets[tab_key(props["title"])] = info
         self._meta_at = time.monotonic()
         return self._sheets
+
+    def _titles(self) -> list[str]:
+        first = self._call(
+            "reading the spreadsheet's tabs",
+            self.http.fetch_sheet_metadata,
+            self.key,
+            params={
+                "includeGridData": "false",
+                "fields": "properties.title,sheets.properties.title",
+            },
+        )
+        return [s["properties"]["title"] for s in first.get("sheets", [])]
+
+    def _formats(self, titles: Sequence[str]) -> dict:
+        """The tabs `titles` name, with their formats. Row 2 of every tab carries the
+        dropdowns and checkboxes sheetpipe installs."""
+        return self._call(
+            "reading the spreadsheet's formatting",
+            self.http.fetch_sheet_metadata,
+            self.key,
+            params={"fields": META_FIELDS, "ranges": [f"{quote(t)}!2:2" for t in titles]},
+        )
 
     def read(self) -> Snapshot:
         sheets = self._metadata()

@@ -45,6 +45,12 @@ class Names:
     def col(self, contract_name: str) -> str:
         return self.columns.get(contract_name, contract_name)
 
+    def all_tabs(self) -> tuple[str, ...]:
+        """Every tab a cycle reads, pipelines first."""
+        own = (self.weights, self.stages, self.settings, self.team, self.tasks,
+               self.history, self.status, self.lists, self.today)  # fmt: skip
+        return tuple(dict.fromkeys((*self.pipelines, *own)))
+
     def owned_tabs(self) -> dict[str, tuple[str, ...]]:
         """Tabs the daemon creates when missing, with their headers.
 
