@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 
 from sheetpipe.backends.base import Backend
 from sheetpipe.core.cells import number
@@ -17,7 +19,19 @@ DEFAULT_PIPELINES = ("Deals", "Customers")
 
 
 def template_text(name: str) -> str:
-    return resources.files("sheetpipe").joinpath("templates", name).read_text(encoding="utf-8")
+    return templates().joinpath(name).read_text(encoding="utf-8")
+
+
+def templates() -> Traversable:
+    """The folder of default tabs, demo input and config templates.
+
+    It is the repository's top-level `templates/`; an installed sheetpipe ships it as
+    the package `sheetpipe.templates` (pyproject.toml maps it). Run from a checkout,
+    where `sheetpipe` imports from the source folder, it is found beside the package."""
+    try:
+        return resources.files("sheetpipe.templates")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "templates"
 
 
 def read_csv_template(name: str) -> list[Row]:
