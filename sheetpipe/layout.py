@@ -12,7 +12,7 @@ from sheetpipe.backends.base import Backend
 from sheetpipe.core.cells import number
 from sheetpipe.core.contract import Names
 from sheetpipe.core.settings import template_rows as settings_template
-from sheetpipe.core.widths import plan_widths
+from sheetpipe.core.widths import plan_widths, shown_elsewhere
 from sheetpipe.model import ChangeSet, Row
 
 DEFAULT_PIPELINES = ("Deals", "Customers")
@@ -90,6 +90,7 @@ def init_sheet(backend: Backend, names: Names) -> list[str]:
         missing = [(name, rows) for name, rows in tabs if snapshot.find(name) is None]
         if missing:
             changes = ChangeSet(new_tabs=missing)
-            plan_widths(changes, names.status)
+            existing = [(tab.name, tab.rows) for tab in snapshot.tabs.values()]
+            plan_widths(changes, names.status, shown_elsewhere(existing))
             backend.apply(changes, names.status)
     return [name for name, _ in missing]

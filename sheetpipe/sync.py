@@ -16,7 +16,7 @@ from sheetpipe.core import cells
 from sheetpipe.core.contract import Names
 from sheetpipe.core.plan import Plan, plan_cycle
 from sheetpipe.core.status import plan_status
-from sheetpipe.core.widths import plan_widths
+from sheetpipe.core.widths import plan_widths, shown_elsewhere
 from sheetpipe.errors import Replan
 from sheetpipe.model import (
     ChangeSet,
@@ -85,7 +85,11 @@ def run_cycle(
                     next_run=next_run,
                     calls=backend.calls_if_written(plan.changes),
                 )
-                plan_widths(plan.changes, names.status)
+                # A new tab's Deal column fits the pipelines' deal names (looked up
+                # only then: it reads every name).
+                tabs = [(t.name, t.rows) for t in snapshot.tabs.values()]
+                shown = shown_elsewhere(tabs) if plan.changes.new_tabs else {}
+                plan_widths(plan.changes, names.status, shown)
                 applied = not dry_run and not plan.changes.is_empty()
                 if applied:
                     backend.apply(plan.changes, names.status)

@@ -14,6 +14,7 @@ from sheetpipe.core.widths import (
     SAMPLE,
     WIDEST,
     plan_widths,
+    shown_elsewhere,
     tab_widths,
     width,
 )
@@ -99,3 +100,20 @@ def test_every_append_and_write_of_a_cycle_counts():
     header_only = ChangeSet(new_columns=[("Deals", 9, "A rather long column header")])
     plan_widths(header_only, "Status")
     assert header_only.widths == [("Deals", 9, len("A rather long column header") + 4)]
+
+
+def test_a_tab_made_before_its_rows_fits_the_widest_deal_name_of_the_pipelines():
+    """Tasks and History are made at `init`, empty: their Deal column still shows the
+    pipelines' names whole (all of them measured, not a sample), within WIDEST."""
+    long_name = "Genco Pura Olive Oil Company – GTX Plus Basic #44"  # 49 characters
+    deals = [["Deal", "Stage"], *[[f"Deal {i}", "Won"] for i in range(SAMPLE + 5)], [long_name]]
+    customers = [["deal", "Stage"], ["Short", "Won"]]
+    shown = shown_elsewhere([("Deals", deals), ("Customers", customers), ("Team", [["Name"]])])
+    assert shown == {"deal": len(long_name)}
+    tasks = [["Task", "Deal", "Due"]]
+    assert tab_widths(tasks, shown) == {1: 40 + 1, 2: len(long_name) + 1, 3: 10 + 1}
+    assert tab_widths(tasks) == {1: 41, 2: 37, 3: 11}
+    assert tab_widths(tasks, {"deal": 500})[2] == WIDEST
+    changes = ChangeSet(new_tabs=[("Tasks", tasks)])
+    plan_widths(changes, "Status", shown)
+    assert ("Tasks", 2, len(long_name) + 1) in changes.widths

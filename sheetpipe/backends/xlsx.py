@@ -26,7 +26,7 @@ import filelock
 
 from sheetpipe.backends.base import Backend
 from sheetpipe.core.cells import col_letter, looks_like_formula
-from sheetpipe.core.widths import tab_widths
+from sheetpipe.core.widths import shown_elsewhere, tab_widths
 from sheetpipe.errors import (
     AlreadyRunning,
     BackendError,
@@ -187,6 +187,7 @@ class XlsxBackend(Backend):
         wb = openpyxl.Workbook()
         wb.remove(wb.active)
         bold = openpyxl.styles.Font(bold=True)
+        elsewhere = shown_elsewhere(tabs)
         for name, rows in tabs:
             ws = wb.create_sheet(name)
             for r, values in enumerate(rows, start=1):
@@ -196,7 +197,7 @@ class XlsxBackend(Backend):
                         cell.data_type = "s"  # openpyxl would make "=…" a formula
                     if r == 1:
                         cell.font = bold
-            for col, chars in tab_widths(rows).items():
+            for col, chars in tab_widths(rows, elsewhere).items():
                 ws.column_dimensions[col_letter(col)].width = chars
             if rows:
                 ws.freeze_panes = "A2"

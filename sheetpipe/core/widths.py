@@ -5,8 +5,12 @@ the values that cycle writes into it. It is never set again: a width a person ch
 stays. Widths are in characters of the sheet's default font (xlsx counts them so; the
 Google backend turns them into pixels).
 
-Limits: the first `SAMPLE` values of a column stand for the rest, and text longer than
-the widest width is cut where the next cell holds something (a person widens it).
+A tab made before its rows exist (Tasks, History at `init`) would otherwise fit only its
+header: its Deal column takes the widest deal name the pipelines hold (`shown_elsewhere`).
+
+Limits: the first `SAMPLE` values of a column stand for the rest, a deal named later
+longer than those measured is cut where the next cell holds something, and text longer
+than the widest width is too (a person widens the column).
 """
 
 from __future__ import annotations
@@ -36,9 +40,29 @@ AT_LEAST = {
 }  # fmt: skip
 
 
-def width(header: Cell, values: Iterable[Cell]) -> float:
+# Columns that show what other tabs hold: a Deal column shows the pipelines' deal names.
+SHOWN_ELSEWHERE = ("deal",)
+
+
+def shown_elsewhere(tabs: Iterable[tuple[str, list[Row]]]) -> dict[str, int]:
+    """Characters of the widest value under each SHOWN_ELSEWHERE header in `tabs`
+    (by normalised header), every value looked at."""
+    widest: dict[str, int] = {}
+    for _, rows in tabs:
+        header = [cells.norm(h) for h in (rows[0] if rows else [])]
+        for name in SHOWN_ELSEWHERE:
+            if name in header:
+                at = header.index(name) + 1
+                longest = max((_chars(v) for v in _column(rows[1:], at)), default=0)
+                widest[name] = max(widest.get(name, 0), longest)
+    return widest
+
+
+def width(header: Cell, values: Iterable[Cell], elsewhere: dict[str, int] | None = None) -> float:
     """Characters a column needs to show its header and values whole, within limits."""
-    need = max(len(cells.text(header)) + FILTER_BUTTON, AT_LEAST.get(cells.norm(header), 0))
+    key = cells.norm(header)
+    need = max(len(cells.text(header)) + FILTER_BUTTON, AT_LEAST.get(key, 0))
+    need = max(need, (elsewhere or {}).get(key, 0))
     for value in islice(values, SAMPLE):
         need = max(need, _chars(value))
     return min(max(float(need) + 1, NARROWEST), WIDEST)  # one more: a cell's padding
@@ -55,18 +79,24 @@ def _chars(value: Cell) -> int:
     return len(cells.text(value))
 
 
-def tab_widths(rows: list[Row]) -> dict[int, float]:
+def tab_widths(rows: list[Row], elsewhere: dict[str, int] | None = None) -> dict[int, float]:
     """Widths of every column of a tab sheetpipe lays out whole (1-based columns)."""
     header = rows[0] if rows else []
     count = max((len(r) for r in rows), default=0)
-    return {col: width(_at(header, col), _column(rows[1:], col)) for col in range(1, count + 1)}
+    return {
+        col: width(_at(header, col), _column(rows[1:], col), elsewhere)
+        for col in range(1, count + 1)
+    }
 
 
-def plan_widths(changes: ChangeSet, status_tab: str) -> None:
+def plan_widths(
+    changes: ChangeSet, status_tab: str, elsewhere: dict[str, int] | None = None
+) -> None:
     """Add to `changes` the widths of the tabs and columns it makes.
 
     A new tab's columns are measured on its rows, the rows appended to it and, for
-    Status, the report; a new column on its header and the values written to it."""
+    Status, the report, and its Deal column on `elsewhere` (`shown_elsewhere` of the
+    sheet); a new column on its header and the values written to it."""
     body: dict[str, list[Row]] = defaultdict(list)
     for tab, _first, rows in changes.appends:
         body[tab_key(tab)] += rows
@@ -74,7 +104,7 @@ def plan_widths(changes: ChangeSet, status_tab: str) -> None:
         body[tab_key(name)] += rows[1:]
     made = {tab_key(name) for name, _ in changes.new_tabs}
     for name, rows in changes.new_tabs:
-        for col, chars in tab_widths([*rows, *body[tab_key(name)]]).items():
+        for col, chars in tab_widths([*rows, *body[tab_key(name)]], elsewhere).items():
             changes.widths.append((name, col, chars))
     written: dict[tuple[str, int], list[Cell]] = defaultdict(list)
     for write in changes.writes:
