@@ -179,6 +179,8 @@ class ChangeSet:
     # Widths in characters of the columns this change set makes (new tabs, new columns):
     # set once, so a width a person picks later stays. See core/widths.py.
     widths: list[tuple[str, int, float]] = field(default_factory=list)  # tab, col, chars
+    # Of those columns, the ones whose long text wraps onto more lines (Task, Why, Detail).
+    wrapped: list[tuple[str, int]] = field(default_factory=list)  # tab, col
     # What each touched row held when read (ID, Deal), so a backend whose sheet can change
     # under it (Google) can refuse to write a value to a row that now holds another deal.
     expect: dict[str, dict[int, tuple[str, str]]] = field(default_factory=dict)

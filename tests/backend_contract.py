@@ -56,6 +56,7 @@ class Layout:
     bold_header: bool
     frozen_header: bool
     filtered: bool
+    wrapped: set[int]  # columns whose row-2 cell wraps its text
 
 
 class BackendContract:
@@ -84,6 +85,7 @@ class BackendContract:
         task_header = snap.find("Tasks").header
         assert task_header[:2] == ["Task", "Deal"] and task_header[-1] == "Task ID"
         assert tasks.widths[task_header.index("Task") + 1] >= 40
+        assert tasks.wrapped == {task_header.index("Task") + 1}
         assert tasks.widths[task_header.index("Due") + 1] >= 11  # yyyy-mm-dd whole
         assert tasks.widths[task_header.index("Created") + 1] >= 17  # with its time
         history = self.layout(sheet, "History")

@@ -42,7 +42,10 @@ class TestGoogleBackend(BackendContract):
         header = [cell for cell in ws.rows[0] if cell and cell.uev] if ws.rows else []
         bold = all(((c.uef or {}).get("textFormat") or {}).get("bold") for c in header)
         frozen = ws.grid.get("frozenRowCount", 0) == 1
-        return Layout(widths, bold and bool(header), frozen, ws.basic_filter is not None)
+        second = ws.rows[1] if len(ws.rows) > 1 else []
+        wrapped = {c for c, cell in enumerate(second, start=1)
+                   if cell and (cell.uef or {}).get("wrapStrategy") == "WRAP"}  # fmt: skip
+        return Layout(widths, bold and bool(header), frozen, ws.basic_filter is not None, wrapped)
 
     def fills(self, sheet, tab):
         found = {}

@@ -41,7 +41,12 @@ class TestXlsxBackend(BackendContract):
             if dim.customWidth
         }
         bold = all(cell.font.b for cell in ws[1] if cell.value is not None)
-        return Layout(widths, bold, ws.freeze_panes == "A2", ws.auto_filter.ref is not None)
+        wrapped = (
+            {cell.column for cell in ws[2] if cell.alignment.wrap_text} if ws.max_row > 1 else set()
+        )
+        return Layout(
+            widths, bold, ws.freeze_panes == "A2", ws.auto_filter.ref is not None, wrapped
+        )
 
     def fills(self, sheet, tab):
         ws = openpyxl.load_workbook(sheet.path)[tab]

@@ -39,6 +39,7 @@ WHITE = "FFFFFF"
 @dataclass
 class Rendered:
     text: str  # as pdftotext -layout prints it
+    flowing: str  # each cell's text in the order the PDF draws it, spaces collapsed
     sheets: dict[str, list[list]]  # the workbook's cells, by tab
     pdf: Path
     task_ids: list[str] = field(default_factory=list)  # of Tasks rows 2 to 5 (the demo)
@@ -86,9 +87,13 @@ def _render(workbook: Path) -> Rendered:
         [_poppler("pdftotext"), "-layout", str(pdf), "-"], check=True, capture_output=True,
         text=True,
     ).stdout  # fmt: skip
+    raw = subprocess.run([_poppler("pdftotext"), "-raw", str(pdf), "-"], check=True,
+                         capture_output=True, text=True).stdout  # fmt: skip
     book = CalamineWorkbook.from_path(str(workbook))
     sheets = {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
-    return Rendered(text, sheets, pdf)
+    # A line may break after a hyphen, as in a date (2026-⏎11-24): joined without a space.
+    flowing = " ".join(re.sub(r"-\n", "-", raw).split())
+    return Rendered(text, flowing, sheets, pdf)
 
 
 def _set_task_states(sheet: XlsxBackend) -> None:
@@ -141,6 +146,17 @@ def test_every_owner_shows_whole(rendered):
         shown = re.findall(re.escape(start) + r"\S*(?: \S+)*?(?=\s{2,}|$)", rendered.text, re.M)
         cut |= {s for s in shown if not s.startswith(name)}
     assert not cut, f"owner names cut: {sorted(cut)[:5]}"
+
+
+@pytest.mark.parametrize("column", ["Task", "Detail"])
+def test_sentences_wrap_and_show_whole(rendered, column):
+    """Task text and Today's and Status's details run longer than a column: in the rows
+    sheetpipe makes they wrap onto more lines in a row tall enough, rather than being
+    cut at the next cell. (A deal's Why is in a person's row, whose height sheetpipe
+    leaves alone: it shows what its width holds, and Today's Detail the rest.)"""
+    values = [" ".join(text.split()) for text in _names(rendered.sheets, column)]
+    cut = [value for value in values if value not in rendered.flowing]
+    assert values and not cut, f"{len(cut)} of {len(values)} cut, e.g. {cut[:2]}"
 
 
 def _names(sheets: dict[str, list[list]], column: str) -> Counter[str]:

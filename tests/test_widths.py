@@ -117,3 +117,12 @@ def test_a_tab_made_before_its_rows_fits_the_widest_deal_name_of_the_pipelines()
     changes = ChangeSet(new_tabs=[("Tasks", tasks)])
     plan_widths(changes, "Status", shown)
     assert ("Tasks", 2, len(long_name) + 1) in changes.widths
+
+
+def test_sentences_wrap_in_the_columns_sheetpipe_makes_and_nowhere_else():
+    changes = ChangeSet(
+        new_tabs=[("Tasks", [["Task", "Deal", "Due"]])],
+        new_columns=[("Deals", 9, "Why"), ("Deals", 10, "Score"), ("Notes", 2, "Detail")],
+    )
+    plan_widths(changes, "Status")
+    assert changes.wrapped == [("Tasks", 1), ("Notes", 2)]

@@ -298,6 +298,8 @@ def build_requests(
         build.rewrite(title, rows, extents.get(tab_key(title), (0, 0)))
     for title, col, chars in changes.widths:
         build.width(title, col, chars)
+    for title, col in changes.wrapped:
+        build.wrap(title, col)
     return build.requests
 
 
@@ -369,6 +371,15 @@ class _Requests:
                 }
             }
         )
+
+    def wrap(self, title: str, col: int) -> None:
+        """A column's text wraps (Sheets makes each row as tall as it needs), below the
+        header, over the rows the tab has once this batch is applied."""
+        span = {"sheetId": self.info(title).sheet_id, "startRowIndex": 1,
+                "startColumnIndex": col - 1, "endColumnIndex": col}  # fmt: skip
+        cell = {"userEnteredFormat": {"wrapStrategy": "WRAP"}}
+        fields = "userEnteredFormat.wrapStrategy"
+        self.requests.append({"repeatCell": {"range": span, "cell": cell, "fields": fields}})
 
     def new_column(self, title: str, col: int, header: str) -> None:
         target = self.info(title)

@@ -25,8 +25,8 @@ from typing import BinaryIO
 import filelock
 
 from sheetpipe.backends.base import Backend
-from sheetpipe.core.cells import col_letter, looks_like_formula
-from sheetpipe.core.widths import shown_elsewhere, tab_widths
+from sheetpipe.core.cells import col_letter, looks_like_formula, norm
+from sheetpipe.core.widths import WRAPPED, shown_elsewhere, tab_widths
 from sheetpipe.errors import (
     AlreadyRunning,
     BackendError,
@@ -187,6 +187,7 @@ class XlsxBackend(Backend):
         wb = openpyxl.Workbook()
         wb.remove(wb.active)
         bold = openpyxl.styles.Font(bold=True)
+        wrap = openpyxl.styles.Alignment(wrap_text=True)
         elsewhere = shown_elsewhere(tabs)
         for name, rows in tabs:
             ws = wb.create_sheet(name)
@@ -199,6 +200,9 @@ class XlsxBackend(Backend):
                         cell.font = bold
             for col, chars in tab_widths(rows, elsewhere).items():
                 ws.column_dimensions[col_letter(col)].width = chars
+                header = rows[0][col - 1] if col <= len(rows[0]) else None
+                if norm(header) in WRAPPED:
+                    ws.column_dimensions[col_letter(col)].alignment = wrap
             if rows:
                 ws.freeze_panes = "A2"
                 if tab_key(name) != tab_key(status_tab):

@@ -40,6 +40,10 @@ AT_LEAST = {
 }  # fmt: skip
 
 
+# Sentences people read whole, in the rows sheetpipe makes (Tasks, Today, Status): they
+# wrap onto more lines, each row as tall as its text needs, rather than being cut at the
+# column's width. Not Why: it is in a person's rows, and their height is theirs.
+WRAPPED = frozenset({"task", "detail"})
 # Columns that show what other tabs hold: a Deal column shows the pipelines' deal names.
 SHOWN_ELSEWHERE = ("deal",)
 
@@ -106,12 +110,20 @@ def plan_widths(
     for name, rows in changes.new_tabs:
         for col, chars in tab_widths([*rows, *body[tab_key(name)]], elsewhere).items():
             changes.widths.append((name, col, chars))
+        header = rows[0] if rows else []
+        changes.wrapped += [(name, col) for col, h in enumerate(header, 1) if _wraps(h)]
     written: dict[tuple[str, int], list[Cell]] = defaultdict(list)
     for write in changes.writes:
         written[tab_key(write.tab), write.col] += write.values[:SAMPLE]
     for tab, col, header in changes.new_columns:
         if tab_key(tab) not in made:
             changes.widths.append((tab, col, width(header, written[tab_key(tab), col])))
+            if _wraps(header):
+                changes.wrapped.append((tab, col))
+
+
+def _wraps(header: Cell) -> bool:
+    return cells.norm(header) in WRAPPED
 
 
 def _at(row: Row, col: int) -> Cell:

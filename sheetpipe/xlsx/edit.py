@@ -54,6 +54,7 @@ from sheetpipe.xlsx.sheet import (
     CellStyles,
     Rewrite,
     Split,
+    column_widths,
     rows_as_cells,
     update_dimension,
 )
@@ -113,8 +114,13 @@ class WorkbookEdit:
         widths: dict[str, dict[int, float]] = defaultdict(dict)
         for tab, col, chars in changes.widths:
             widths[self.part(tab)][col] = chars
+        wrapped: dict[str, dict[int, int]] = defaultdict(dict)
+        for tab, col in changes.wrapped:
+            wrapped[self.part(tab)][col] = self.styles.wrap()
         for part in dict.fromkeys([*cells, *formats, *widths, *links]):
             rewrite = self.rewrite(part)
+            rewrite.column_styles |= wrapped.get(part, {})  # before the cells are made
+            rewrite.wrapped = self._wrapped_widths(rewrite, widths.get(part, {}))
             rewrite.set_cells(cells.get(part, {}))
             if part in rewritten:  # last: the tab is rewritten whole
                 rows = rewritten[part]
@@ -127,10 +133,19 @@ class WorkbookEdit:
             for spec in formats.get(part, []):
                 install(self.skeleton(part), spec, self.styles)
             if part in widths:
-                set_widths(self.skeleton(part), widths[part])
+                set_widths(self.skeleton(part), widths[part], wrapped.get(part))
             if part in self.appended and b"autoFilter" in rewrite.split.tail:
                 extend_filter(self.skeleton(part), *self.appended[part])
             self._finish(part)
+
+    def _wrapped_widths(self, rewrite: Rewrite, new: dict[int, float]) -> dict[int, float]:
+        """Width of each column of the part whose cells wrap (its style is wrap())."""
+        wrap = self.styles.find_wrap() if rewrite.column_styles else None
+        if wrap is None:
+            return {}
+        known = column_widths(rewrite.split.head) | new
+        return {col: known[col] for col, style in rewrite.column_styles.items()
+                if style == wrap and col in known}  # fmt: skip
 
     def _finish(self, part: str) -> None:
         """Write a changed worksheet part out (compressed) and let its XML go."""

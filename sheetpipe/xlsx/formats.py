@@ -132,8 +132,11 @@ def install(skeleton: Skeleton, spec: FormatSpec, styles: Styles) -> None:
         _dropdown(skeleton, spec)
 
 
-def set_widths(skeleton: Skeleton, widths: dict[int, float]) -> None:
-    """A `<col>` width for each column no `<col>` covers yet: a person's widths stay."""
+def set_widths(
+    skeleton: Skeleton, widths: dict[int, float], wrapped: dict[int, int] | None = None
+) -> None:
+    """A `<col>` width for each column no `<col>` covers yet: a person's widths stay.
+    A column in `wrapped` also gets that style (wrapped text) for the cells made in it."""
     holder = skeleton.root.find(skeleton.q("cols"))
     spans = [] if holder is None else [_span(col) for col in holder]
     for col, chars in sorted(widths.items()):
@@ -142,8 +145,11 @@ def set_widths(skeleton: Skeleton, widths: dict[int, float]) -> None:
         if holder is None:
             holder = skeleton.child("cols")
         at = sum(1 for low, _ in spans if low < col)  # <col>s are in column order
-        holder.insert(at, etree.Element(skeleton.q("col"), min=str(col), max=str(col),
-                                        width=f"{chars:g}", customWidth="1"))  # fmt: skip
+        element = etree.Element(skeleton.q("col"), min=str(col), max=str(col),
+                                width=f"{chars:g}", customWidth="1")  # fmt: skip
+        if wrapped and col in wrapped:
+            element.set("style", str(wrapped[col]))
+        holder.insert(at, element)
         spans.insert(at, (col, col))
 
 

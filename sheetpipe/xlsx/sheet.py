@@ -113,6 +113,12 @@ class Rewrite:
         self.styles = styles
         self.formulas_dropped = False
         self.max_row = self.max_col = 0
+        # A cell made where there was none takes its column's style, as in Excel when a
+        # person types into a formatted column (a wrapped Task column, their own format).
+        self.column_styles = column_styles(split.head)
+        # Columns whose text wraps → their width: a row made here is as tall as the most
+        # lines a cell of it takes (LibreOffice keeps a row's height as the file says).
+        self.wrapped: dict[int, float] = {}
 
     def set_cells(self, cells: Cells) -> None:
         cells = {row: cols for row, cols in cells.items() if cols}
@@ -221,6 +227,11 @@ class Rewrite:
     def _new_row(self, number: int, values: dict[int, object]) -> bytes:
         p = self.split.prefix
         body = b"".join(self._cell(number, c, v, None) for c, v in sorted(values.items()))
+        lines = max((wrapped_lines(v, self.wrapped[c]) for c, v in values.items()
+                     if c in self.wrapped), default=1)  # fmt: skip
+        if lines > 1:
+            height = b' ht="%g" customHeight="1"' % (LINE_POINTS * lines)
+            return b'<%srow r="%d"%s>%s</%srow>' % (p, number, height, body, p)
         return b'<%srow r="%d">%s</%srow>' % (p, number, body, p)
 
     def _edit_row(self, match: re.Match[bytes], number: int, values: dict[int, object]) -> bytes:
@@ -251,6 +262,8 @@ class Rewrite:
     def _cell(self, row: int, col: int, value: object, old: re.Match[bytes] | None) -> bytes:
         p = self.split.prefix
         style = 0
+        if old is None and self.column_styles and not _empty(value):
+            style = self.column_styles.get(col, 0)
         if old is not None:
             if b"<" + p + b"f" in (old.group(3) or b""):
                 self.formulas_dropped = True
@@ -258,6 +271,41 @@ class Rewrite:
             style = int(found.group(1)) if found and found.group(1).isdigit() else 0
         ref = _letters(col) + str(row).encode()
         return cell_xml(p, ref, value, style, self.styles)
+
+
+COL = re.compile(rb"<(?:\w+:)?col\b([^>]*)>")
+COL_ATTR = re.compile(rb'\b(min|max|style|width)="([\d.]+)"')
+LINE_POINTS = 15  # a line of the default font (11 pt) with its spacing
+CHAR_SHARE = 0.9  # of a width's characters (digits) that text of mixed letters fills
+
+
+def column_styles(head: bytes) -> dict[int, int]:
+    """Column → the style index its `<col>` gives cells made in it (none: not listed)."""
+    return {col: int(attrs[b"style"]) for col, attrs in _columns(head).items()
+            if attrs.get(b"style")}  # fmt: skip
+
+
+def column_widths(head: bytes) -> dict[int, float]:
+    return {col: attrs[b"width"] for col, attrs in _columns(head).items() if b"width" in attrs}
+
+
+def _columns(head: bytes) -> dict[int, dict[bytes, float]]:
+    found: dict[int, dict[bytes, float]] = {}
+    for match in COL.finditer(head):
+        attrs = {k: float(v) for k, v in COL_ATTR.findall(match.group(1))}
+        low = int(attrs.get(b"min", 0))
+        for col in range(low, min(int(attrs.get(b"max", low)), low + 16384) + 1):
+            found[col] = attrs
+    return found
+
+
+def wrapped_lines(value: object, width: float) -> int:
+    """Lines a text takes wrapped in a column `width` characters wide (an estimate that
+    errs on the tall side: a proportional font fits more letters than digits)."""
+    if not isinstance(value, str) or not value:
+        return 1
+    per_line = max(int((width - 1) / CHAR_SHARE), 1)
+    return -(-len(value) // per_line)
 
 
 def rows_as_cells(rows: list[list[object]], first: int = 1) -> Cells:

@@ -35,6 +35,9 @@ EMPTY = (
 )
 
 
+_PLAIN = {"numFmtId": "0", "fontId": "0", "fillId": "0", "borderId": "0"}
+
+
 class Styles:
     def __init__(self, data: bytes | None, main_ns: str):
         self.ns = main_ns
@@ -74,6 +77,29 @@ class Styles:
             font.insert(0, etree.Element(self._q("b")))
             self._named["bold"] = self._xf_with("fontId", self._entry("fonts", font))
         return self._named["bold"]
+
+    def wrap(self) -> int:
+        """The default format with text wrapped onto more lines."""
+        found = self.find_wrap()
+        if found is None:
+            xfs = self._list("cellXfs")
+            xf = etree.SubElement(
+                xfs, self._q("xf"), {**_PLAIN, "xfId": "0", "applyAlignment": "1"}
+            )
+            etree.SubElement(xf, self._q("alignment"), wrapText="1")
+            self._counted(xfs)
+            found = self._named["wrap"] = len(xfs) - 1
+        return found
+
+    def find_wrap(self) -> int | None:
+        """wrap()'s format where the workbook has it already; None (nothing added) if not."""
+        if "wrap" not in self._named:
+            for index, xf in enumerate(self._list("cellXfs")):
+                alignment = xf.find(self._q("alignment"))
+                if (len(xf) == 1 and alignment is not None and alignment.get("wrapText") == "1"
+                        and all(xf.get(k, "0") == v for k, v in _PLAIN.items())):  # fmt: skip
+                    self._named["wrap"] = index
+        return self._named.get("wrap")
 
     def fill(self, rgb: str) -> int:
         """A solid background (an error in Status), on the default font."""
