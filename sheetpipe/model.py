@@ -61,6 +61,16 @@ class DueColours:
 
 
 @dataclass(frozen=True)
+class RepViews:
+    """One saved filter view per rep on the Today tab, where the backend has them
+    (Google): "Today: Ana Ruiz" shows the rows whose Owner (column `owner_col`) is hers,
+    so each rep opens their own list."""
+
+    owner_col: int
+    owners: frozenset[str]
+
+
+@dataclass(frozen=True)
 class CellLink:
     """Text that opens a cell of the sheet when clicked: a Status problem's address.
 
@@ -92,7 +102,7 @@ class FrozenHeader:
     """Row 1 stays visible while scrolling."""
 
 
-FormatSpec = HealthColours | DueColours | ListDropdown | Checkbox | FrozenHeader
+FormatSpec = HealthColours | DueColours | ListDropdown | Checkbox | RepViews | FrozenHeader
 
 # Health colours: light fills readable with black text, as people pick them in Sheets.
 HEALTH_FILLS = {"Dead": "F4CCCC", "Stalled": "FCE5CD", "At risk": "FFF2CC", "Hot": "D9EAD3"}
@@ -133,8 +143,10 @@ class Snapshot:
     # How this backend hands a date cell over: a date (in memory), a datetime (xlsx,
     # as calamine reads it) or a serial day number (Google's UNFORMATTED_VALUE).
     date_cells: DateCells = "date"
-    # Whether Done in Tasks is a checkbox (Google) rather than a Yes/No dropdown.
+    # Whether Done in Tasks is a checkbox (Google) rather than a Yes/No dropdown, and
+    # whether Today gets a filter view per rep (Google): what the backend can hold.
     checkboxes: bool = False
+    filter_views: bool = False
 
     def find(self, name: str) -> Tab | None:
         """A tab by name, matched case-insensitively and ignoring surrounding spaces."""

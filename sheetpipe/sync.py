@@ -26,6 +26,7 @@ from sheetpipe.model import (
     FrozenHeader,
     HealthColours,
     ListDropdown,
+    RepViews,
     Snapshot,
 )
 
@@ -188,6 +189,9 @@ def describe_format(spec: FormatSpec, header: list[str]) -> str:
             f"red rows past {column(spec.due_col)}, amber on the day, "
             f"until {column(spec.done_col)} is ticked"
         )
+    if isinstance(spec, RepViews):
+        reps = ", ".join(sorted(spec.owners)) or "none"
+        return f"a filter view per rep on {column(spec.owner_col)}: {reps}"
     if isinstance(spec, Checkbox):
         return f'checkbox on {column(spec.col)} ("{spec.ticked}" when ticked)'
     if isinstance(spec, FrozenHeader):

@@ -11,6 +11,7 @@ import pytest
 from sheetpipe.backends.google import GoogleBackend
 from sheetpipe.backends.google_requests import PADDING, PIXELS_PER_CHAR
 from sheetpipe.core.cells import col_letter
+from sheetpipe.core.plan import plan_cycle
 from sheetpipe.errors import BackendError, ConfigError, SheetNotFound, WriteUncertain
 from sheetpipe.sync import run_cycle
 
@@ -441,3 +442,28 @@ def test_from_cron_a_fresh_process_spends_two_requests_idle_and_four_busy(
     emulator.files[sid].by_title("Settings").props["title"] = "Our settings"  # renamed
     renamed = cron()  # the failed request, the tab list, the formats, the values…
     assert renamed[:4] == [f"GET {sid}"] * 3 + ["GET values:batchGet"]
+
+
+def test_today_has_one_filter_view_per_rep_and_a_persons_own_views_stay(emulator, key):
+    sid = gh.spreadsheet(emulator, tabs(deals(3) + [{"Deal": "Big one", "Stage": "Proposal",
+                                                     "Owner": "Ben", "Value": 9000}]))  # fmt: skip
+    backend = gh.backend(emulator, sid, key)
+    run_cycle(backend, NAMES, NOW)
+    today = emulator.files[sid].by_title("Today")
+    mine = {"filterViewId": 77, "title": "Ana's hot deals", "range": {"sheetId": today.id}}
+    today.filter_views.append(mine)
+    reps = {row[0] for row in emulator.values(sid, "Today")[1:] if row and row[0] != "Team"}
+    assert reps == {"Ana", "Ben"}
+    views = {v["title"]: v for v in today.filter_views}
+    assert set(views) == {"Today: Ana", "Today: Ben", "Ana's hot deals"}
+    (spec,) = views["Today: Ben"]["filterSpecs"]
+    assert spec["columnIndex"] == 0  # Owner
+    assert spec["filterCriteria"]["condition"] == {
+        "type": "TEXT_EQ",
+        "values": [{"userEnteredValue": "Ben"}],
+    }
+    assert views["Today: Ben"]["range"] == {"sheetId": today.id}  # the whole tab, as it grows
+    again = gh.backend(emulator, sid, key)  # a fresh process finds them again
+    assert plan_cycle(again.read(), NAMES, NOW).changes.formats == []
+    run_cycle(again, NAMES, NOW + timedelta(days=1))
+    assert mine in emulator.files[sid].by_title("Today").filter_views

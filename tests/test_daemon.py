@@ -89,14 +89,14 @@ def test_signal_lets_the_cycle_finish_then_exits_zero(tmp_path, sig):
         text=True,
     )
     lines = []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded CI machine: generous ceilings
     while time.monotonic() < deadline:
         line = proc.stderr.readline()
         lines.append(line)
         if "cycle ok" in line:
             break
     proc.send_signal(sig)
-    _, rest = proc.communicate(timeout=20)
+    _, rest = proc.communicate(timeout=90)
     log = "".join(lines) + rest
     assert proc.returncode == 0, log
     assert "cycle ok: deals=1 cells=" in log

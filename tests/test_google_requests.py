@@ -103,3 +103,25 @@ def test_a_new_column_beyond_the_grid_grows_it_first_and_status_clears_its_old_r
         FrozenHeader(),
         ListDropdown(2, "Lists", 1, 2),
     }
+
+
+def test_rep_views_follow_the_reps_and_leave_a_persons_views_alone():
+    from sheetpipe.backends.google_requests import format_requests, rep_views
+    from sheetpipe.model import RepViews
+
+    def view(view_id, rep, col=0, title=None):
+        condition = {"type": "TEXT_EQ", "values": [{"userEnteredValue": rep}]}
+        return {"filterViewId": view_id, "title": title or f"Today: {rep}",
+                "filterSpecs": [{"columnIndex": col, "filterCriteria": {"condition": condition}}]}  # fmt: skip
+
+    views = [view(1, "Ana"), view(2, "Ben"), view(3, "Cy", col=2), view(4, "Ana", title="Mine")]
+    info = SheetInfo(7, "Today", 1000, 26, filter_views=views)
+    assert rep_views(SheetInfo(7, "Today", 1000, 26, filter_views=views[:2])) == RepViews(
+        1, frozenset({"Ana", "Ben"})
+    )
+    assert rep_views(info) is None  # Cy's view filters another column: not what is wanted
+    requests = format_requests(info, RepViews(1, frozenset({"Ben", "Dee"})))
+    deleted = [r["deleteFilterView"]["filterId"] for r in requests if "deleteFilterView" in r]
+    added = [r["addFilterView"]["filter"] for r in requests if "addFilterView" in r]
+    assert deleted == [1, 3]
+    assert [(a["title"], a["range"]) for a in added] == [("Today: Dee", {"sheetId": 7})]

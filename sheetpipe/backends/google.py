@@ -41,7 +41,7 @@ from sheetpipe.model import ChangeSet, Snapshot, Tab, tab_key
 
 META_FIELDS = (
     "properties.title,"
-    "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,"
+    "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,filterViews,"
     "data.rowData.values.dataValidation)"
 )
 META_MAX_AGE = 600.0  # seconds: tabs people add or rename show up within this
@@ -182,6 +182,7 @@ class GoogleBackend(Backend):
                 grid.get("columnCount", 0),
                 grid.get("frozenRowCount", 0),
                 sheet.get("conditionalFormats", []),
+                filter_views=sheet.get("filterViews", []),
             )
             for data in sheet.get("data", []):
                 for row in data.get("rowData", [])[:1]:
@@ -236,7 +237,9 @@ class GoogleBackend(Backend):
             key = tab_key(title)
             self._headers[key] = _texts(rows[0] if rows else [])
             self._extents[key] = (len(rows), max((len(r) for r in rows), default=0))
-        return Snapshot(tabs, self.describe(), date_cells="serial", checkboxes=True)
+        return Snapshot(
+            tabs, self.describe(), date_cells="serial", checkboxes=True, filter_views=True
+        )
 
     def _batch_get(self, ranges: list[str]) -> dict:
         return self._call(

@@ -28,6 +28,7 @@ from sheetpipe.model import (
     FrozenHeader,
     HealthColours,
     ListDropdown,
+    RepViews,
     Row,
     Shaded,
     tab_key,
@@ -57,6 +58,7 @@ class SheetInfo:
     frozen_rows: int = 0
     conditional: list[dict] = field(default_factory=list)
     validations: dict[int, ListDropdown | Checkbox] = field(default_factory=dict)  # by column
+    filter_views: list[dict] = field(default_factory=list)
 
     def formats(self) -> frozenset[FormatSpec]:
         found: set[FormatSpec] = set()
@@ -69,7 +71,61 @@ class SheetInfo:
         if due is not None:
             found.add(due)
         found |= set(self.validations.values())
+        views = rep_views(self)
+        if views is not None:
+            found.add(views)
         return frozenset(found)
+
+
+def _view_title(info: SheetInfo, rep: str) -> str:
+    return f"{info.title}: {rep}"
+
+
+def _rep_of(info: SheetInfo, view: dict) -> tuple[int, str] | None:
+    """(Owner column, rep) of a filter view sheetpipe made on this tab, else None: its
+    title is "<tab>: <rep>" and it filters one column for exactly that name."""
+    title = view.get("title", "")
+    specs = view.get("filterSpecs") or []
+    if not title.startswith(_view_title(info, "")) or len(specs) != 1:
+        return None
+    rep = title.removeprefix(_view_title(info, ""))
+    condition = specs[0].get("filterCriteria", {}).get("condition", {})
+    values = [v.get("userEnteredValue") for v in condition.get("values") or []]
+    if condition.get("type") != "TEXT_EQ" or values != [rep]:
+        return None
+    return specs[0].get("columnIndex", 0) + 1, rep
+
+
+def rep_views(info: SheetInfo) -> RepViews | None:
+    found = [f for f in (_rep_of(info, v) for v in info.filter_views) if f]
+    cols = {col for col, _ in found}
+    return RepViews(cols.pop(), frozenset(rep for _, rep in found)) if len(cols) == 1 else None
+
+
+def _rep_view_requests(info: SheetInfo, spec: RepViews) -> list[dict]:
+    """Views of reps no longer listed (or on another column) go; missing ones are added."""
+    out: list[dict] = []
+    kept = set()
+    for view in info.filter_views:
+        found = _rep_of(info, view)
+        if found is None:
+            continue
+        if found == (spec.owner_col, found[1]) and found[1] in spec.owners:
+            kept.add(found[1])
+        else:
+            out.append({"deleteFilterView": {"filterId": view["filterViewId"]}})
+    for rep in sorted(spec.owners - kept):
+        condition = {"type": "TEXT_EQ", "values": [{"userEnteredValue": rep}]}
+        view = {
+            "filterViewId": random.randrange(1, 2**31 - 1),  # known, so the cache can keep it
+            "title": _view_title(info, rep),
+            "range": {"sheetId": info.sheet_id},
+            "filterSpecs": [
+                {"columnIndex": spec.owner_col - 1, "filterCriteria": {"condition": condition}}
+            ],
+        }
+        out.append({"addFilterView": {"filter": view}})
+    return out
 
 
 def source_range(spec: ListDropdown) -> str:
@@ -226,6 +282,8 @@ def format_requests(info: SheetInfo, spec: FormatSpec) -> list[dict]:
                 }
             }
         ]
+    if isinstance(spec, RepViews):
+        return _rep_view_requests(info, spec)
     if isinstance(spec, Checkbox):
         condition = {
             "type": "BOOLEAN",
@@ -456,6 +514,10 @@ def _record(info: SheetInfo, spec: FormatSpec, added: list[dict]) -> None:
         info.frozen_rows = max(info.frozen_rows, 1)
     elif isinstance(spec, ListDropdown | Checkbox):
         info.validations[spec.col] = spec
+    elif isinstance(spec, RepViews):
+        deleted = {a["deleteFilterView"]["filterId"] for a in added if "deleteFilterView" in a}
+        info.filter_views = [v for v in info.filter_views if v.get("filterViewId") not in deleted]
+        info.filter_views += [a["addFilterView"]["filter"] for a in added if "addFilterView" in a]
     else:
         kept = [r for r in info.conditional if not _is_ours(spec, r)]
         ours = [

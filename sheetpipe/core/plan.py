@@ -17,7 +17,14 @@ from sheetpipe.core.pipeline import CycleInputs, PipelineResult, plan_pipeline
 from sheetpipe.core.settings import Settings, parse_settings
 from sheetpipe.core.stages import parse_stages
 from sheetpipe.core.table import Table, read_table
-from sheetpipe.core.today import Deals, open_tasks, plan_today, rewrite_owned, team_names
+from sheetpipe.core.today import (
+    TEAM,
+    Deals,
+    open_tasks,
+    plan_today,
+    rewrite_owned,
+    team_names,
+)
 from sheetpipe.core.weights import Rule, parse_weights
 from sheetpipe.model import (
     ChangeSet,
@@ -27,6 +34,8 @@ from sheetpipe.model import (
     FrozenHeader,
     ListDropdown,
     Problem,
+    RepViews,
+    Row,
     Snapshot,
     Tab,
 )
@@ -135,7 +144,19 @@ def _today(
     tab = tasks_tab.name if tasks_tab else names.tasks
     found = open_tasks(tasks, cycle.task_rows, first, tab, cycle.now.date())
     rows = plan_today(deals, found, team, cycle.now.date())
-    rewrite_owned(snapshot, names.today, rows, cycle.changes, cycle.problems)
+    if rewrite_owned(snapshot, names.today, rows, cycle.changes, cycle.problems):
+        _rep_views(snapshot, names.today, rows, cycle.changes)
+
+
+def _rep_views(snapshot: Snapshot, name: str, rows: list[Row], changes: ChangeSet) -> None:
+    """A filter view per rep Today lists, where the backend has filter views."""
+    if not snapshot.filter_views:
+        return
+    reps = frozenset(str(row[0]) for row in rows[1:] if row and row[0] and row[0] != TEAM)
+    want = RepViews(1, reps)
+    tab = snapshot.find(name)
+    if tab is None or want not in tab.formats:
+        changes.formats.append((tab.name if tab else name, want))
 
 
 def _task_ids(tasks: Table | None) -> set[str]:

@@ -31,6 +31,7 @@ from sheetpipe.core.table import Table
 from sheetpipe.model import Cell, CellLink, ChangeSet, Problem, Row, Snapshot
 
 TODAY_COLUMNS = ("Owner", "Do", "Deal", "Detail", "When")
+TEAM = "Team"  # the Owner of the manager's lines on top
 PER_GROUP = 20
 NO_OWNER = "(no owner)"
 OVERDUE, DUE_TODAY, HOT, STALLED, AT_RISK, NEW = (
@@ -216,17 +217,15 @@ def _add_deals(reps: _Reps, deals: Deals, today: date) -> None:
 
 
 def _manager(reps: _Reps) -> list[Row]:
-    rows: list[Row] = [["Team", "Summary", rep.name, _summary(rep), None] for rep in reps.named()]
+    rows: list[Row] = [[TEAM, "Summary", rep.name, _summary(rep), None] for rep in reps.named()]
     nobody = reps.nobody()
     if nobody is not None:
         for group in GROUPS:
             for line in nobody.ordered(group):
-                rows.append(["Team", f"Give it an owner: {group}", *line[2:]])
+                rows.append([TEAM, f"Give it an owner: {group}", *line[2:]])
             more = nobody.totals[group] - len(nobody.lines.get(group, []))
             if more > 0:
-                rows.append(
-                    ["Team", f"Give it an owner: {group}", None, f"… and {more} more", None]
-                )
+                rows.append([TEAM, f"Give it an owner: {group}", None, f"… and {more} more", None])
     return rows
 
 
@@ -315,14 +314,15 @@ def team_names(table: Table | None) -> list[str]:
 
 def rewrite_owned(
     snapshot: Snapshot, name: str, rows: list[Row], changes: ChangeSet, problems: list[Problem]
-) -> None:
+) -> bool:
     """Rewrite a tab sheetpipe owns whole when what it shows would change; a tab of the
-    same name that is not sheetpipe's (another header) is left alone, and reported."""
+    same name that is not sheetpipe's (another header) is left alone, and reported.
+    True when the tab is sheetpipe's (or is to be made)."""
     tab = snapshot.find(name)
     if tab is None:
         changes.new_tabs.append((name, [rows[0]]))
         changes.rewrites[name] = rows
-        return
+        return True
     if tab.rows and [cells.norm(h) for h in tab.header] != [cells.norm(h) for h in rows[0]]:
         problems.append(
             Problem(
@@ -333,9 +333,10 @@ def rewrite_owned(
                 "warning",
             )
         )
-        return
+        return False
     if _shown(tab.rows, snapshot.date_cells == "serial") != _shown(rows, False):
         changes.rewrites[tab.name] = rows
+    return True
 
 
 def _day_text(value: Cell, serial_numbers: bool) -> str:

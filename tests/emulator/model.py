@@ -42,6 +42,7 @@ class Sheet:
     conditional: list[dict] = field(default_factory=list)
     col_pixels: dict[int, int] = field(default_factory=dict)  # column index → pixelSize set
     basic_filter: dict | None = None
+    filter_views: list[dict] = field(default_factory=list)
     _mine: set[int] = field(default_factory=set)  # rows this copy may write in place
 
     @property
@@ -71,6 +72,7 @@ class Sheet:
             copy.deepcopy(self.conditional),
             dict(self.col_pixels),
             copy.deepcopy(self.basic_filter),
+            copy.deepcopy(self.filter_views),
         )
 
     def cell(self, r: int, c: int) -> Cell:

@@ -137,6 +137,8 @@ def get_spreadsheet(ss: Spreadsheet, query: dict[str, list[str]]) -> dict:
         item: dict[str, Any] = {"properties": sheet.props}
         if sheet.conditional:
             item["conditionalFormats"] = sheet.conditional
+        if sheet.filter_views:
+            item["filterViews"] = sheet.filter_views
         if wants_data:
             item["data"] = [_grid_data(sheet, r) for r in picked.get(sheet.id, [None])]
         out["sheets"].append(item)
@@ -737,6 +739,29 @@ def _set_basic_filter(ss: Spreadsheet, args: dict) -> None:
     sheet.basic_filter = filt
 
 
+def _add_filter_view(ss: Spreadsheet, args: dict) -> dict:
+    """As Google: a view on an existing sheet; its ID given (unique) or made."""
+    view = copy.deepcopy(args.get("filter") or {})
+    sheet = _sheet(ss, (view.get("range") or {}).get("sheetId"))
+    taken = {v["filterViewId"] for s in ss.sheets for v in s.filter_views}
+    if view.get("filterViewId") in taken:
+        raise bad(f"Duplicate filter view ID: {view['filterViewId']}")
+    view.setdefault("filterViewId", _sheet_id())
+    view["range"] = {"sheetId": sheet.id, **view["range"]}
+    sheet.filter_views.append(view)
+    return {"addFilterView": {"filter": copy.deepcopy(view)}}
+
+
+def _delete_filter_view(ss: Spreadsheet, args: dict) -> None:
+    wanted = args.get("filterId")
+    for sheet in ss.sheets:
+        for view in sheet.filter_views:
+            if view["filterViewId"] == wanted:
+                sheet.filter_views.remove(view)
+                return
+    raise bad(f"No filter view with id: {wanted}")
+
+
 def _add_conditional(ss: Spreadsheet, args: dict) -> None:
     rule = copy.deepcopy(args.get("rule") or {})
     ranges = rule.get("ranges") or []
@@ -806,4 +831,6 @@ HANDLERS = {
     "setDataValidation": _set_validation,
     "updateDimensionProperties": _update_dimension_properties,
     "setBasicFilter": _set_basic_filter,
+    "addFilterView": _add_filter_view,
+    "deleteFilterView": _delete_filter_view,
 }
