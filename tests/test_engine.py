@@ -252,6 +252,15 @@ def test_in_stage_since_follows_a_corrected_history_date():
     assert desired["Days in stage"].iloc[0] == 9
 
 
+@pytest.mark.parametrize(("order", "days"), [("MDY", 9), ("DMY", 66)])
+def test_a_history_date_typed_as_text_reads_in_the_sheets_date_order(order, days):
+    rows = [hist("D-0001", "Acme", "Contact", 6)]
+    rows[0][0] = "03/01/2026 08:00"  # 1 March (MDY) or 3 January (DMY)
+    settings = {"Date order": order}
+    desired = plan(deals=[deal()], history=rows, settings=settings).pipelines[0].desired
+    assert desired["Days in stage"].iloc[0] == days
+
+
 def test_days_are_counted_in_the_sheets_timezone():
     late_utc = datetime(2026, 3, 10, 23, 30, tzinfo=UTC)  # already the 11th in Tokyo
     rows = [hist("D-0001", "Acme", "Contact", 1)]
