@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -272,6 +273,18 @@ def test_requests_without_a_valid_token_get_googles_401(emulator):
     assert answer.json()["error"]["status"] == "UNAUTHENTICATED"
 
 
+def _team_spreadsheet(emulator, tmp_path, monkeypatch) -> tuple[Path, str]:
+    """A fresh emulator spreadsheet with one deal, its key in `tmp_path`, and the API
+    endpoint in the environment, as the CLI tests use them."""
+    monkeypatch.setenv("SHEETPIPE_GOOGLE_API_ENDPOINT", emulator.base_url)
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    emulator.reset()
+    key = gh.key_file(emulator, tmp_path)
+    sid = emulator.create("Team pipeline")
+    emulator.put_tab(sid, "Deals", [["Deal", "Stage", "Owner"], ["Acme", "Discovery", "Ana"]])
+    return key, sid
+
+
 def test_init_google_lays_out_the_tabs_and_sync_runs_on_the_config_it_wrote(
     emulator, tmp_path, monkeypatch
 ):
@@ -279,12 +292,7 @@ def test_init_google_lays_out_the_tabs_and_sync_runs_on_the_config_it_wrote(
 
     from .test_cli import invoke
 
-    monkeypatch.setenv("SHEETPIPE_GOOGLE_API_ENDPOINT", emulator.base_url)
-    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
-    emulator.reset()
-    key = gh.key_file(emulator, tmp_path)
-    sid = emulator.create("Team pipeline")
-    emulator.put_tab(sid, "Deals", [["Deal", "Stage", "Owner"], ["Acme", "Discovery", "Ana"]])
+    key, sid = _team_spreadsheet(emulator, tmp_path, monkeypatch)
     url = f"https://docs.google.com/spreadsheets/d/{sid}/edit#gid=0"
     result = invoke("init", "--google", url, "--credentials", str(key), cwd=tmp_path)
     assert result.exit_code == 0, result.output
@@ -415,12 +423,7 @@ def test_from_cron_a_fresh_process_spends_two_requests_idle_and_four_busy(
     request more (the tab list first), and the cycle still runs."""
     from .test_cli import invoke
 
-    monkeypatch.setenv("SHEETPIPE_GOOGLE_API_ENDPOINT", emulator.base_url)
-    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
-    emulator.reset()
-    key = gh.key_file(emulator, tmp_path)
-    sid = emulator.create("Team pipeline")
-    emulator.put_tab(sid, "Deals", [["Deal", "Stage", "Owner"], ["Acme", "Discovery", "Ana"]])
+    key, sid = _team_spreadsheet(emulator, tmp_path, monkeypatch)
     emulator.put_tab(sid, "Notes", [["A person's own tab"], ["never read"]])
     made = invoke("init", "--google", sid, "--credentials", str(key), cwd=tmp_path)
     assert made.exit_code == 0, made.output
