@@ -360,6 +360,52 @@ def test_a_copied_row_gets_a_new_id_and_a_problem_note():
 # ---- bad input never stops the pipeline ----
 
 
+@pytest.mark.parametrize(
+    ("order", "example"), [("DMY", "26/11/2026"), ("MDY", "11/26/2026"), ("YMD", "2026/11/26")]
+)
+def test_an_unreadable_date_is_a_warning_with_an_example_in_the_sheets_date_order(order, example):
+    """Last contact, Expected close and any column a days rule reads; other columns'
+    text is not a date question."""
+    weights = [["Signed", "within days", "7", 5, "", ""]]
+    row = deal(**{"Last contact": "last Tuesday", "Expected close": "soon", "Signed": "tbd",
+                  "Notes": "later"})  # fmt: skip
+    result = plan(deals=[row], weights=weights, settings={"Date order": order})
+    dated = {
+        p.where: (p.message, p.level) for p in result.problems if "counts as empty" in p.message
+    }
+    assert len(dated) == 3 and all(level == "warning" for _, level in dated.values())
+    fix = f"is not a date; type it like 2026-11-26 or {example} (Date order {order})"
+    assert sorted(dated.values()) == sorted(
+        (f'"{v}" {fix}. Until then it counts as empty.', "warning")
+        for v in ("last Tuesday", "soon", "tbd")
+    )
+    assert not any("later" in message for message, _ in dated.values())
+
+
+def test_a_real_date_beyond_what_a_sheet_holds_says_to_correct_the_year():
+    result = plan(deals=[deal(**{"Last contact": date(1850, 5, 1)})])
+    (problem,) = [p for p in result.problems if "counts as empty" in p.message]
+    assert problem.message == (
+        '"1850-05-01" is outside the years 1900–2199 (a typo?); correct the year. '
+        "Until then it counts as empty."
+    )
+
+
+def test_a_deal_without_a_name_is_a_warning_at_its_deal_cell_and_still_runs():
+    result = plan(
+        deals=[
+            deal(ID="D-0001", Deal=None),  # a Stage but no name
+            deal(ID="D-0002", Deal=None, Stage=None, Owner="Ana"),  # neither: not a deal yet
+            deal(ID="D-0003", Deal="Gamma"),
+        ]
+    )
+    nameless = [p for p in result.problems if "no name" in p.message]
+    assert [(p.where, p.message, p.level) for p in nameless] == [
+        ("Deals!A2", "the deal has no name; fill in Deal.", "warning")
+    ]
+    assert list(result.pipelines[0].desired.index) == [2, 4], "planned: it has a Stage"
+
+
 def test_unknown_and_missing_stages_are_reported_and_the_rest_runs():
     result = plan(
         deals=[
