@@ -353,7 +353,21 @@ def test_without_a_stages_tab_deals_are_still_scored_and_the_tab_is_reported():
     del snap.tabs["Stages"]
     result = plan_cycle(snap, NAMES, NOW)
     assert result.deals == 1
-    assert "Stages tab: the tab is missing" in "\n".join(map(str, result.problems))
+    (missing,) = [p for p in result.problems if p.where == "Stages tab"]
+    assert (missing.message, missing.level) == (
+        "the tab is missing; run `sheetpipe init` to add it, or fix its name in "
+        "sheetpipe.toml [tabs].",
+        "warning",
+    )
+
+
+def test_a_missing_pipeline_tab_is_an_error_and_the_others_still_run():
+    snap = snapshot(deals=[deal()])
+    del snap.tabs["Customers"]
+    result = plan_cycle(snap, NAMES, NOW)
+    assert result.deals == 1
+    (missing,) = [p for p in result.problems if p.where == "Customers tab"]
+    assert missing.level == "error"
 
 
 def test_parse_stages_alone_uses_the_default_settings():

@@ -623,3 +623,41 @@ def test_a_lists_tab_with_a_stage_list_of_a_persons_own_is_left_alone():
     result = plan_cycle(snap, NAMES, NOW)
     assert not [w for w in result.changes.writes if w.tab == "Lists"]
     assert any('("Deal stage")' in p.message for p in result.problems)
+
+
+SCORED = [["Source", "is", "Referral", 50, "", ""]]  # 50: over Contact's bar (40), not Hot
+
+
+@pytest.mark.parametrize(
+    ("days", "want"),
+    [(10, "OK"), (11, "At risk"), (14, "At risk"), (15, "Stalled"), (28, "Stalled"), (29, "Dead")],
+)
+def test_days_in_stage_at_each_limit_of_contact(days, want):
+    """Contact: Max days 14, At risk from 75 % of it (10.5), Dead after 2 × 14 = 28."""
+    got = health(
+        deals=[deal(Source="Referral")],
+        history=[hist("D-0001", "Acme", "Contact", days)],
+        weights=SCORED,
+    )
+    assert got[0][0] == want, got
+
+
+@pytest.mark.parametrize(("budget", "want"), [(0, "Dead"), (1, "OK"), ("No", "Dead"), ("", "OK")])
+def test_a_budget_of_zero_or_no_is_no_budget(budget, want):
+    got = health(
+        deals=[deal(Source="Referral", Budget=budget)],
+        history=[hist("D-0001", "Acme", "Contact", 1)],
+        weights=SCORED,
+    )
+    assert got[0][0] == want and (("no budget" in got[0][1]) == (want == "Dead")), got
+
+
+@pytest.mark.parametrize(("days", "want"), [(6, "OK"), (7, "At risk")])
+def test_at_risk_from_exactly_its_share_of_max_days(days, want):
+    got = health(
+        deals=[deal(Source="Referral")],
+        history=[hist("D-0001", "Acme", "Contact", days)],
+        weights=SCORED,
+        settings={"At risk at share of max days": 0.5},  # 7 of Contact's 14 days
+    )
+    assert got[0][0] == want, got
