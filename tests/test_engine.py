@@ -661,3 +661,21 @@ def test_at_risk_from_exactly_its_share_of_max_days(days, want):
         settings={"At risk at share of max days": 0.5},  # 7 of Contact's 14 days
     )
     assert got[0][0] == want, got
+
+
+def test_each_written_row_carries_what_the_guard_must_find_there_still():
+    """The Google backend re-reads ID and Deal of every row it writes to; the plan says
+    what they held when read, for exactly the rows it writes (a new ID is not yet there)."""
+    deals = [deal(), deal(ID=None, Deal="Beta"), deal(ID="D-0003", Deal="Gamma")]
+    snap = snapshot_with(deals=deals, history=[hist("D-0001", "Acme", "Contact", 1),
+                                               hist("D-0003", "Gamma", "Contact", 1)])  # fmt: skip
+    first = plan_cycle(snap, NAMES, NOW)
+    touched = {r for w in first.changes.writes if w.tab == "Deals" for r in w.rows}
+    assert first.changes.expect["Deals"] == {
+        row: {2: ("D-0001", "Acme"), 3: ("", "Beta"), 4: ("D-0003", "Gamma")}[row]
+        for row in touched
+    }
+    header = snap.find("Deals").header
+    assert first.changes.expect_cols["Deals"] == (header.index("ID") + 1, 1)
+    synced = apply_changes(snap, first.changes)
+    assert plan_cycle(synced, NAMES, NOW).changes.expect == {}, "nothing written: nothing expected"
