@@ -19,6 +19,7 @@ from sheetpipe.core.stages import parse_stages
 from sheetpipe.core.table import Table, read_table
 from sheetpipe.core.today import (
     TEAM,
+    TODAY_COLUMNS,
     Deals,
     open_tasks,
     plan_today,
@@ -152,8 +153,9 @@ def _rep_views(snapshot: Snapshot, name: str, rows: list[Row], changes: ChangeSe
     """A filter view per rep Today lists, where the backend has filter views."""
     if not snapshot.filter_views:
         return
-    reps = frozenset(str(row[0]) for row in rows[1:] if row and row[0] and row[0] != TEAM)
-    want = RepViews(1, reps)
+    owner = TODAY_COLUMNS.index("Owner")
+    reps = frozenset(str(r[owner]) for r in rows[1:] if r and r[owner] and r[owner] != TEAM)
+    want = RepViews(owner + 1, reps)
     tab = snapshot.find(name)
     if tab is None or want not in tab.formats:
         changes.formats.append((tab.name if tab else name, want))
