@@ -679,3 +679,20 @@ def test_each_written_row_carries_what_the_guard_must_find_there_still():
     assert first.changes.expect_cols["Deals"] == (header.index("ID") + 1, 1)
     synced = apply_changes(snap, first.changes)
     assert plan_cycle(synced, NAMES, NOW).changes.expect == {}, "nothing written: nothing expected"
+
+
+def test_rep_views_are_asked_for_only_where_the_backend_has_them_and_there_is_a_rep():
+    from sheetpipe.model import RepViews
+
+    def views(snap):
+        return [
+            s for _, s in plan_cycle(snap, NAMES, NOW).changes.formats if isinstance(s, RepViews)
+        ]
+
+    with_rep = snapshot_with(deals=[deal(Owner="Ana", Source="Referral")])
+    assert views(with_rep) == [], "a workbook has no filter views"
+    with_rep.filter_views = True
+    assert views(with_rep) == [RepViews(1, frozenset({"Ana"}))]
+    nobody = snapshot_with(deals=[])
+    nobody.filter_views = True
+    assert views(nobody) == [], "no rep and no view: nothing to do"

@@ -97,11 +97,8 @@ def _rep_of(info: SheetInfo, view: dict) -> tuple[int, str] | None:
 
 
 def rep_views(info: SheetInfo) -> RepViews | None:
-    """The rep views on this tab; none at all reads as views for no rep (on column A),
-    so a Today that lists no rep asks for nothing."""
+    """The rep views sheetpipe made on this tab, if any (all on one column)."""
     found = [f for f in (_rep_of(info, v) for v in info.filter_views) if f]
-    if not found:
-        return RepViews(1, frozenset())
     cols = {col for col, _ in found}
     return RepViews(cols.pop(), frozenset(rep for _, rep in found)) if len(cols) == 1 else None
 

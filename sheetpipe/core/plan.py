@@ -157,8 +157,10 @@ def _rep_views(snapshot: Snapshot, name: str, rows: list[Row], changes: ChangeSe
     reps = frozenset(str(r[owner]) for r in rows[1:] if r and r[owner] and r[owner] != TEAM)
     want = RepViews(owner + 1, reps)
     tab = snapshot.find(name)
-    if tab is None or want not in tab.formats:
-        changes.formats.append((tab.name if tab else name, want))
+    installed = [f for f in tab.formats if isinstance(f, RepViews)] if tab else []
+    if want in installed or (not reps and not installed):  # no rep and no view: done
+        return
+    changes.formats.append((tab.name if tab else name, want))
 
 
 def _task_ids(tasks: Table | None) -> set[str]:
