@@ -254,3 +254,16 @@ def test_after_a_libreoffice_save_the_dropdowns_are_restored_not_doubled(tmp_pat
     assert len([rule for span in tasks for rule in span.rules]) == 2
     again = run_cycle(XlsxBackend(path), NAMES, NOW + timedelta(days=2), dry_run=True)
     assert again.plan.changes.formats == []
+
+
+def test_column_styles_and_widths_are_read_from_the_cols_spans():
+    from sheetpipe.xlsx.sheet import column_styles, column_widths, wrapped_lines
+
+    head = (b'<worksheet><cols><col min="1" max="2" width="41" style="7" customWidth="1"/>'
+            b'<x:col min="4" max="4" width="10.5"/></cols><colBreaks/><sheetData>')  # fmt: skip
+    assert column_styles(head) == {1: 7, 2: 7}
+    assert column_widths(head) == {1: 41.0, 2: 41.0, 4: 10.5}
+    assert column_styles(b"<worksheet><sheetData>") == {}
+    # 40 characters of a 41-wide column hold 44 letters a line: 1, 2, then 3 lines.
+    assert [wrapped_lines("x" * n, 41) for n in (44, 45, 89)] == [1, 2, 3]
+    assert wrapped_lines(12345, 5) == wrapped_lines("", 5) == 1
