@@ -348,26 +348,19 @@ def test_stage_numbers_read_with_the_sheets_decimal_separator():
     assert any(m.startswith('Stages!E3: Max days "10,5" must be') for m in messages(dot))
 
 
-def test_without_a_stages_tab_deals_are_still_scored_and_the_tab_is_reported():
+@pytest.mark.parametrize(("tab", "level"), [("Stages", "warning"), ("Customers", "error")])
+def test_a_missing_tab_is_reported_and_the_deals_are_still_scored(tab, level):
+    """A missing pipeline tab is an error, any other a warning; the rest runs."""
     snap = snapshot(deals=[deal()])
-    del snap.tabs["Stages"]
+    del snap.tabs[tab]
     result = plan_cycle(snap, NAMES, NOW)
     assert result.deals == 1
-    (missing,) = [p for p in result.problems if p.where == "Stages tab"]
+    (missing,) = [p for p in result.problems if p.where == f"{tab} tab"]
     assert (missing.message, missing.level) == (
         "the tab is missing; run `sheetpipe init` to add it, or fix its name in "
         "sheetpipe.toml [tabs].",
-        "warning",
+        level,
     )
-
-
-def test_a_missing_pipeline_tab_is_an_error_and_the_others_still_run():
-    snap = snapshot(deals=[deal()])
-    del snap.tabs["Customers"]
-    result = plan_cycle(snap, NAMES, NOW)
-    assert result.deals == 1
-    (missing,) = [p for p in result.problems if p.where == "Customers tab"]
-    assert missing.level == "error"
 
 
 def test_parse_stages_alone_uses_the_default_settings():
