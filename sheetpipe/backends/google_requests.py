@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sheetpipe.backends.rules import due_colours, due_formulas, is_due_rule
-from sheetpipe.core.cells import a1_range, col_index, col_letter, parse_range, serial
+from sheetpipe.backends.rules import colour_rules, due_colours, is_due_rule
+from sheetpipe.core.cells import a1_range, col_index, parse_range, serial
 from sheetpipe.model import (
-    DUE_FILLS,
     HEALTH_FILLS,
     CellLink,
     ChangeSet,
@@ -84,11 +83,11 @@ def _view_title(info: SheetInfo, rep: str) -> str:
 def _rep_of(info: SheetInfo, view: dict) -> tuple[int, str] | None:
     """(Owner column, rep) of a filter view sheetpipe made on this tab, else None: its
     title is "<tab>: <rep>" and it filters one column for exactly that name."""
-    title = view.get("title", "")
+    title, prefix = view.get("title", ""), _view_title(info, "")
     specs = view.get("filterSpecs") or []
-    if not title.startswith(_view_title(info, "")) or len(specs) != 1:
+    if not title.startswith(prefix) or len(specs) != 1:
         return None
-    rep = title.removeprefix(_view_title(info, ""))
+    rep = title.removeprefix(prefix)
     condition = specs[0].get("filterCriteria", {}).get("condition", {})
     values = [v.get("userEnteredValue") for v in condition.get("values") or []]
     if condition.get("type") != "TEXT_EQ" or values != [rep]:
@@ -110,9 +109,10 @@ def _rep_view_requests(info: SheetInfo, spec: RepViews) -> list[dict]:
     for view in info.filter_views:
         found = _rep_of(info, view)
         if found is None:
-            continue
-        if found == (spec.owner_col, found[1]) and found[1] in spec.owners:
-            kept.add(found[1])
+            continue  # a person's view
+        col, rep = found
+        if col == spec.owner_col and rep in spec.owners:
+            kept.add(rep)
         else:
             out.append({"deleteFilterView": {"filterId": view["filterViewId"]}})
     for rep in sorted(spec.owners - kept):
@@ -215,10 +215,8 @@ def health_rules(conditional: list[dict]) -> HealthColours | None:
 
 
 def _health_rule(rule: dict) -> tuple[int, str, int] | None:
-    condition = rule.get("booleanRule", {}).get("condition", {})
-    values = condition.get("values") or [{}]
-    m = _HEALTH_RULE.match(values[0].get("userEnteredValue", ""))
-    if condition.get("type") != "CUSTOM_FORMULA" or not m or m.group(2) not in HEALTH_FILLS:
+    m = _HEALTH_RULE.match(_custom_formula(rule))
+    if not m or m.group(2) not in HEALTH_FILLS:
         return None
     ranges = rule.get("ranges") or [{}]
     return col_index(m.group(1)), m.group(2), ranges[0].get("endColumnIndex", 0)
@@ -312,12 +310,7 @@ def _row_colours(info: SheetInfo, spec: HealthColours | DueColours) -> list[dict
         for i in reversed(range(len(info.conditional)))
         if _is_ours(spec, info.conditional[i])
     ]
-    if isinstance(spec, HealthColours):
-        letter = col_letter(spec.health_col)
-        rules = {f'${letter}2="{health}"': fill for health, fill in HEALTH_FILLS.items()}
-    else:
-        rules = {due_formulas(spec)[kind]: fill for kind, fill in DUE_FILLS.items()}
-    for i, (formula, fill) in enumerate(rules.items()):
+    for i, (formula, fill) in enumerate(colour_rules(spec).items()):
         grid = {"sheetId": info.sheet_id, "startRowIndex": 1, "startColumnIndex": 0,
                 "endColumnIndex": spec.last_col}  # fmt: skip
         condition = {"type": "CUSTOM_FORMULA", "values": [{"userEnteredValue": "=" + formula}]}

@@ -10,10 +10,18 @@ from __future__ import annotations
 import re
 
 from sheetpipe.core.cells import YES_WORDS, col_index, col_letter
-from sheetpipe.model import DUE_FILLS, DueColours
+from sheetpipe.model import DUE_FILLS, HEALTH_FILLS, DueColours, HealthColours
 
 _DUE_COLUMN = re.compile(r"^AND\(ISNUMBER\(\$([A-Z]+)2\),")
 _DONE_COLUMN = re.compile(r"NOT\(OR\(\$([A-Z]+)2=TRUE,")
+
+
+def colour_rules(spec: HealthColours | DueColours) -> dict[str, str]:
+    """Each whole-row rule of `spec` as formula → fill, in the order they are installed."""
+    if isinstance(spec, HealthColours):
+        health = col_letter(spec.health_col)
+        return {f'${health}2="{value}"': fill for value, fill in HEALTH_FILLS.items()}
+    return {due_formulas(spec)[kind]: fill for kind, fill in DUE_FILLS.items()}
 
 
 def due_formulas(spec: DueColours) -> dict[str, str]:
@@ -53,4 +61,4 @@ def _plain(formula: str) -> str:
     return re.sub(r"\s+", "", formula.removeprefix("=")).replace("TRUE()", "TRUE")
 
 
-__all__ = ["DUE_FILLS", "due_colours", "due_formulas", "is_due_rule"]
+__all__ = ["colour_rules", "due_colours", "due_formulas", "is_due_rule"]

@@ -13,10 +13,9 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from sheetpipe.backends.rules import due_colours, due_formulas, is_due_rule
+from sheetpipe.backends.rules import colour_rules, due_colours, is_due_rule
 from sheetpipe.core.cells import a1_range, col_index, col_letter, parse_range
 from sheetpipe.model import (
-    DUE_FILLS,
     HEALTH_FILLS,
     CellLink,
     DueColours,
@@ -121,13 +120,9 @@ def installed(skeleton: Skeleton) -> list[FormatSpec]:
 def install(skeleton: Skeleton, spec: FormatSpec, styles: Styles) -> None:
     if isinstance(spec, FrozenHeader):
         _freeze_header(skeleton)
-    elif isinstance(spec, HealthColours):
-        health = col_letter(spec.health_col)
-        rules = {f'${health}2="{value}"': fill for value, fill in HEALTH_FILLS.items()}
-        _row_colours(skeleton, rules, spec.last_col, styles, lambda f: bool(HEALTH_RULE.match(f)))
-    elif isinstance(spec, DueColours):
-        rules = {due_formulas(spec)[kind]: fill for kind, fill in DUE_FILLS.items()}
-        _row_colours(skeleton, rules, spec.last_col, styles, is_due_rule)
+    elif isinstance(spec, HealthColours | DueColours):
+        ours = _is_health_rule if isinstance(spec, HealthColours) else is_due_rule
+        _row_colours(skeleton, colour_rules(spec), spec.last_col, styles, ours)
     elif isinstance(spec, ListDropdown):
         _dropdown(skeleton, spec)
 
@@ -244,6 +239,10 @@ def _freeze_header(skeleton: Skeleton) -> None:
     view.insert(0, pane)
     for selection in view.findall(skeleton.q("selection")):
         selection.set("pane", "bottomLeft")
+
+
+def _is_health_rule(formula: str) -> bool:
+    return bool(HEALTH_RULE.match(formula))
 
 
 def _row_colours(
