@@ -90,7 +90,7 @@ def init_sheet(backend: Backend, names: Names) -> list[str]:
         missing = [(name, rows) for name, rows in tabs if snapshot.find(name) is None]
         if missing:
             changes = ChangeSet(new_tabs=missing)
-            existing = [(tab.name, tab.rows) for tab in snapshot.tabs.values()]
+            existing = (tab.rows for tab in snapshot.tabs.values())
             plan_widths(changes, names.status, shown_elsewhere(existing))
             backend.apply(changes, names.status)
     return [name for name, _ in missing]

@@ -88,7 +88,7 @@ def run_cycle(
                 )
                 # A new tab's Deal column fits the pipelines' deal names (looked up
                 # only then: it reads every name).
-                tabs = [(t.name, t.rows) for t in snapshot.tabs.values()]
+                tabs = (t.rows for t in snapshot.tabs.values())
                 shown = shown_elsewhere(tabs) if plan.changes.new_tabs else {}
                 plan_widths(plan.changes, names.status, shown)
                 applied = not dry_run and not plan.changes.is_empty()

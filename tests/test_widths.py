@@ -108,7 +108,7 @@ def test_a_tab_made_before_its_rows_fits_the_widest_deal_name_of_the_pipelines()
     long_name = "Genco Pura Olive Oil Company – GTX Plus Basic #44"  # 49 characters
     deals = [["Deal", "Stage"], *[[f"Deal {i}", "Won"] for i in range(SAMPLE + 5)], [long_name]]
     customers = [["deal", "Stage"], ["Short", "Won"]]
-    shown = shown_elsewhere([("Deals", deals), ("Customers", customers), ("Team", [["Name"]])])
+    shown = shown_elsewhere([deals, customers, [["Name"]]])
     assert shown == {"deal": len(long_name)}
     tasks = [["Task", "Deal", "Due"]]
     assert tab_widths(tasks, shown) == {1: 40 + 1, 2: len(long_name) + 1, 3: 10 + 1}

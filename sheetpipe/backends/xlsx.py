@@ -188,7 +188,7 @@ class XlsxBackend(Backend):
         wb.remove(wb.active)
         bold = openpyxl.styles.Font(bold=True)
         wrap = openpyxl.styles.Alignment(wrap_text=True)
-        elsewhere = shown_elsewhere(tabs)
+        elsewhere = shown_elsewhere(rows for _, rows in tabs)
         for name, rows in tabs:
             ws = wb.create_sheet(name)
             for r, values in enumerate(rows, start=1):

@@ -48,11 +48,11 @@ WRAPPED = frozenset({"task", "detail"})
 SHOWN_ELSEWHERE = ("deal",)
 
 
-def shown_elsewhere(tabs: Iterable[tuple[str, list[Row]]]) -> dict[str, int]:
-    """Characters of the widest value under each SHOWN_ELSEWHERE header in `tabs`
-    (by normalised header), every value looked at."""
+def shown_elsewhere(tabs: Iterable[list[Row]]) -> dict[str, int]:
+    """Characters of the widest value under each SHOWN_ELSEWHERE header in `tabs` (each
+    tab's rows, header first), by normalised header, every value looked at."""
     widest: dict[str, int] = {}
-    for _, rows in tabs:
+    for rows in tabs:
         header = [cells.norm(h) for h in (rows[0] if rows else [])]
         for name in SHOWN_ELSEWHERE:
             if name in header:
