@@ -374,3 +374,18 @@ def test_without_trailing_blanks_drops_only_what_ends_a_row_or_the_table(table, 
     before = [list(row) for row in table]
     assert cells.without_trailing_blanks(table) == expected
     assert table == before, "the table given is not changed"
+
+
+def test_dates_read_day_first_unless_told_and_a_tick_is_no_date():
+    assert cells.parse_date("03/04/2026") == date(2026, 4, 3), "Date order's default is DMY"
+    assert cells.parse_date(True) is None and cells.parse_date(False) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "inside"),
+    [(datetime(1900, 1, 1), True), (datetime(1899, 12, 31, 23, 59), False),
+     (datetime(2199, 12, 31, 23, 59), True), (datetime(2200, 1, 1), False)],
+)  # fmt: skip
+def test_dates_run_from_1900_up_to_but_not_including_2200(value, inside):
+    got = cells.datetimes(pd.Series([value], dtype=object))[0]
+    assert (got == pd.Timestamp(value)) if inside else pd.isna(got)

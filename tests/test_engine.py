@@ -696,3 +696,53 @@ def test_rep_views_are_asked_for_only_where_the_backend_has_them_and_there_is_a_
     nobody = snapshot_with(deals=[])
     nobody.filter_views = True
     assert views(nobody) == [], "no rep and no view: nothing to do"
+
+
+def test_every_tab_a_cycle_reads_is_named_once_pipelines_first():
+    from sheetpipe.core.contract import Names
+
+    names = Names(pipelines=("Deals", "Tasks"), today="Team")  # a config that reuses names
+    assert names.all_tabs() == (
+        "Deals", "Tasks", "Weights", "Stages", "Settings", "Team", "History", "Status", "Lists",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "prefix"),
+    [("Deals", "D"), ("customers", "C"), ("2nd line", "N"), ("2026", "R"), ("", "R")],
+)
+def test_an_id_starts_with_the_first_letter_of_its_pipeline(pipeline, prefix):
+    from sheetpipe.core.ids import id_prefix
+
+    assert id_prefix(pipeline) == prefix
+
+
+@pytest.mark.parametrize(
+    ("stage", "slug"),
+    [("Proposal", "proposal"), ("  Follow-up (2nd)! ", "follow-up-2nd"), ("Call #2", "call-2")],
+)
+def test_a_stage_in_a_task_id_is_lower_case_words_joined_by_hyphens(stage, slug):
+    from sheetpipe.core.tasks import slug as make_slug
+
+    assert make_slug(stage) == slug
+
+
+def test_a_rep_view_is_asked_for_once_and_kept_while_its_reps_are_the_same():
+    from sheetpipe.model import RepViews
+
+    def views(snap):
+        return [
+            (tab, s)
+            for tab, s in plan_cycle(snap, NAMES, NOW).changes.formats
+            if isinstance(s, RepViews)
+        ]
+
+    snap = snapshot_with(deals=[deal(Owner="Ana", Source="Referral")])
+    snap.filter_views = True
+    assert views(snap) == [("Today", RepViews(1, frozenset({"Ana"})))], "one rep, one row"
+    today = apply_changes(snap, plan_cycle(snap, NAMES, NOW).changes).find("Today")
+    assert snap.find("Today") is None
+    snap.tabs["today"] = Tab("today", today.rows, frozenset({RepViews(1, frozenset({"Ana"}))}))
+    assert views(snap) == [], "the view is there: nothing to ask"
+    snap.tabs["today"].formats = frozenset({RepViews(1, frozenset({"Bo"}))})
+    assert views(snap) == [("today", RepViews(1, frozenset({"Ana"})))], "the tab's own name"

@@ -110,6 +110,8 @@ def test_a_tab_made_before_its_rows_fits_the_widest_deal_name_of_the_pipelines()
     customers = [["deal", "Stage"], ["Short", "Won"]]
     shown = shown_elsewhere([deals, customers, [["Name"]]])
     assert shown == {"deal": len(long_name)}
+    assert shown_elsewhere([[], [["Deal"]]]) == {"deal": 0}, "no tab's rows, no name"
+    assert shown_elsewhere([[["Deal"], ["Only one"]]]) == {"deal": len("Only one")}
     tasks = [["Task", "Deal", "Due"]]
     assert tab_widths(tasks, shown) == {1: 40 + 1, 2: len(long_name) + 1, 3: 10 + 1}
     assert tab_widths(tasks) == {1: 41, 2: 37, 3: 11}
