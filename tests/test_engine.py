@@ -746,3 +746,20 @@ def test_a_rep_view_is_asked_for_once_and_kept_while_its_reps_are_the_same():
     assert views(snap) == [], "the view is there: nothing to ask"
     snap.tabs["today"].formats = frozenset({RepViews(1, frozenset({"Bo"}))})
     assert views(snap) == [("today", RepViews(1, frozenset({"Ana"})))], "the tab's own name"
+
+
+def test_a_deal_history_has_never_seen_starts_afresh_beside_deals_it_knows():
+    history = [hist("D-0001", "Acme", "Contact", 40), hist("D-0002", "Beta", "Contact", 30)]
+    deals = [deal(ID="D-0001"), deal(ID="D-0002", Deal="Beta"), deal(ID="D-0003", Deal="New")]
+    result = plan(deals=deals, history=history)
+    assert list(result.pipelines[0].desired["Days in stage"]) == [40, 30, 0]
+
+
+def test_ids_of_another_prefix_do_not_move_the_numbering():
+    result = plan(deals=[deal(ID="X-0042", Deal="Typed by hand"), deal(ID=None, Deal="Beta")])
+    assert list(result.pipelines[0].desired["ID"]) == ["X-0042", "D-0001"]
+
+
+def test_a_repeated_id_history_does_not_know_stays_with_its_first_row():
+    result = plan(deals=[deal(ID="D-0005", Deal="Acme"), deal(ID="D-0005", Deal="Beta")])
+    assert list(result.pipelines[0].desired["ID"]) == ["D-0005", "D-0006"]

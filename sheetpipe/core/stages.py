@@ -42,13 +42,6 @@ class Stage:
 class Stages:
     by_pipeline: dict[str, list[Stage]] = field(default_factory=dict)  # sorted by order
 
-    def get(self, pipeline: str, stage: str) -> Stage | None:
-        want = norm(stage)
-        for s in self.by_pipeline.get(norm(pipeline), []):
-            if norm(s.name) == want:
-                return s
-        return None
-
     def of(self, pipeline: str) -> list[Stage]:
         return self.by_pipeline.get(norm(pipeline), [])
 
