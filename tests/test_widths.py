@@ -112,6 +112,9 @@ def test_a_tab_made_before_its_rows_fits_the_widest_deal_name_of_the_pipelines()
     assert shown == {"deal": len(long_name)}
     assert shown_elsewhere([[], [["Deal"]]]) == {"deal": 0}, "no tab's rows, no name"
     assert shown_elsewhere([[["Deal"], ["Only one"]]]) == {"deal": len("Only one")}
+    nothing = ChangeSet(new_tabs=[("Notes", [])])
+    plan_widths(nothing, "Status")
+    assert nothing.widths == [] and nothing.wrapped == [], "a tab made without rows: no widths"
     tasks = [["Task", "Deal", "Due"]]
     assert tab_widths(tasks, shown) == {1: 40 + 1, 2: len(long_name) + 1, 3: 10 + 1}
     assert tab_widths(tasks) == {1: 41, 2: 37, 3: 11}
