@@ -207,3 +207,19 @@ def test_today_moves_with_now():
     assert plan(deals=deals, weights=rule).pipelines[0].desired["Score"].tolist() == [0]
     earlier = NOW - timedelta(days=5)
     assert plan(earlier, deals=deals, weights=rule).pipelines[0].desired["Score"].tolist() == [10]
+
+
+def test_explain_reads_dates_in_the_sheets_order_and_counts_days_to_today():
+    """One deal's explanation gives the points the score gave: a date typed as text read
+    in the sheet's Date order, its age counted to the day the cycle runs."""
+    typed = (TODAY - timedelta(days=3)).strftime("%m/%d/%Y")  # 3 days ago, month first
+    deals = pd.DataFrame({"last contact": [typed], "value": ["1.500,00"]}, index=[2], dtype=object)
+    rules, _ = parse_weights(
+        weights(["Last contact", "within days", 7, 10, "", ""], ["Value", ">", 1000, 5, "", ""]),
+        deals.columns,
+        decimal=",",
+    )
+    cols = Columns(deals, "MDY", ",")
+    assert [p for _, p in explain(cols, rules, 2, TODAY)] == [10, 5]
+    assert [p for _, p in explain(cols, rules, 2, TODAY + timedelta(days=30))] == [5]
+    assert score(cols, rules, TODAY, Settings()).tolist() == [15]
