@@ -121,3 +121,34 @@ def test_a_status_without_its_last_change_says_never_until_something_changes():
     tab.rows = [r for r in tab.rows if r[0] != "Last change"]  # a person deleted the row
     run_cycle(backend, NAMES, NOW + timedelta(minutes=5))
     assert status(backend)["Last change"] == ["never", ""]
+
+
+def _set_status_cell(backend: MemoryBackend, label: str, values: list) -> None:
+    rows = backend.snapshot.find("Status").rows
+    at = next(i for i, row in enumerate(rows) if row and row[0] == label)
+    rows[at] = [label, *values]
+
+
+def test_the_heartbeat_is_due_at_exactly_its_minutes():
+    backend = MemoryBackend(snapshot(deals=[{"Deal": "Acme", "Stage": "Discovery"}]))
+    run_cycle(backend, NAMES, NOW)
+    assert not run_cycle(backend, NAMES, NOW + timedelta(minutes=59, seconds=59)).applied
+    assert run_cycle(backend, NAMES, NOW + timedelta(minutes=60)).applied
+
+
+def test_a_last_run_written_with_seconds_or_rows_trimmed_by_the_backend_are_not_rewritten():
+    """Google hands rows back without their trailing empty cells, and a tool may write
+    the time with seconds: neither is a reason to write Status on an idle cycle."""
+    backend = MemoryBackend(snapshot(deals=[{"Deal": "Acme", "Stage": "Discovery"}]))
+    run_cycle(backend, NAMES, NOW)
+    _set_status_cell(backend, "Last run", ["2026-03-10 09:30:15"])
+    assert not run_cycle(backend, NAMES, NOW + timedelta(minutes=5)).applied
+    _set_status_cell(backend, "Last change", [])  # a person cleared it: its cells trimmed
+    assert run_cycle(backend, NAMES, NOW + timedelta(minutes=61)).applied
+    assert backend.snapshot.find("Status").rows[4][:3] == ["Last change", "", ""]
+    _set_status_cell(backend, "Last run", ["not a time"])
+    assert run_cycle(backend, NAMES, NOW + timedelta(minutes=62)).applied, "unreadable: rewritten"
+
+
+def test_as_many_errors_as_warnings_is_still_a_problem():
+    assert headline(1, 1) == "2 problems: 1 error, 1 warning"
