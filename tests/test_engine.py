@@ -763,3 +763,28 @@ def test_ids_of_another_prefix_do_not_move_the_numbering():
 def test_a_repeated_id_history_does_not_know_stays_with_its_first_row():
     result = plan(deals=[deal(ID="D-0005", Deal="Acme"), deal(ID="D-0005", Deal="Beta")])
     assert list(result.pipelines[0].desired["ID"]) == ["D-0005", "D-0006"]
+
+
+def test_the_tabs_and_columns_sheetpipe_owns_are_made_where_missing_and_filled_once():
+    """Tasks missing, and History without its By (a person deleted the column): the plan
+    makes the tab and the column, rows land under the right headers, and the next cycle
+    plans nothing more."""
+    from sheetpipe.core.contract import HISTORY_COLUMNS
+
+    snap = snapshot(deals=[deal(Stage="Proposal", ID=None)])  # two playbook tasks
+    del snap.tabs["Tasks"]
+    history_header = [h for h in HISTORY_COLUMNS if h != "By"]
+    snap.tabs["History"] = Tab("History", [[*history_header, "Notes"]])
+    first = plan_cycle(snap, NAMES, NOW)
+    assert ("Tasks", [list(TASKS_COLUMNS)]) in first.changes.new_tabs
+    made = [c for c in first.changes.new_columns if c[0] == "History"]
+    assert made == [("History", len(history_header) + 2, "By")]
+    after = apply_changes(snap, first.changes)
+    assert column(after, "History", "Deal") == ["Acme"]
+    assert column(after, "History", "By") == ["sheetpipe"]
+    assert column(after, "History", "Notes") == [None], "a person's column is left empty"
+    assert set(column(after, "Tasks", "Kind")) == {"playbook"}
+    assert column(after, "Tasks", "Deal ID") == ["D-0001", "D-0001"]
+    again = plan_cycle(after, NAMES, NOW + timedelta(minutes=5))
+    assert not again.changes.new_tabs and not again.changes.new_columns
+    assert not again.changes.has_sheet_changes()
