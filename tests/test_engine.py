@@ -788,3 +788,25 @@ def test_the_tabs_and_columns_sheetpipe_owns_are_made_where_missing_and_filled_o
     again = plan_cycle(after, NAMES, NOW + timedelta(minutes=5))
     assert not again.changes.new_tabs and not again.changes.new_columns
     assert not again.changes.has_sheet_changes()
+
+
+def test_without_deals_or_settings_tabs_the_rest_still_runs_and_each_is_reported():
+    snap = snapshot(customers=[deal(Stage="Onboarding")])
+    del snap.tabs["Deals"], snap.tabs["Settings"]
+    result = plan_cycle(snap, NAMES, NOW)
+    assert [p.name for p in result.pipelines] == ["Customers"]
+    levels = {p.where: p.level for p in result.problems if p.where.endswith(" tab")}
+    assert levels == {"Deals tab": "error", "Settings tab": "warning"}
+
+
+@pytest.mark.parametrize("checkboxes", [True, False])
+def test_done_is_a_checkbox_where_the_backend_has_them_and_a_dropdown_elsewhere(checkboxes):
+    from sheetpipe.model import Checkbox, DueColours
+
+    snap = snapshot(deals=[deal()])
+    snap.checkboxes = checkboxes
+    wanted = [s for t, s in plan_cycle(snap, NAMES, NOW).changes.formats if t == "Tasks"]
+    done, due = TASKS_COLUMNS.index("Done") + 1, TASKS_COLUMNS.index("Due") + 1
+    box = [s for s in wanted if isinstance(s, Checkbox | ListDropdown) and s.col == done]
+    assert [type(s) for s in box] == [Checkbox if checkboxes else ListDropdown]
+    assert DueColours(due, done, len(TASKS_COLUMNS)) in wanted

@@ -271,3 +271,19 @@ def test_today_is_not_rewritten_when_the_sheet_shows_the_same(current):
     moved[1][4] = datetime(2026, 3, 9) if isinstance(current[1][4], datetime) else 46090.0
     rewrite_owned(_today_tab(moved), "Today", desired, changes, problems)
     assert changes.rewrites == {"Today": desired}, "a day earlier: it changed"
+
+
+def test_today_links_a_task_appended_below_the_tasks_already_there():
+    stalled = {
+        "Deal": "Quiet",
+        "Stage": "Contact",
+        "Owner": "Ana",
+        "Last contact": date(2026, 2, 20),
+    }
+    done = ["Old call", "Other", TODAY - 9 * DAY, "Ana", "Yes", "playbook", TODAY, "D-0009", "x"]
+    backend = MemoryBackend(snapshot(deals=[stalled], tasks=[done, [*done[:-1], "y"]]))
+    backend.snapshot.find("Team").rows[1:] = [["Ana", "", "Deals", "Yes"], ["Bo", "", "", "Yes"]]
+    run_cycle(backend, NAMES, NOW)
+    today = backend.snapshot.find("Today").rows
+    assert backend.links["today"]["C4"] == ("Tasks", "A4"), "rows 2 and 3 were there"
+    assert today[2][:4] == ["Team", "Summary", "Bo", "nothing pressing"], "the Team tab's"
