@@ -810,3 +810,54 @@ def test_done_is_a_checkbox_where_the_backend_has_them_and_a_dropdown_elsewhere(
     box = [s for s in wanted if isinstance(s, Checkbox | ListDropdown) and s.col == done]
     assert [type(s) for s in box] == [Checkbox if checkboxes else ListDropdown]
     assert DueColours(due, done, len(TASKS_COLUMNS)) in wanted
+
+
+def _stays_in_contact(days: int) -> list[list]:
+    """Five finished stays in Contact of `days` days each: enough for its average."""
+    rows = []
+    for n in range(2, 7):
+        rows += [
+            hist(f"D-{n:04d}", "x", "Contact", 30),
+            hist(f"D-{n:04d}", "x", "Proposal", 30 - days),
+        ]
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("average", "days", "expected"),
+    [
+        (3, 6, ("OK", "")),  # exactly 2× the average is not over it
+        (3, 7, ("Stalled", "7 days in Contact, over 2× its average of 3 days")),
+        (3, 14, ("Stalled", "14 days in Contact, over 2× its average of 3 days")),  # at max days
+        (6, 12, ("At risk", "12 days in Contact (limit 14)")),  # at 2× average, past the share
+    ],
+)
+def test_the_stage_average_rule_at_its_limits(average, days, expected):
+    rows = [*_stays_in_contact(average), hist("D-0001", "Acme", "Contact", days)]
+    assert health(deals=[deal()], history=rows) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("cells", "days", "expected"),
+    [
+        ({}, 180, ("OK", "")),
+        ({}, 181, ("Dead", "181 days in the pipeline (dead after 180)")),
+        ({"Decision maker reached": "No"}, 21, ("OK", "")),
+        ({"Decision maker reached": "No"}, 22,
+         ("Dead", "stuck at the gatekeeper: no decision maker after 22 days")),
+    ],
+)  # fmt: skip
+def test_days_in_the_pipeline_at_their_limits(cells, days, expected):
+    rows = [hist("D-0001", "Acme", "Discovery", days), hist("D-0001", "Acme", "Contact", 1)]
+    assert health(deals=[deal(**cells)], history=rows) == [expected]
+
+
+def test_an_expected_close_of_today_and_a_score_at_the_minimum_are_not_at_risk():
+    on_time = deal(**{"Expected close": TODAY, "Stage": "Proposal", "Value": 5})
+    weights = [["Value", ">", 0, 60, "", ""]]  # Proposal needs 60
+    rows = [hist("D-0001", "Acme", "Proposal", 1)]
+    got = health(deals=[on_time], history=rows, weights=weights, settings={"SQL threshold": 80})
+    assert got == [("OK", "")]
+    late = {**on_time, "Expected close": TODAY - timedelta(days=1)}
+    got = health(deals=[late], history=rows, weights=weights, settings={"SQL threshold": 80})
+    assert got == [("At risk", "expected close 2026-03-09 has passed")]
