@@ -861,3 +861,12 @@ def test_an_expected_close_of_today_and_a_score_at_the_minimum_are_not_at_risk()
     late = {**on_time, "Expected close": TODAY - timedelta(days=1)}
     got = health(deals=[late], history=rows, weights=weights, settings={"SQL threshold": 80})
     assert got == [("At risk", "expected close 2026-03-09 has passed")]
+
+
+def test_thirty_days_without_contact_stalls_and_a_score_at_sql_is_hot():
+    rows = [hist("D-0001", "Acme", "Contact", 2)]
+    quiet = deal(**{"Last contact": TODAY - timedelta(days=30)})
+    assert health(deals=[quiet], history=rows) == [("Stalled", "no contact for 30 days")]
+    at_sql = deal(Value=5)
+    got = health(deals=[at_sql], history=rows, weights=[["Value", ">", 0, 60, "", ""]])
+    assert got == [("Hot", "score 60 (SQL from 60)")]
