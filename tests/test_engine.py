@@ -681,21 +681,24 @@ def test_each_written_row_carries_what_the_guard_must_find_there_still():
     assert plan_cycle(synced, NAMES, NOW).changes.expect == {}, "nothing written: nothing expected"
 
 
+def rep_views_asked(snap) -> list[tuple[str, object]]:
+    """(tab, RepViews) of each rep-view format the plan asks for."""
+    from sheetpipe.model import RepViews
+
+    formats = plan_cycle(snap, NAMES, NOW).changes.formats
+    return [(tab, spec) for tab, spec in formats if isinstance(spec, RepViews)]
+
+
 def test_rep_views_are_asked_for_only_where_the_backend_has_them_and_there_is_a_rep():
     from sheetpipe.model import RepViews
 
-    def views(snap):
-        return [
-            s for _, s in plan_cycle(snap, NAMES, NOW).changes.formats if isinstance(s, RepViews)
-        ]
-
     with_rep = snapshot_with(deals=[deal(Owner="Ana", Source="Referral")])
-    assert views(with_rep) == [], "a workbook has no filter views"
+    assert rep_views_asked(with_rep) == [], "a workbook has no filter views"
     with_rep.filter_views = True
-    assert views(with_rep) == [RepViews(1, frozenset({"Ana"}))]
+    assert rep_views_asked(with_rep) == [("Today", RepViews(1, frozenset({"Ana"})))]
     nobody = snapshot_with(deals=[])
     nobody.filter_views = True
-    assert views(nobody) == [], "no rep and no view: nothing to do"
+    assert rep_views_asked(nobody) == [], "no rep and no view: nothing to do"
 
 
 def test_every_tab_a_cycle_reads_is_named_once_pipelines_first():
@@ -730,22 +733,17 @@ def test_a_stage_in_a_task_id_is_lower_case_words_joined_by_hyphens(stage, slug)
 def test_a_rep_view_is_asked_for_once_and_kept_while_its_reps_are_the_same():
     from sheetpipe.model import RepViews
 
-    def views(snap):
-        return [
-            (tab, s)
-            for tab, s in plan_cycle(snap, NAMES, NOW).changes.formats
-            if isinstance(s, RepViews)
-        ]
-
     snap = snapshot_with(deals=[deal(Owner="Ana", Source="Referral")])
     snap.filter_views = True
-    assert views(snap) == [("Today", RepViews(1, frozenset({"Ana"})))], "one rep, one row"
+    assert rep_views_asked(snap) == [("Today", RepViews(1, frozenset({"Ana"})))], "one rep, one row"
     today = apply_changes(snap, plan_cycle(snap, NAMES, NOW).changes).find("Today")
     assert snap.find("Today") is None
     snap.tabs["today"] = Tab("today", today.rows, frozenset({RepViews(1, frozenset({"Ana"}))}))
-    assert views(snap) == [], "the view is there: nothing to ask"
+    assert rep_views_asked(snap) == [], "the view is there: nothing to ask"
     snap.tabs["today"].formats = frozenset({RepViews(1, frozenset({"Bo"}))})
-    assert views(snap) == [("today", RepViews(1, frozenset({"Ana"})))], "the tab's own name"
+    assert rep_views_asked(snap) == [("today", RepViews(1, frozenset({"Ana"})))], (
+        "the tab's own name"
+    )
 
 
 def test_a_deal_history_has_never_seen_starts_afresh_beside_deals_it_knows():
