@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sheetpipe.core.contract import Names
+from sheetpipe.core.contract import LEAD_HEADERS, IntakeTab, Names
 from sheetpipe.errors import ConfigError
 
 DEFAULT_CONFIG = "sheetpipe.toml"
@@ -65,6 +65,45 @@ def parse_duration(text: str) -> float:
     return value
 
 
+INTAKE_KEYS = ("tab", "pipeline", "columns")
+
+
+def parse_intakes(raw: object, pipelines: tuple[str, ...], problems: list[str]) -> tuple:
+    """[[intake]] tables: the tabs whose rows are leads to take in."""
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        problems.append('[[intake]] must be tables, each like tab = "Form Responses 1"')
+        return ()
+    found = []
+    for n, table in enumerate(raw, start=1):
+        where = f"[[intake]] number {n}"
+        for key in table:
+            if key not in INTAKE_KEYS:
+                problems.append(f"{where}: {key} is not a key sheetpipe knows "
+                                f"({', '.join(INTAKE_KEYS)})")  # fmt: skip
+        tab = table.get("tab")
+        if not isinstance(tab, str) or not tab.strip():
+            problems.append(f'{where}: tab is missing, e.g. tab = "Form Responses 1"')
+            continue
+        pipeline = table.get("pipeline", pipelines[0])
+        if not isinstance(pipeline, str) or pipeline.strip() not in pipelines:
+            problems.append(f'{where}: pipeline = "{pipeline}" must be one of [tabs] pipelines '
+                            f"({', '.join(pipelines)})")  # fmt: skip
+            continue
+        columns = table.get("columns", {})
+        if not isinstance(columns, dict):
+            problems.append(f'{where}: columns must be a table, e.g. "Name" = "Your name"')
+            columns = {}
+        for field_name, header in columns.items():
+            if field_name not in LEAD_HEADERS:
+                problems.append(f'{where}: columns "{field_name}" is not a lead field '
+                                f"({', '.join(LEAD_HEADERS)})")  # fmt: skip
+            elif not isinstance(header, str) or not header.strip():
+                problems.append(f'{where}: columns "{field_name}" must name a column of {tab}')
+        mapped = {k: v.strip() for k, v in columns.items() if isinstance(v, str) and v.strip()}
+        found.append(IntakeTab(tab.strip(), pipeline.strip(), mapped))
+    return tuple(found)
+
+
 def load_config(path: str | Path) -> Config:
     path = Path(path)
     if not path.exists():
@@ -90,9 +129,9 @@ def parse_config(data: dict, path: Path) -> Config:
         return value
 
     for key in data:
-        if key not in ("sheet", "tabs", "columns", "daemon"):
+        if key not in ("sheet", "tabs", "columns", "daemon", "intake"):
             problems.append(
-                f"[{key}] is not a section sheetpipe knows (sheet, tabs, columns, daemon)"
+                f"[{key}] is not a section sheetpipe knows (sheet, tabs, columns, daemon, intake)"
             )
     sheet, tabs, columns, daemon = (section(n) for n in ("sheet", "tabs", "columns", "daemon"))
     for name, found in (("sheet", sheet), ("daemon", daemon)):
@@ -141,6 +180,8 @@ def parse_config(data: dict, path: Path) -> Config:
         else:
             renames[contract] = sheet_name.strip()
     names_kwargs["columns"] = renames
+    pipelines_named = names_kwargs.get("pipelines", Names().pipelines)
+    names_kwargs["intakes"] = parse_intakes(data.get("intake", []), pipelines_named, problems)
 
     every = 300.0
     try:

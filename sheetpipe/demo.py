@@ -20,7 +20,7 @@ from sheetpipe.core.plan import Plan
 from sheetpipe.errors import DemoExists
 from sheetpipe.layout import read_csv_template, template_tabs, template_text
 from sheetpipe.model import Row
-from sheetpipe.setup import xlsx_config
+from sheetpipe.setup import with_intake, xlsx_config
 from sheetpipe.sync import run_cycle
 
 DEALS_PATH = ["Discovery", "Qualification", "Contact", "Proposal"]
@@ -29,6 +29,7 @@ MAX_DAYS = {"Discovery": 7, "Qualification": 10, "Contact": 14, "Proposal": 10,
             "Onboarding": 14, "Adoption": 60, "Renewal": 30}  # fmt: skip
 
 DEMO_WORKBOOK = "pipeline.xlsx"
+DEMO_INTAKE = "Web leads"  # a tab the demo's web form would append to
 
 
 @dataclass
@@ -71,7 +72,8 @@ def make_demo(folder: Path, force: bool, now: datetime) -> DemoResult:
             f"{workbook} already exists; use --force to replace it, or give another folder."
         )
     if not keep_config:
-        config_file.write_text(xlsx_config(DEMO_WORKBOOK), encoding="utf-8")
+        text = with_intake(xlsx_config(DEMO_WORKBOOK), DEMO_INTAKE, "Deals")
+        config_file.write_text(text, encoding="utf-8")
     config = load_config(config_file)
     config.workbook.unlink(missing_ok=True)
     backend = XlsxBackend(config.workbook)
@@ -97,13 +99,44 @@ def demo_tabs(today: date, seed: int = 7) -> list[tuple[str, list[Row]]]:
     for n in range(1, 13):
         customers.append(_customer(rng, pool, today, n, "Customers", history))
     tabs["Deals"], tabs["Customers"] = deals, customers
-    tabs[names.team] = [["Name", "Email", "Pipelines", "Active"]] + [
-        [o, _email(o, "ourcompany.example"), ", ".join(names.pipelines), "Yes"]
-        for o in pool["owners"]
-    ]
+    tabs[names.team] = _team(pool["owners"], names.pipelines, today)
+    tabs[DEMO_INTAKE] = _web_leads(deals, today)
     history.sort(key=lambda r: r[0])
     tabs[names.history] = tabs[names.history] + history
     return list(tabs.items())
+
+
+def _team(owners: list[str], pipelines: tuple[str, ...], today: date) -> list[Row]:
+    """The demo's reps: the last one away this week, so round-robin passes them over."""
+    rows: list[Row] = [read_csv_template("Team.csv")[0]]
+    for i, owner in enumerate(owners):
+        away = i == len(owners) - 1
+        rows.append([
+            owner, _email(owner, "ourcompany.example"), ", ".join(pipelines), "Yes",
+            today - timedelta(days=2) if away else None,
+            today + timedelta(days=5) if away else None,
+            2 if i == 0 else 1, 40,
+        ])  # fmt: skip
+    return rows
+
+
+def _web_leads(deals: list[Row], today: date) -> list[Row]:
+    """Responses waiting on the web form's tab: new leads, one who comes back (the
+    e-mail of a demo deal), one at a company already in the pipeline, one mistyped."""
+    at = datetime.combine(today, time(8, 0))
+    returning, known = deals[3], deals[5]
+    return [
+        ["Submitted at", "Name", "Email", "Company", "Phone", "Message"],
+        [at, "Priya Nair", "priya@quantum-kite.example", "Quantum Kite", "+1 415 555 0134",
+         "Looking for a CRM in Sheets for 12 reps."],
+        [at + timedelta(minutes=20), "Jonas Berg", "jonas.berg@gmail.com", "Nordlys AS", "",
+         "Can we see a demo next week?"],
+        [at + timedelta(minutes=45), "Sam", returning[3], returning[4], "",
+         "Following up on the proposal."],
+        [at + timedelta(minutes=70), "Lee Chan", "lee@" + str(known[3]).split("@")[1],
+         known[4], "", "A colleague recommended you."],
+        [at + timedelta(minutes=90), "Mia", "mia@", "", "", "Call me"],
+    ]  # fmt: skip
 
 
 def _email(person: str, domain: str) -> str:

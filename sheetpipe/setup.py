@@ -26,6 +26,18 @@ def xlsx_config(workbook: str) -> str:
     return tomlkit.dumps(doc)
 
 
+def with_intake(config: str, tab: str, pipeline: str) -> str:
+    """The config with an [[intake]] block for `tab`, comments kept."""
+    doc = tomlkit.parse(config)
+    intake = tomlkit.table()
+    intake.add("tab", tab)
+    intake.add("pipeline", pipeline)
+    blocks = tomlkit.aot()
+    blocks.append(intake)
+    doc.add("intake", blocks)
+    return tomlkit.dumps(doc)
+
+
 def google_config(spreadsheet: str, credentials: str = "") -> str:
     """The template for a Google spreadsheet, with its key file if one was given."""
     doc, sheet = _template()

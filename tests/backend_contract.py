@@ -14,6 +14,7 @@ import pytest
 
 from sheetpipe.core.apply import apply_changes
 from sheetpipe.core.cells import col_letter
+from sheetpipe.core.contract import IntakeTab, Names
 from sheetpipe.core.plan import plan_cycle
 from sheetpipe.core.today import TODAY_COLUMNS
 from sheetpipe.model import (
@@ -242,6 +243,43 @@ class BackendContract:
         actual = sheet.read()
         for name in ("Deals", "History", "Tasks", "Status"):
             assert _values(actual, name) == _values(expected, name), name
+
+    def test_intake_responses_become_deals_once_with_an_owner_and_a_status(self, backend):
+        """New rows appended to a pipeline with their owned cells, the intake tab's two
+        status columns added and written, a returning lead merged: all in one cycle."""
+        intake = "Form Responses 1"
+        names = Names(intakes=(IntakeTab(intake, "Deals"),))
+        sheets = tabs([{**deals(1)[0], "Email": "bob@acme.example", "ID": "D-0001"}])
+        sheets["Team"] = [["Name", "Weight"], ["Ana", 1], ["Ben", 2]]
+        sheets[intake] = [
+            ["Timestamp", "Name", "Email", "Company", "Message"],
+            [datetime(2026, 3, 9, 16, 30), "Cara", "cara@beta.example", "Beta", "Hi"],
+            [datetime(2026, 3, 9, 17, 0), FORMULA_TEXTS[0], "dan@delta.example", "+1", "-2"],
+            [datetime(2026, 3, 9, 18, 0), "Bob", "BOB@acme.example", "", "Back again"],
+        ]
+        sheet = backend(sheets)
+        before = sheet.read()
+        report = run_cycle(sheet, names, NOW)
+        snap = sheet.read()
+        assert column(snap, "Deals", "Deal") == ["Deal 1", "Beta", "+1"]
+        assert column(snap, "Deals", "ID") == ["D-0001", "D-0002", "D-0003"]
+        assert column(snap, "Deals", "Owner") == ["Ana", "Ben", "Ana"]
+        assert column(snap, "Deals", "Contact") == ["Bob", "Cara", FORMULA_TEXTS[0]]  # merged
+        assert column(snap, "Deals", "Notes") == [None, "Hi", "-2"]
+        assert [_day(v) for v in column(snap, "Deals", "Last contact")] == [date(2026, 3, 9)] * 3
+        assert all(column(snap, "Deals", "Health"))  # planned in the cycle that made them
+        assert None not in column(snap, "Deals", "Score")
+        assert column(snap, intake, "Intake status") == [
+            "Created D-0002 for Ben (round-robin, turn 1)",
+            "Created D-0003 for Ana (round-robin, turn 2)",
+            "Merged into D-0001 (same e-mail, 2026-03-09)",
+        ]
+        assert all(len(k) == 12 for k in column(snap, intake, "Intake key"))
+        expected = apply_changes(before, report.plan.changes)
+        for name in ("Deals", intake, "Tasks", "History"):
+            assert _values(snap, name) == _values(expected, name), name
+        again = run_cycle(sheet, names, NOW + timedelta(minutes=5))
+        assert not again.applied and again.plan.changes.is_empty()
 
     def test_status_lists_problems_with_their_cells(self, backend):
         sheet = backend(tabs(deals(), weights=[["Value", ">", "lots", 5, "", ""]]))

@@ -47,7 +47,17 @@ def test_demo_makes_a_workbook_that_shows_every_health(tmp_path):
     summary = re.search(r"Hot (\d+) · At risk (\d+) · Stalled (\d+) · Dead (\d+)", result.output)
     assert summary and all(int(n) > 0 for n in summary.groups())
     deals = rows(workbook, "Deals")
-    assert len(deals) == 48
+    assert len(deals) == 48 + 3  # three of the web form's leads are new deals
+    leads = rows(workbook, "Web leads")
+    assert [lead["Intake status"].split(" (")[0] for lead in leads] == [
+        "Created D-0049 for Ana Ruiz",
+        "Created D-0050 for Ben Okafor",
+        "Merged into D-0003",
+        "Created D-0051 for Chloe Martin",
+        'Rejected: the e-mail "mia@" is not valid: There must be something after the '
+        "@-sign. Correct the response and sheetpipe takes it again.",
+    ]
+    assert "Dev Patel" not in {d["Owner"] for d in deals[48:]}  # away this week
     assert {d["Health"] for d in deals} == {
         "Hot",
         "OK",
@@ -480,3 +490,58 @@ def test_each_kind_of_failure_is_one_error_line_with_its_exit_code(tmp_path, mak
     assert result.exit_code == code, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and errors[0].startswith(start.format(tmp=tmp_path)), result.output
+
+
+def test_intake_from_config_takes_form_responses_into_the_workbook(tmp_path):
+    """sheetpipe.toml names a form's tab; `sheetpipe sync` turns its rows into deals with
+    an owner, and the workbook python-calamine reads holds them."""
+    from python_calamine import CalamineWorkbook
+
+    sheets = tabs([{"Deal": "Acme", "Stage": "Contact", "Email": "bob@acme.example"}])
+    sheets["Team"] = [["Name", "Active"], ["Ana", "Yes"], ["Ben", "No"], ["Cy", "Yes"]]
+    sheets["Web leads"] = [
+        ["Submitted at", "Full name", "E-mail", "Organisation"],
+        ["2026-03-09 10:00", "Cara", "cara@beta.example", "Beta"],
+        ["2026-03-09 11:00", "Dan", "dan@delta.example", "=1+1"],
+        ["2026-03-09 12:00", "Eve", "eve@", "Eta"],
+    ]
+    write_workbook(tmp_path / "pipeline.xlsx", sheets)
+    config = write_config(tmp_path, extra='[[intake]]\ntab = "Web leads"\npipeline = "Deals"\n')
+    result = invoke("sync", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    book = CalamineWorkbook.from_path(str(tmp_path / "pipeline.xlsx"))
+    deals = book.get_sheet_by_name("Deals").to_python()
+    header = deals[0]
+    got = [dict(zip(header, r, strict=False)) for r in deals[1:]]
+    assert [(d["Deal"], d["Owner"], d["ID"]) for d in got] == [
+        ("Acme", "", "D-0001"),
+        ("Beta", "Ana", "D-0002"),
+        ("=1+1", "Cy", "D-0003"),  # text, not a formula: calamine reads no result
+    ]
+    leads = book.get_sheet_by_name("Web leads").to_python()
+    status = leads[0].index("Intake status")
+    assert [r[status] for r in leads[1:]][:2] == [
+        "Created D-0002 for Ana (round-robin, turn 1)",
+        "Created D-0003 for Cy (round-robin, turn 3)",
+    ]
+    assert leads[3][status].startswith('Rejected: the e-mail "eve@" is not valid')
+    again = invoke("sync", "--config", str(config))
+    assert again.exit_code == 0 and again.output.startswith("nothing to change: deals=3 ")
+
+
+def test_a_bad_intake_in_config_is_reported_with_its_key(tmp_path):
+    config = tmp_path / "sheetpipe.toml"
+    config.write_text(
+        '[sheet]\npath = "p.xlsx"\n[[intake]]\npipeline = "Deals"\n'
+        '[[intake]]\ntab = "Form"\npipeline = "Leads"\n'
+        '[[intake]]\ntab = "Form 2"\ncolour = "red"\n[intake.columns]\n"Fax" = "Fax number"\n'
+    )
+    result = invoke("sync", "--config", str(config))
+    assert result.exit_code == 2
+    assert "has 4 problem(s)" in result.output
+    assert '[[intake]] number 1: tab is missing, e.g. tab = "Form Responses 1"' in result.output
+    assert (
+        '[[intake]] number 2: pipeline = "Leads" must be one of [tabs] pipelines' in result.output
+    )
+    assert "[[intake]] number 3: colour is not a key sheetpipe knows" in result.output
+    assert '[[intake]] number 3: columns "Fax" is not a lead field' in result.output

@@ -17,13 +17,48 @@ STAGES_COLUMNS = (
     "Playbook", "Auto advance", "Closed",
 )  # fmt: skip
 SETTINGS_COLUMNS = ("Setting", "Value", "Notes")
-TEAM_COLUMNS = ("Name", "Email", "Pipelines", "Active")
+TEAM_COLUMNS = (
+    "Name", "Email", "Pipelines", "Active", "Out from", "Out until", "Weight", "Capacity",
+)  # fmt: skip
 HISTORY_COLUMNS = ("When", "Deal ID", "Deal", "Pipeline", "From stage", "To stage", "By")
 TASKS_COLUMNS = ("Task", "Deal", "Due", "Owner", "Done", "Kind", "Created", "Deal ID", "Task ID")
 STATUS_COLUMNS = ("Item", "Value", "Detail")
 HEALTH_VALUES = ("Hot", "OK", "At risk", "Stalled", "Dead", "Won", "Lost")
 LEAD_STATUSES = ("Cold", "MQL", "SQL", "Nurture")
 DAEMON = "sheetpipe"
+
+# Intake tabs: the two columns sheetpipe owns on them (see core/intake.py).
+INTAKE_STATUS = "Intake status"
+INTAKE_KEY = "Intake key"
+# Each field of a lead, and the headers forms usually give it (matched by norm); the
+# first one a tab has is used, unless sheetpipe.toml [intake.columns] names another.
+LEAD_HEADERS = {
+    "Name": ("Name", "Full name", "Your name", "Contact", "Contact name", "First name"),
+    "Email": ("Email", "E-mail", "Email address", "E-mail address", "Your email", "Mail"),
+    "Company": ("Company", "Company name", "Organisation", "Organization", "Business"),
+    "Phone": ("Phone", "Phone number", "Telephone", "Mobile", "Tel"),
+    "Message": ("Message", "Comments", "Comment", "How can we help?", "Notes", "Details"),
+    "Source": ("Source", "Lead source", "Utm source", "Utm_source"),
+    "Submitted": ("Timestamp", "Submitted", "Submitted at", "Date"),
+}
+# Where each lead field goes on the deal (a column the pipeline lacks is added).
+ON_DEAL = {
+    "Name": "Contact",
+    "Email": "Email",
+    "Company": "Company",
+    "Phone": "Phone",
+    "Message": "Notes",
+    "Source": "Source",
+}
+
+
+@dataclass(frozen=True)
+class IntakeTab:
+    """A tab whose rows are leads to take in (sheetpipe.toml [[intake]])."""
+
+    tab: str
+    pipeline: str  # where new deals go
+    columns: Mapping[str, str] = field(default_factory=dict)  # lead field → intake header
 
 
 @dataclass(frozen=True)
@@ -41,6 +76,7 @@ class Names:
     lists: str = "Lists"
     today: str = "Today"
     columns: Mapping[str, str] = field(default_factory=dict)  # contract name → name in sheet
+    intakes: tuple[IntakeTab, ...] = ()
 
     def col(self, contract_name: str) -> str:
         return self.columns.get(contract_name, contract_name)
@@ -49,7 +85,8 @@ class Names:
         """Every tab a cycle reads, pipelines first."""
         own = (self.weights, self.stages, self.settings, self.team, self.tasks,
                self.history, self.status, self.lists, self.today)  # fmt: skip
-        return tuple(dict.fromkeys((*self.pipelines, *own)))
+        intakes = (i.tab for i in self.intakes)
+        return tuple(dict.fromkeys((*self.pipelines, *own, *intakes)))
 
     def owned_tabs(self) -> dict[str, tuple[str, ...]]:
         """Tabs the daemon creates when missing, with their headers.

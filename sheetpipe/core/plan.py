@@ -12,6 +12,7 @@ from sheetpipe.core.contract import (
     Names,
 )
 from sheetpipe.core.history import read_history
+from sheetpipe.core.intake import plan_intake
 from sheetpipe.core.lists import plan_lists
 from sheetpipe.core.pipeline import CycleInputs, PipelineResult, plan_pipeline
 from sheetpipe.core.settings import Settings, parse_settings
@@ -106,19 +107,27 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
     existing_tasks = _task_ids(tasks_table)
     _ensure_owned_tabs(snapshot, names, changes)
     dropdowns = plan_lists(snapshot, names, stages, changes, problems)
+    intake = plan_intake(snapshot, names, settings, stages, pipelines, now, problems)
+    for name, tab in intake.tabs.items():  # the pipeline with its new leads in it
+        pipelines[name] = read_table(tab, names.columns, whole=True, date_cells=snapshot.date_cells)
+    intake.write_edits(changes)
 
     plan = Plan(changes, problems, settings, rules, now=now)
     cycle = CycleInputs(
         names, settings, rules, stages, log, existing_tasks, now, changes, problems, dropdowns
     )
     read: list[tuple[PipelineResult, Table]] = []
+    pipelines_planned: list[str] = []
     for name, pipeline in pipelines.items():
         if pipeline is None:
             continue
         result = plan_pipeline(pipeline, name, cycle)
         if result is not None:
             plan.pipelines.append(result)
+            pipelines_planned.append(name)
             read.append((result, pipeline))
+    ids = {name: r.desired["ID"] for name, r in zip(pipelines_planned, plan.pipelines, strict=True)}
+    cycle.task_rows += intake.finish(ids, changes, existing_tasks)
     plan.tasks_added, plan.history_added = len(cycle.task_rows), len(cycle.history_rows)
     _append(snapshot, names.history, HISTORY_COLUMNS, cycle.history_rows, names, changes)
     _append(snapshot, names.tasks, TASKS_COLUMNS, cycle.task_rows, names, changes)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
+
 from sheetpipe.core.cells import DATE_ORDERS, DECIMAL_SEPARATORS, norm, number, text
 from sheetpipe.core.table import Table
 from sheetpipe.model import Problem, Row
@@ -36,6 +38,8 @@ class Settings:
     date_order: str = "DMY"
     decimal_separator: str = "."
     status_heartbeat_minutes: float = 60
+    phone_region: str = ""
+    fallback_owner: str = ""
     problems: list[Problem] = field(default_factory=list, compare=False)
 
     @property
@@ -53,7 +57,8 @@ class Spec:
     high: float = 0
     above_low: bool = False  # the low end itself is excluded (a share of 0, 0 days)
     whole: bool = False
-    choices: tuple[str, ...] = ()  # a text setting: one of these (Timezone: any IANA name)
+    # A text setting: one of these, or checked by its own rule (TEXT_CHECKS).
+    choices: tuple[str, ...] = ()
 
     @property
     def attr(self) -> str:
@@ -106,6 +111,9 @@ SPECS: tuple[Spec, ...] = (
          choices=DECIMAL_SEPARATORS),
     Spec("Status heartbeat minutes", "An idle daemon refreshes Status at most this often.",
          1, 7 * 24 * 60),
+    Spec("Phone region", "Country of phone numbers typed without +, e.g. GB, US, DE "
+         "(for matching leads)."),
+    Spec("Fallback owner", "Gets a new lead when nobody in Team can (empty: no owner)."),
 )  # fmt: skip
 BY_NAME = {norm(spec.name): spec for spec in SPECS}
 # How a choice is typed: "d/m/y" is DMY.
@@ -185,8 +193,8 @@ def _read(
 def _checked(spec: Spec, raw: object, decimal: str) -> tuple[float | str | None, str | None]:
     """The value, or what is wrong with it."""
     shown = text(raw).strip()
-    if spec.name == "Timezone":
-        return _timezone(shown)
+    if spec.name in TEXT_CHECKS:
+        return TEXT_CHECKS[spec.name](shown)
     if spec.choices:
         value = _CHOICE_FORMS.get(spec.name, str)(shown)
         if value not in spec.choices:
@@ -211,6 +219,22 @@ def _timezone(name: str) -> tuple[str | None, str | None]:
             "Use an IANA name such as Europe/Berlin or America/New_York"
         )
     return name, None
+
+
+def _phone_region(code: str) -> tuple[str | None, str | None]:
+    if code.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        return None, (
+            f'Phone region "{code}" is not a country code phone numbers know; use two '
+            "letters such as GB, US or DE"
+        )
+    return code.upper(), None
+
+
+TEXT_CHECKS = {
+    "Timezone": _timezone,
+    "Phone region": _phone_region,
+    "Fallback owner": lambda name: (name, None),
+}
 
 
 def _cross_check(settings: Settings, tab: str) -> Settings:

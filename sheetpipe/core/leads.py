@@ -1,0 +1,111 @@
+"""How a lead is recognised: e-mail, phone, company domain and a fuzzy name + company.
+
+Pure text work, done by libraries made for it: email-validator (syntax only, no DNS),
+phonenumbers (E.164) and rapidfuzz (similarity of names).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from rapidfuzz import fuzz, process
+
+from sheetpipe.core.cells import norm
+
+SIMILAR = 90  # token-sort similarity (0–100) from which two names are "the same"
+# Free-mail providers: an address there says nothing about the lead's company.
+_FREE_MAIL = """
+gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.fr yahoo.de ymail.com
+hotmail.com hotmail.co.uk hotmail.fr hotmail.de outlook.com outlook.de live.com
+live.co.uk msn.com icloud.com me.com mac.com aol.com gmx.com gmx.de gmx.net web.de
+t-online.de proton.me protonmail.com mail.com mail.ru yandex.ru yandex.com zoho.com
+qq.com 163.com 126.com naver.com orange.fr free.fr laposte.net libero.it
+"""
+FREE_MAIL = frozenset(_FREE_MAIL.split())
+
+
+def email_key(raw: str) -> tuple[str | None, str | None]:
+    """(the address as compared, None) or (None, why it is no address)."""
+    try:
+        found = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        return None, str(exc)
+    return found.normalized.casefold(), None
+
+
+def phone_key(raw: str, region: str) -> str | None:
+    """The number in E.164 (+4930123456), read in `region` when it has no +; else its
+    digits alone, so two spellings of one number still match. None for no number."""
+    try:
+        parsed = phonenumbers.parse(raw, region or None)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is not None and phonenumbers.is_possible_number(parsed):
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    digits = "".join(c for c in raw if c.isdigit())
+    return digits if len(digits) >= 6 else None
+
+
+def company_domain(email: str | None) -> str | None:
+    """The domain of a company address (not of a free-mail provider)."""
+    if not email or "@" not in email:
+        return None
+    domain = email.rsplit("@", 1)[1]
+    return None if domain in FREE_MAIL else domain
+
+
+@dataclass
+class Known:
+    """The people and companies a pipeline holds, for finding a lead among them."""
+
+    ids: list[str] = field(default_factory=list)  # by position
+    names: list[str] = field(default_factory=list)  # norm(contact or deal)
+    companies: list[str] = field(default_factory=list)  # norm(company)
+    by_email: dict[str, int] = field(default_factory=dict)  # → position (first wins)
+    by_phone: dict[str, int] = field(default_factory=dict)
+    by_domain: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(
+        self, deal_id: str, name: str, company: str, email: str | None, phone: str | None
+    ) -> int:
+        at = len(self.ids)
+        self.ids.append(deal_id)
+        self.names.append(norm(name))
+        self.companies.append(norm(company))
+        if email:
+            self.by_email.setdefault(email, at)
+            domain = company_domain(email)
+            if domain:
+                self.by_domain.setdefault(domain, []).append(at)
+        if phone:
+            self.by_phone.setdefault(phone, at)
+        return at
+
+    def same_company(self, company: str, domain: str | None) -> list[int]:
+        """Positions of deals at this company: same company domain, or a similar name."""
+        found = list(self.by_domain.get(domain, [])) if domain else []
+        if norm(company):
+            found += [
+                at
+                for _, _, at in process.extract(
+                    norm(company),
+                    self.companies,
+                    scorer=fuzz.token_sort_ratio,
+                    score_cutoff=SIMILAR,
+                    limit=None,
+                )
+                if self.companies[at]
+            ]
+        return sorted(set(found))
+
+    def similar_person(self, name: str, company: str, domain: str | None) -> list[int]:
+        """Positions of deals at the same company whose contact has a similar name."""
+        if not norm(name):
+            return []
+        return [
+            at
+            for at in self.same_company(company, domain)
+            if fuzz.token_sort_ratio(norm(name), self.names[at]) >= SIMILAR
+        ]
