@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 import sheetpipe.sync
+from sheetpipe.core.contract import IntakeTab, Names
 from sheetpipe.sync import run_cycle
 from tests.emulator import Emulator
 
@@ -220,3 +221,94 @@ def test_with_quota_squeezed_the_daemon_backs_off_and_recovers_without_losing_wo
     )
     assert statuses[429] > 0, statuses  # the squeeze bit
     assert owned_view(emulator, squeezed) == owned_view(emulator, clean)
+
+
+# ---- intake: form responses arriving on a shared sheet --------------------------------
+
+FORM = "Form Responses 1"
+INTAKE_NAMES = Names(intakes=(IntakeTab(FORM, "Deals"),))
+
+
+def form_sheet(emulator, responses: list[list]) -> str:
+    sheets = tabs(deals(3))
+    sheets["Team"] = [["Name"], ["Ana"], ["Ben"]]
+    sheets[FORM] = [["Timestamp", "Name", "Email", "Company"], *responses]
+    return gh.spreadsheet(emulator, sheets)
+
+
+def submit(emulator, sid, n: int) -> None:
+    """The form appends a response below the last one, as Google Forms does."""
+    rows = emulator.values(sid, FORM)
+    emulator.insert_row(sid, FORM, len(rows), [46090.5 + n, f"Lead {n}", f"lead{n}@c{n}.example",
+                                               f"Company {n}"])  # fmt: skip
+
+
+def intake_records(emulator, sid) -> list[dict]:
+    rows = emulator.values(sid, FORM)
+    return [dict(zip(rows[0], r, strict=False)) for r in rows[1:]]
+
+
+def test_responses_arriving_between_cycles_each_make_one_deal_with_constant_requests(
+    emulator, tmp_path
+):
+    key = gh.key_file(emulator, tmp_path)
+    sid = form_sheet(emulator, [])
+    backend = gh.backend(emulator, sid, key)
+    run_cycle(backend, INTAKE_NAMES, NOW)
+    for n in range(1, 4):
+        submit(emulator, sid, n)
+        mark = len(emulator.log)
+        report = run_cycle(backend, INTAKE_NAMES, NOW + timedelta(minutes=5 * n))
+        calls = [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in api_calls(emulator, mark)]
+        assert calls == [("GET", "values:batchGet"), ("GET", "values:batchGet"),
+                         ("POST", f"{sid}:batchUpdate")], calls  # fmt: skip
+        assert report.applied
+    mark = len(emulator.log)
+    assert not run_cycle(backend, INTAKE_NAMES, NOW + timedelta(minutes=30)).applied
+    assert len(api_calls(emulator, mark)) == 1  # idle: one read, the form's tab in it
+    records = deal_records(emulator, sid)
+    assert [r["Contact"] for r in records[3:]] == ["Lead 1", "Lead 2", "Lead 3"]
+    assert [r["Owner"] for r in records[3:]] == ["Ana", "Ben", "Ana"]
+    statuses = [r["Intake status"] for r in intake_records(emulator, sid)]
+    assert statuses == [f"Created D-000{3 + n} for {o} (round-robin, turn {n})"
+                        for n, o in ((1, "Ana"), (2, "Ben"), (3, "Ana"))]  # fmt: skip
+
+
+def api_calls(emulator, since=0):
+    return [r for r in emulator.log[since:] if r["path"].startswith("/v4/")]
+
+
+@pytest.mark.parametrize("edit", ["sort the form", "submit during the cycle", "add a deal"])
+def test_a_sheet_changing_between_read_and_write_gets_no_status_on_a_wrong_response(
+    emulator, tmp_path, edit
+):
+    """Each status names the deal made from its own row, right after the cycle the sheet
+    changed in, and no response makes two deals."""
+    key = gh.key_file(emulator, tmp_path)
+    sid = form_sheet(emulator, [])
+    for n in range(1, 5):
+        submit(emulator, sid, n)
+    backend = gh.backend(emulator, sid, key)
+    actions = {
+        "sort the form": lambda: emulator.sort_rows(
+            sid, FORM, key=lambda r: str(r[1]), reverse=True
+        ),  # fmt: skip
+        "submit during the cycle": lambda: submit(emulator, sid, 5),
+        "add a deal": lambda: emulator.insert_row(sid, "Deals", 4, ["Walk-in", "Discovery"]),
+    }
+    done = edit_after_first_read(backend, actions[edit])
+    run_cycle(backend, INTAKE_NAMES, NOW)
+    assert done
+    contact_of = {r.get("ID"): r.get("Contact") for r in deal_records(emulator, sid)}
+    made = []
+    for response in intake_records(emulator, sid):
+        status = response.get("Intake status")
+        if status:
+            deal_id = status.split()[1]
+            assert contact_of[deal_id] == response["Name"], (status, response)
+            made.append(deal_id)
+    assert len(made) == len(set(made)) >= 4
+    contacts = [c for c in contact_of.values() if c]
+    assert len(contacts) == len(set(contacts))  # one deal per response
+    if edit == "add a deal":  # the person's row stands; the new deals come after it
+        assert [r["Deal"] for r in deal_records(emulator, sid)][3:5] == ["Walk-in", "Company 1"]
