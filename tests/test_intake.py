@@ -10,6 +10,7 @@ import pytest
 from sheetpipe.core.apply import apply_changes
 from sheetpipe.core.contract import IntakeTab, Names
 from sheetpipe.core.plan import Plan, plan_cycle
+from sheetpipe.core.leads import similar
 from sheetpipe.core.team import Member, lap
 from sheetpipe.model import Snapshot, Tab
 
@@ -500,3 +501,12 @@ def test_a_status_without_its_key_is_never_taken_again():
         row[key] = None
     sheet.cycle()
     assert len(sheet.deals()) == 1
+
+
+def test_names_are_alike_despite_case_order_and_a_typo_but_not_with_other_numbers():
+    assert similar("robert marsh", "marsh robert")
+    assert similar("robert marsh", "robert marhs")
+    assert similar("acme gmbh", "acme  gmbh")
+    assert not similar("acme 2", "acme 3")
+    assert not similar("new co 14", "new co 4")
+    assert not similar("ann lee", "anna li")

@@ -6,6 +6,7 @@ phonenumbers (E.164) and rapidfuzz (similarity of names).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import phonenumbers
@@ -15,6 +16,7 @@ from rapidfuzz import fuzz, process
 from sheetpipe.core.cells import norm
 
 SIMILAR = 90  # token-sort similarity (0–100) from which two names are "the same"
+_NUMBERS = re.compile(r"\d+")
 # Free-mail providers: an address there says nothing about the lead's company.
 _FREE_MAIL = """
 gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.fr yahoo.de ymail.com
@@ -46,6 +48,14 @@ def phone_key(raw: str, region: str) -> str | None:
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     digits = "".join(c for c in raw if c.isdigit())
     return digits if len(digits) >= 6 else None
+
+
+def similar(a: str, b: str) -> bool:
+    """Two names alike enough to be one (case, word order and a typo aside), and with the
+    same numbers in them: "Acme 2" is not "Acme 3", however alike they look."""
+    if _NUMBERS.findall(a) != _NUMBERS.findall(b):
+        return False
+    return fuzz.token_sort_ratio(a, b) >= SIMILAR
 
 
 def company_domain(email: str | None) -> str | None:
@@ -86,18 +96,13 @@ class Known:
     def same_company(self, company: str, domain: str | None) -> list[int]:
         """Positions of deals at this company: same company domain, or a similar name."""
         found = list(self.by_domain.get(domain, [])) if domain else []
-        if norm(company):
-            found += [
-                at
-                for _, _, at in process.extract(
-                    norm(company),
-                    self.companies,
-                    scorer=fuzz.token_sort_ratio,
-                    score_cutoff=SIMILAR,
-                    limit=None,
-                )
-                if self.companies[at]
-            ]
+        want = norm(company)
+        if want:
+            close = process.extract(
+                want, self.companies, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILAR,
+                limit=None,
+            )  # fmt: skip
+            found += [at for _, _, at in close if similar(want, self.companies[at])]
         return sorted(set(found))
 
     def similar_person(self, name: str, company: str, domain: str | None) -> list[int]:
@@ -105,7 +110,5 @@ class Known:
         if not norm(name):
             return []
         return [
-            at
-            for at in self.same_company(company, domain)
-            if fuzz.token_sort_ratio(norm(name), self.names[at]) >= SIMILAR
+            at for at in self.same_company(company, domain) if similar(norm(name), self.names[at])
         ]
