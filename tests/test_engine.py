@@ -201,13 +201,14 @@ def test_history_of_another_pipeline_does_not_count_in_this_one():
         hist("D-0001", "Acme", "Won", 20, frm="Contact"),
         ["not a date", "D-0001", "Acme", "Customers", "", "Adoption", "Ana"],
     ]
-    result = plan(deals=[deal(Stage="Won")], customers=[deal(Stage="Onboarding")], history=rows)
+    handed_over = deal(Stage="Onboarding", **{"From deal": "D-0001"})
+    result = plan(deals=[deal(Stage="Won")], customers=[handed_over], history=rows)
     deals, customers = (p.desired for p in result.pipelines)
     assert list(deals["Days in stage"]) == [20]
     assert list(customers["Days in stage"]) == [0]
     history = [row for _, _, rows in result.changes.appends for row in rows if row[1] != ""]
-    assert [r[1:6] for r in history if r[6] == "sheetpipe"] == [
-        ["D-0001", "Acme", "Customers", "", "Onboarding"]
+    assert [r[1:7] for r in history if str(r[6]).startswith("sheetpipe")] == [
+        ["D-0001", "Acme", "Customers", "", "Onboarding", "sheetpipe (from D-0001)"]
     ]
     assert any(p.where == "History!A4" and "not a date" in p.message for p in result.problems)
 
@@ -448,7 +449,7 @@ def test_settings_and_stages_problems_name_their_cells():
         for m in messages
     )
     assert any(
-        m.startswith('Settings!A19: "Colour" is not a setting sheetpipe knows') for m in messages
+        m.startswith('Settings!A22: "Colour" is not a setting sheetpipe knows') for m in messages
     )
     assert any(
         m.startswith('Stages!B3: stage "contact" is already defined on row 2') for m in messages

@@ -9,8 +9,8 @@ import pytest
 
 from sheetpipe.core.apply import apply_changes
 from sheetpipe.core.contract import IntakeTab, Names
-from sheetpipe.core.plan import Plan, plan_cycle
 from sheetpipe.core.leads import similar
+from sheetpipe.core.plan import Plan, plan_cycle
 from sheetpipe.core.team import Member, lap
 from sheetpipe.model import Snapshot, Tab
 

@@ -14,7 +14,7 @@ OWNED_COLUMNS = ("ID", "Score", "Lead status", "Health", "Why", "In stage since"
 WEIGHTS_COLUMNS = ("Field", "Rule", "Value", "Points", "Max points", "Notes")
 STAGES_COLUMNS = (
     "Pipeline", "Stage", "Order", "Min score", "Max days", "Win probability",
-    "Playbook", "Auto advance", "Closed",
+    "Playbook", "Auto advance", "Closed", "Exit when", "Next pipeline",
 )  # fmt: skip
 SETTINGS_COLUMNS = ("Setting", "Value", "Notes")
 TEAM_COLUMNS = (
@@ -27,6 +27,7 @@ HEALTH_VALUES = ("Hot", "OK", "At risk", "Stalled", "Dead", "Won", "Lost")
 LEAD_STATUSES = ("Cold", "MQL", "SQL", "Nurture")
 DAEMON = "sheetpipe"
 
+FROM_DEAL = "From deal"  # on a post-sale row: the won deal it came from (core/transfer.py)
 # Intake tabs: the two columns sheetpipe owns on them (see core/intake.py).
 INTAKE_STATUS = "Intake status"
 INTAKE_KEY = "Intake key"

@@ -25,6 +25,7 @@ import pandas as pd
 
 from sheetpipe.core import cells
 from sheetpipe.core.contract import (
+    FROM_DEAL,
     INTAKE_KEY,
     INTAKE_STATUS,
     LEAD_HEADERS,
@@ -39,7 +40,7 @@ from sheetpipe.core.settings import Settings
 from sheetpipe.core.stages import Stages
 from sheetpipe.core.table import Table, read_table
 from sheetpipe.core.tasks import slug
-from sheetpipe.core.team import Member, RoundRobin, last_turn, read_team
+from sheetpipe.core.team import RoundRobin, last_turn, read_team
 from sheetpipe.model import ChangeSet, ColumnWrite, DateCells, Problem, Snapshot, Tab
 
 OURS = re.compile(r"^(created|merged into|possible duplicate of|rejected)\b", re.I)
@@ -136,18 +137,48 @@ class PipelineLeads:
 class IntakeCycle:
     """Every intake tab of one cycle: the decisions, and what they do to the pipelines."""
 
-    def __init__(self, snapshot: Snapshot, names: Names, settings: Settings, now: datetime):
+    def __init__(
+        self, snapshot: Snapshot, names: Names, settings: Settings, now: datetime,
+        history: Table | None = None,
+    ):  # fmt: skip
         self.snapshot, self.names, self.settings, self.now = snapshot, names, settings, now
+        self.history = history  # its By column records the turns of won deals moved on
         self.decisions: list[Decision] = []
         self.pipelines: dict[str, PipelineLeads] = {}
         self.tasks: list[dict[str, object]] = []
         self.intake_tables: dict[str, Table] = {}
-        self.robin: RoundRobin | None = None
+        self._robin: RoundRobin | None = None
+        # What the first History row of a row this cycle adds says of it, by (tab, row):
+        # "from D-0012; round-robin, turn 7" (see core/transfer.py).
+        self.history_notes: dict[tuple[str, int], str] = {}
+        self.problems: list[Problem] = []  # set by plan_intake
 
-    @property
-    def tabs(self) -> dict[str, Tab]:
-        """The pipeline tabs to plan in place of those read (only those intake changes)."""
-        return {name: p.tab(self.names) for name, p in self.pipelines.items() if p.new or p.edits}
+    def robin(self, pipelines: dict[str, Table | None], stages: Stages) -> RoundRobin:
+        """The rotation, read from the sheet when first needed: Team, who holds how many
+        open deals, and the last turn any status or Source recorded."""
+        if self._robin is None:
+            team_tab = self.snapshot.find(self.names.team)
+            team_table = read_table(team_tab, date_cells=self.snapshot.date_cells) if (
+                team_tab) else None  # fmt: skip
+            team = read_team(team_table, self.settings.date_order, self.problems)
+            recorded = [s for t in self.intake_tables.values()
+                        for s in cells.texts(t.get(INTAKE_STATUS))]  # fmt: skip
+            if self.history is not None:
+                recorded += list(cells.texts(self.history.get("By")))
+            counts = _open_deals(pipelines, stages)
+            self._robin = RoundRobin(team, counts, last_turn(recorded), self.now.date())
+        return self._robin
+
+    def leads_of(self, name: str, table: Table) -> PipelineLeads:
+        """What this cycle adds to a pipeline tab (made on first use)."""
+        if name not in self.pipelines:
+            self.pipelines[name] = PipelineLeads(name, table, self.snapshot.date_cells)
+        return self.pipelines[name]
+
+    def tab(self, pipeline: str) -> Tab | None:
+        """The pipeline tab to plan in place of the one read, when this cycle adds to it."""
+        leads = self.pipelines.get(pipeline)
+        return leads.tab(self.names) if leads and (leads.new or leads.edits) else None
 
     # ---- finishing, once the pipelines are planned ----------------------------------
 
@@ -219,9 +250,11 @@ def plan_intake(
     pipelines: dict[str, Table | None],
     now: datetime,
     problems: list[Problem],
+    history: Table | None = None,
 ) -> IntakeCycle:
     """Decide what becomes of every response waiting on the intake tabs."""
-    cycle = IntakeCycle(snapshot, names, settings, now)
+    cycle = IntakeCycle(snapshot, names, settings, now, history)
+    cycle.problems = problems
     waiting = []
     for intake in names.intakes:
         tab = snapshot.find(intake.tab)
@@ -237,11 +270,6 @@ def plan_intake(
         table = read_table(tab, date_cells=snapshot.date_cells)
         cycle.intake_tables[table.name] = table
         waiting.append((intake, table, _waiting(table, intake, settings, now, problems)))
-    if not any(rows for _, _, rows in waiting):
-        return cycle
-    team = read_team(_team_table(snapshot, names), settings.date_order, problems)
-    statuses = [s for _, t, _ in waiting for s in cells.texts(t.get(INTAKE_STATUS))]
-    cycle.robin = RoundRobin(team, _open_deals(pipelines, stages), last_turn(statuses), now.date())
     for intake, _table, leads in waiting:
         pipeline = pipelines.get(intake.pipeline)
         if pipeline is None or not leads:
@@ -256,17 +284,12 @@ def plan_intake(
                 )
             )
             continue
-        leads_of = cycle.pipelines.get(intake.pipeline) or _pipeline_leads(
-            intake.pipeline, pipeline, stages, snapshot.date_cells, settings
-        )
-        cycle.pipelines[intake.pipeline] = leads_of
-        _Decide(cycle, leads_of, first.name, team, problems).all(leads)
+        leads_of = cycle.leads_of(intake.pipeline, pipeline)
+        if not leads_of.rows:
+            _index(leads_of, stages, settings)
+        robin = cycle.robin(pipelines, stages)
+        _Decide(cycle, leads_of, first.name, robin, problems).all(leads)
     return cycle
-
-
-def _team_table(snapshot: Snapshot, names: Names) -> Table | None:
-    tab = snapshot.find(names.team)
-    return read_table(tab, date_cells=snapshot.date_cells) if tab else None
 
 
 def _open_deals(pipelines: dict[str, Table | None], stages: Stages) -> Counter[str]:
@@ -397,12 +420,10 @@ def _id_at(ids: dict[str, pd.Series], pipeline: str, row: int) -> str:
     return str(found.get(row, "")) if found is not None else ""
 
 
-def _pipeline_leads(
-    name: str, table: Table, stages: Stages, date_cells: DateCells, settings: Settings
-) -> PipelineLeads:
+def _index(leads: PipelineLeads, stages: Stages, settings: Settings) -> None:
     """The pipeline's deals, indexed for finding a lead among them."""
-    leads = PipelineLeads(name, table, date_cells)
-    closed = {cells.norm(s.name) for s in stages.of(name) if s.closed}
+    table = leads.table
+    closed = {cells.norm(s.name) for s in stages.of(leads.name) if s.closed}
     contact = "Contact" if table.has("Contact") else "Deal"
     columns = {
         c: cells.texts(table.get(c)).str.strip()
@@ -415,7 +436,7 @@ def _pipeline_leads(
         email = email_key(columns["Email"][row])[0] if columns["Email"][row] else None
         phone = (
             phone_key(columns["Phone"][row], settings.phone_region)
-            if (columns["Phone"][row])
+            if columns["Phone"][row]
             else None
         )
         leads.known.add(
@@ -424,7 +445,6 @@ def _pipeline_leads(
         leads.rows.append(row)
         leads.open.append(bool(stage) and cells.norm(stage) not in closed)
         leads.owners.append(columns["Owner"][row])
-    return leads
 
 
 @dataclass
@@ -434,7 +454,7 @@ class _Decide:
     cycle: IntakeCycle
     leads: PipelineLeads
     first_stage: str
-    team: list[Member]
+    robin: RoundRobin
     problems: list[Problem]
 
     def all(self, waiting: list[tuple[Lead, str]]) -> None:
@@ -534,8 +554,7 @@ class _Decide:
         typed = lead.extra.get("owner")
         if not cells.is_blank(typed):
             return cells.text(typed).strip(), "owner as given", None
-        robin = self.cycle.robin
-        assert robin is not None
+        robin = self.robin
         for at in self.leads.known.same_company(lead.get("Company"), lead.domain):
             owner = self.leads.owners[at]
             member = robin.by_name.get(cells.norm(owner))
@@ -680,7 +699,7 @@ def _cell(table: Table, row: int, key: str, edits: dict[str, object]) -> object:
 
 def _column_name(key: str) -> str:
     """The contract's spelling of a deal column known by its norm."""
-    for column in (*ON_DEAL.values(), *PEOPLE_COLUMNS):
+    for column in (*ON_DEAL.values(), *PEOPLE_COLUMNS, FROM_DEAL):
         if cells.norm(column) == key:
             return column
     return key

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sheetpipe.core import cells
-from sheetpipe.core.contract import DAEMON, OWNED_COLUMNS, PIPELINE_REQUIRED, Names
+from sheetpipe.core.contract import DAEMON, FROM_DEAL, OWNED_COLUMNS, PIPELINE_REQUIRED, Names
 from sheetpipe.core.diff import differs, python_values
 from sheetpipe.core.health import DealFacts, assess
 from sheetpipe.core.history import HistoryLog, Tracking, stage_averages, track
@@ -24,7 +24,7 @@ from sheetpipe.core.scoring import Columns, lead_status, score
 from sheetpipe.core.settings import Settings
 from sheetpipe.core.stages import Stage, Stages
 from sheetpipe.core.table import Rows, Table
-from sheetpipe.core.tasks import plan_tasks
+from sheetpipe.core.tasks import plan_tasks, slug
 from sheetpipe.core.weights import Rule
 from sheetpipe.model import (
     ChangeSet,
@@ -68,12 +68,15 @@ class CycleInputs:
     stages: Stages
     log: HistoryLog
     existing_tasks: set[str]  # grows as tasks are planned, so none is planned twice
+    done_tasks: set[str]  # the Task IDs ticked Done
     now: datetime  # sheet-local
     changes: ChangeSet
     problems: list[Problem]
     dropdowns: dict[str, ListDropdown] = field(default_factory=dict)  # by Lists header
     task_rows: list[dict[str, object]] = field(default_factory=list)
     history_rows: list[dict[str, object]] = field(default_factory=list)
+    # (tab, row) → why sheetpipe made a row this cycle, for its first History row's By.
+    history_notes: dict[tuple[str, int], str] = field(default_factory=dict)
 
 
 def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineResult | None:
@@ -86,9 +89,11 @@ def plan_pipeline(pipeline: Table, name: str, cycle: CycleInputs) -> PipelineRes
     _report_unreadable_cells(deals)
     scores = score(deals.cols, cycle.rules, cycle.now.date(), cycle.settings)
     stage = _stages_after_auto_advance(deals, scores)
-    tracking = track(
-        cycle.log, name, ids[deals.active], stage.key.where(stage.known, "\0unknown"), cycle.now
-    )
+    tracking = _track(deals, ids, stage)
+    done = _playbook_done(deals, ids[deals.active], stage, tracking)
+    if done.any():  # moved on by its actions: tracked again in the stage it moves to
+        stage = _moved_on(deals, stage, done)
+        tracking = _track(deals, ids, stage)
     _log_stage_changes(deals, ids[deals.active], stage, tracking)
     desired = _desired(deals, ids[deals.active], scores, stage, tracking)
     _plan_tasks(deals, desired, stage, tracking)
@@ -212,7 +217,7 @@ class _StageColumn:
 
     text: pd.Series  # as written (after auto advance)
     key: pd.Series  # trimmed, case-folded
-    advanced: pd.Series  # bool: moved on by auto advance this cycle
+    advanced: pd.Series  # why sheetpipe moved it on this cycle ("auto advance"), or ""
     by_key: dict[str, Stage]
     code: np.ndarray  # each deal's code into `keys`
     keys: list[str]
@@ -232,17 +237,56 @@ def _stages_after_auto_advance(deals: _Deals, scores: pd.Series) -> _StageColumn
     table, active, stages = deals.table, deals.active, deals.cycle.stages
     text = table.column("Stage").stripped()[active]
     text, advanced = _auto_advance(text, scores, stages, deals.name)
-    key = table.column("Stage").norms()[active]
-    if advanced.any():
-        deals.write("Stage", text[advanced])
-        key = key.where(~advanced, text.map(str.casefold))
+    return _stage_column(deals, text, advanced.map({True: "auto advance", False: ""}))
+
+
+def _stage_column(deals: _Deals, text: pd.Series, advanced: pd.Series) -> _StageColumn:
+    """Each deal's stage; `advanced` says why sheetpipe moved a deal on ("" where not)."""
+    moved = advanced.ne("")
+    key = deals.table.column("Stage").norms()[deals.active]
+    if moved.any():
+        deals.write("Stage", text[moved])
+        key = key.where(~moved, text.map(str.casefold))
         code, keys = pd.factorize(key.to_numpy(dtype=object))
     else:
         code, keys = deals.cols.get("stage", "codes")  # already made for the rules
-    by_key = {cells.norm(s.name): s for s in stages.of(deals.name)}
+    by_key = {cells.norm(s.name): s for s in deals.cycle.stages.of(deals.name)}
     column = _StageColumn(text, key, advanced, by_key, code, list(keys))
-    _report_unknown_stages(table, text[~column.known], by_key, deals.cycle.problems)
+    _report_unknown_stages(deals.table, text[~column.known], by_key, deals.cycle.problems)
     return column
+
+
+def _track(deals: _Deals, ids: pd.Series, stage: _StageColumn) -> Tracking:
+    known = stage.key.where(stage.known, "\0unknown")
+    return track(deals.cycle.log, deals.name, ids[deals.active], known, deals.cycle.now)
+
+
+def _playbook_done(
+    deals: _Deals, ids: pd.Series, stage: _StageColumn, tracking: Tracking
+) -> pd.Series:
+    """True where the stage exits on its playbook and every playbook task of this stay
+    in it is ticked Done."""
+    done = pd.Series(False, index=stage.key.index)
+    stages = deals.cycle.stages
+    for current in stages.of(deals.name):
+        nxt = stages.next_open(current)
+        if current.exit_when != "playbook done" or not current.playbook or nxt is None:
+            continue
+        here = stage.key.eq(cells.norm(current.name)) & ~tracking.moved
+        for row in here.index[here]:
+            prefix = f"{slug(deals.name)}/{ids[row]}/{slug(current.name)}#{tracking.entry[row]}"
+            wanted = (f"{prefix}/playbook-{i}" for i in range(1, len(current.playbook) + 1))
+            done[row] = all(task in deals.cycle.done_tasks for task in wanted)
+    return done
+
+
+def _moved_on(deals: _Deals, stage: _StageColumn, done: pd.Series) -> _StageColumn:
+    """The stages once the deals whose playbook is done move to the next open stage."""
+    text, advanced = stage.text.copy(), stage.advanced.copy()
+    for row in done.index[done]:
+        nxt = deals.cycle.stages.next_open(stage.by_key[stage.key[row]])
+        text[row], advanced[row] = nxt.name, "playbook done"  # type: ignore[union-attr]
+    return _stage_column(deals, text, advanced)
 
 
 def _log_stage_changes(
@@ -252,14 +296,20 @@ def _log_stage_changes(
     moved = tracking.moved & stage.known
     at = moved.index[moved]
     by_key, now = stage.by_key, deals.cycle.now
-    for deal_id, deal, previous, key, auto in zip(
+    came_from = cells.texts(deals.table.get(FROM_DEAL)[at]).str.strip()
+    notes = deals.cycle.history_notes
+    for row, deal_id, deal, previous, key, auto, origin in zip(
+        at,
         ids[at],
         cells.texts(deals.table.get("Deal")[at]),
         tracking.previous[at],
         stage.key[at],
         stage.advanced[at],
+        came_from,
         strict=True,
     ):
+        if origin and not previous:  # a won deal's row here: says which, for good
+            auto = notes.get((deals.table.name, row), f"from {origin}")
         deals.cycle.history_rows.append(
             {
                 "When": now,
@@ -268,7 +318,7 @@ def _log_stage_changes(
                 "Pipeline": deals.table.name,
                 "From stage": by_key[previous].name if previous in by_key else previous,
                 "To stage": by_key[key].name,
-                "By": f"{DAEMON} (auto advance)" if auto else DAEMON,
+                "By": f"{DAEMON} ({auto})" if auto else DAEMON,
             }
         )
 

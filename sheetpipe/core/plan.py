@@ -27,6 +27,7 @@ from sheetpipe.core.today import (
     rewrite_owned,
     team_names,
 )
+from sheetpipe.core.transfer import plan_transfers
 from sheetpipe.core.weights import Rule, parse_weights
 from sheetpipe.model import (
     ChangeSet,
@@ -101,31 +102,46 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
     problems += found
     stages, found = parse_stages(table(names.stages), names.pipelines, settings)
     problems += found
-    log = read_history(_owned_table(snapshot, names.history), settings.date_order)
+    history = _owned_table(snapshot, names.history)
+    log = read_history(history, settings.date_order)
     problems += log.problems
     tasks_table = _owned_table(snapshot, names.tasks)
-    existing_tasks = _task_ids(tasks_table)
+    existing_tasks, done_tasks = _task_ids(tasks_table), _done_task_ids(tasks_table)
     _ensure_owned_tabs(snapshot, names, changes)
     dropdowns = plan_lists(snapshot, names, stages, changes, problems)
-    intake = plan_intake(snapshot, names, settings, stages, pipelines, now, problems)
-    for name, tab in intake.tabs.items():  # the pipeline with its new leads in it
-        pipelines[name] = read_table(tab, names.columns, whole=True, date_cells=snapshot.date_cells)
+    intake = plan_intake(snapshot, names, settings, stages, pipelines, now, problems, history)
     intake.write_edits(changes)
 
     plan = Plan(changes, problems, settings, rules, now=now)
     cycle = CycleInputs(
-        names, settings, rules, stages, log, existing_tasks, now, changes, problems, dropdowns
+        names,
+        settings,
+        rules,
+        stages,
+        log,
+        existing_tasks,
+        done_tasks,
+        now,
+        changes,
+        problems,
+        dropdowns,
+        history_notes=intake.history_notes,
     )
     read: list[tuple[PipelineResult, Table]] = []
     pipelines_planned: list[str] = []
     for name, pipeline in pipelines.items():
         if pipeline is None:
             continue
+        with_new_rows = intake.tab(name)  # new leads, won deals of the pipelines before
+        if with_new_rows is not None:
+            pipeline = read_table(with_new_rows, names.columns, whole=True,
+                                  date_cells=snapshot.date_cells)  # fmt: skip
         result = plan_pipeline(pipeline, name, cycle)
         if result is not None:
             plan.pipelines.append(result)
             pipelines_planned.append(name)
             read.append((result, pipeline))
+            plan_transfers(intake, name, result.desired, pipelines, stages, log)
     ids = {name: r.desired["ID"] for name, r in zip(pipelines_planned, plan.pipelines, strict=True)}
     cycle.task_rows += intake.finish(ids, changes, existing_tasks)
     plan.tasks_added, plan.history_added = len(cycle.task_rows), len(cycle.history_rows)
@@ -176,6 +192,13 @@ def _task_ids(tasks: Table | None) -> set[str]:
     if tasks is None:
         return set()
     return set(tasks.column("Task ID").stripped().to_numpy())
+
+
+def _done_task_ids(tasks: Table | None) -> set[str]:
+    if tasks is None or not tasks.has("Done"):
+        return set()
+    ticked = tasks.column("Done").yeses()
+    return set(tasks.column("Task ID").stripped()[ticked].to_numpy())
 
 
 def _owned_table(snapshot: Snapshot, name: str) -> Table | None:

@@ -40,6 +40,7 @@ class Settings:
     status_heartbeat_minutes: float = 60
     phone_region: str = ""
     fallback_owner: str = ""
+    post_sale_owner: str = "same"
     problems: list[Problem] = field(default_factory=list, compare=False)
 
     @property
@@ -62,7 +63,7 @@ class Spec:
 
     @property
     def attr(self) -> str:
-        return self.name.lower().replace(" ", "_")
+        return self.name.lower().replace(" ", "_").replace("-", "_")
 
     @property
     def default(self) -> float | str:
@@ -114,10 +115,15 @@ SPECS: tuple[Spec, ...] = (
     Spec("Phone region", "Country of phone numbers typed without +, e.g. GB, US, DE "
          "(for matching leads)."),
     Spec("Fallback owner", "Gets a new lead when nobody in Team can (empty: no owner)."),
+    Spec("Post-sale owner", "Who owns a won deal's row in the next pipeline: same or "
+         "round-robin.", choices=("same", "round-robin")),
 )  # fmt: skip
 BY_NAME = {norm(spec.name): spec for spec in SPECS}
 # How a choice is typed: "d/m/y" is DMY.
-_CHOICE_FORMS = {"Date order": lambda raw: raw.upper().replace("/", "").replace("-", "")}
+_CHOICE_FORMS = {
+    "Date order": lambda raw: raw.upper().replace("/", "").replace("-", ""),
+    "Post-sale owner": lambda raw: raw.casefold().replace(" ", "-"),
+}
 
 
 def template_rows() -> list[Row]:

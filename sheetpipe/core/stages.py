@@ -36,6 +36,8 @@ class Stage:
     playbook: tuple[Action, ...] = ()
     auto_advance: bool = False
     closed: str | None = None  # "won" | "lost" | None
+    exit_when: str | None = None  # "playbook done": moves on once its playbook is done
+    next_pipeline: str | None = None  # a won stage's: the tab a won deal gets a row in
 
 
 @dataclass
@@ -218,6 +220,8 @@ def _parse_row(cells: StageRow, known: dict[str, str]) -> Stage | None:
         playbook=_playbook(cells),
         auto_advance=_auto_advance(cells),
         closed=_closed(cells),
+        exit_when=_exit_when(cells),
+        next_pipeline=_next_pipeline(cells, known),
     )
 
 
@@ -265,3 +269,40 @@ def _closed(cells: StageRow) -> str | None:
         )
         return None
     return closed
+
+
+EXIT_WHEN = ("playbook done",)
+
+
+def _exit_when(cells: StageRow) -> str | None:
+    raw = norm(cells.cell("Exit when")) or None
+    if raw not in (None, *EXIT_WHEN):
+        cells.report(
+            "Exit when",
+            f'Exit when "{text(cells.cell("Exit when"))}" must be playbook done or empty; '
+            "the deal moves on only when a person moves it.",
+        )
+        return None
+    return raw
+
+
+NO_NEXT = ("none", "no", "-")
+
+
+def _next_pipeline(cells: StageRow, known: dict[str, str]) -> str | None:
+    """The pipeline a won deal gets a row in: as Stages says ("none": no row), else empty
+    (the cycle then uses the next pipeline of sheetpipe.toml after this one)."""
+    raw = norm(cells.cell("Next pipeline"))
+    if not raw:
+        return None
+    if raw in NO_NEXT:
+        return "none"
+    if raw not in known:
+        cells.report(
+            "Next pipeline",
+            f'Next pipeline "{text(cells.cell("Next pipeline"))}" is not a pipeline tab in '
+            f"sheetpipe.toml ({', '.join(known.values())}); no row is made there. Write "
+            "none to make none.",
+        )
+        return "none"
+    return known[raw]
