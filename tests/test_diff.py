@@ -80,3 +80,15 @@ def test_only_the_rows_asked_about_are_compared():
     want = pd.Series(["Hot", "Hot"], index=pd.Index([2, 4]), dtype=object)
     assert list(differs(t, "Health", want, "text")) == [True, False]
     assert list(differs(t, "Health", want, "text").index) == [2, 4]
+
+
+def test_a_serial_date_with_a_time_of_day_is_the_same_day_where_dates_are_serials():
+    """Google hands a date cell over as a serial number; one holding a time of day (typed
+    as 2026-03-10 14:00) still is that day, so it is not rewritten."""
+    from sheetpipe.core.cells import serial
+
+    day = serial(datetime(2026, 3, 10))
+    tab = Tab("Deals", [["In stage since"], [day + 0.5], [day - 1]])
+    table = read_table(tab, date_cells="serial")
+    desired = pd.Series(pd.to_datetime(["2026-03-10", "2026-03-10"]), index=[2, 3])
+    assert list(differs(table, "In stage since", desired, "date")) == [False, True]

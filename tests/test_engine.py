@@ -869,3 +869,15 @@ def test_thirty_days_without_contact_stalls_and_a_score_at_sql_is_hot():
     at_sql = deal(Value=5)
     got = health(deals=[at_sql], history=rows, weights=[["Value", ">", 0, 60, "", ""]])
     assert got == [("Hot", "score 60 (SQL from 60)")]
+
+
+def test_a_new_task_is_open_and_dated_when_it_was_made():
+    snap = snapshot(deals=[deal(Stage="Proposal")])
+    result = plan_cycle(snap, NAMES, NOW)
+    ((_, _, rows),) = [a for a in result.changes.appends if a[0] == "Tasks"]
+    header = snap.find("Tasks").header
+    assert rows
+    for row in rows:
+        task = dict(zip(header, row, strict=True))
+        assert task["Done"] == "No"
+        assert task["Created"] == NOW

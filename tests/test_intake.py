@@ -42,7 +42,7 @@ class Sheet:
         rows = tabs(deals=deals, settings=settings)
         rows["Team"] = [TEAM_HEADER, *(team if team is not None else [member("Ana"),
                                                                       member("Ben")])]  # fmt: skip
-        rows[FORM] = [FORM_HEADER, *responses]
+        rows[FORM] = [list(FORM_HEADER), *(list(r) for r in responses)]
         self.snap = Snapshot({n: Tab(n, r) for n, r in rows.items()})
         self.names = names
 

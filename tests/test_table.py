@@ -68,3 +68,25 @@ def test_some_rows_pick_their_part_of_a_whole_column_reading():
 def test_a_tab_without_even_a_header_has_no_rows(whole):
     t = read_table(Tab("Deals", []), whole=whole)
     assert list(t.get("Score")) == []
+
+
+@both
+def test_a_repeated_header_is_reported_and_the_first_one_used(whole):
+    tab = Tab("Deals", [["Deal", "Stage", "deal ", "", "Owner"], ["A", "Contact", "B", "x", "Ana"]])
+    t = read_table(tab, whole=whole)
+    assert list(t.get("Deal")) == ["A"]
+    assert list(t.get("Owner")) == ["Ana"], "columns after the repeat and a blank one still read"
+    assert t.cols == {"deal": 1, "stage": 2, "owner": 5}
+    (problem,) = t.problems
+    assert problem.where == "Deals!C1"
+    assert problem.message == (
+        'column "deal" appears twice; only the first one is used. Rename or delete the copy.'
+    )
+    assert problem.level == "warning"
+
+
+def test_a_renamed_column_and_its_contract_name_together_are_one_column_twice():
+    tab = Tab("Deals", [["Opportunity", "Deal", "Stage"], ["A", "B", "Contact"]])
+    t = read_table(tab, {"Deal": "Opportunity"})
+    assert list(t.get("Deal")) == ["A"]
+    assert [p.where for p in t.problems] == ["Deals!B1"]

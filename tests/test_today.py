@@ -287,3 +287,56 @@ def test_today_links_a_task_appended_below_the_tasks_already_there():
     today = backend.snapshot.find("Today").rows
     assert backend.links["today"]["C4"] == ("Tasks", "A4"), "rows 2 and 3 were there"
     assert today[2][:4] == ["Team", "Summary", "Bo", "nothing pressing"], "the Team tab's"
+
+
+def test_each_rep_shows_the_limit_of_their_own_lines_and_one_more():
+    many = {
+        r: {"Health": "Hot", "Score": r, "Why": f"score {r}", "Owner": "Ana" if r % 2 else "Ben"}
+        for r in range(2, 2 + 2 * (PER_GROUP + 1))
+    }
+    rows = plan_today([Deals("Deals", deals_frame(many), "A")], TASKS.iloc[0:0], ["Ana", "Ben"],
+                      TODAY)  # fmt: skip
+    for rep, parity in (("Ana", 1), ("Ben", 0)):
+        hot = [r for r in rows if r[0] == rep and r[1] == "Call: Hot"]
+        assert len(hot) == PER_GROUP + 1
+        assert hot[-1][2:] == [None, "… and 1 more", None]
+        assert all(int(str(r[2]).split()[1]) % 2 == parity for r in hot[:-1]), rep
+
+
+def test_deals_nobody_owns_show_the_limit_and_one_more_to_the_manager():
+    many = {r: {"Health": "Hot", "Score": r, "Why": f"score {r}", "Owner": None}
+            for r in range(2, PER_GROUP + 3)}  # fmt: skip
+    rows = plan_today([Deals("Deals", deals_frame(many), "A")], TASKS.iloc[0:0], ["Ana"], TODAY)
+    unowned = [r for r in rows if r[0] == "Team" and r[1] == "Give it an owner: Call: Hot"]
+    assert len(unowned) == PER_GROUP + 1
+    assert unowned[-1][2:] == [None, "… and 1 more", None]
+
+
+def test_a_reps_counts_add_up_across_pipelines():
+    deals = deals_frame({r: {"Health": "Hot", "Score": 70, "Why": "hot"} for r in (2, 3)})
+    customers = deals_frame({r: {"Health": "Hot", "Score": 70, "Why": "hot"} for r in (2, 3, 4)})
+    rows = plan_today([Deals("Deals", deals, "A"), Deals("Customers", customers, "A")],
+                      TASKS.iloc[0:0], ["Ana"], TODAY)  # fmt: skip
+    assert rows[1][:3] == ["Team", "Summary", "Ana"]
+    assert rows[1][3] == "5 hot"
+
+
+@pytest.mark.parametrize(
+    "seen, new",
+    [(datetime(2026, 3, 9), True), (datetime(2026, 3, 8, 23, 59, 59), False)],
+    ids=["yesterday at midnight", "a second before"],
+)
+def test_new_means_first_seen_since_yesterday_began(seen, new):
+    frame = deals_frame({2: {"First seen": seen}})
+    rows = plan_today([Deals("Deals", frame, "A")], TASKS.iloc[0:0], ["Ana"], TODAY)
+    assert any(r[1] == "New deal" for r in rows) is new
+
+
+def test_new_deals_show_the_newest_first():
+    frame = deals_frame({2: {"First seen": datetime(2026, 3, 9, 8)},
+                         3: {"First seen": datetime(2026, 3, 10, 7)},
+                         4: {"First seen": datetime(2026, 3, 9, 12)}})  # fmt: skip
+    rows = plan_today([Deals("Deals", frame, "A")], TASKS.iloc[0:0], ["Ana"], TODAY)
+    assert [str(r[2]).split(" →")[0] for r in rows if r[1] == "New deal"] == [
+        "Deal 3", "Deal 4", "Deal 2"
+    ]  # fmt: skip
