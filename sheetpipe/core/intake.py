@@ -35,7 +35,7 @@ from sheetpipe.core.contract import (
     Names,
 )
 from sheetpipe.core.diff import DATE_FORMS
-from sheetpipe.core.leads import Known, company_domain, email_key, phone_key
+from sheetpipe.core.leads import Known, company_domain, email_key, known_email_key, phone_key
 from sheetpipe.core.settings import Settings
 from sheetpipe.core.stages import Stages
 from sheetpipe.core.table import Table, read_table
@@ -433,7 +433,7 @@ def _index(leads: PipelineLeads, stages: Stages, settings: Settings) -> None:
         stage = columns["Stage"][row]
         if not (stage or columns["ID"][row]):
             continue
-        email = email_key(columns["Email"][row])[0] if columns["Email"][row] else None
+        email = known_email_key(columns["Email"][row])
         phone = (
             phone_key(columns["Phone"][row], settings.phone_region)
             if columns["Phone"][row]

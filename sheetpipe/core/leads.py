@@ -37,6 +37,13 @@ def email_key(raw: str) -> tuple[str | None, str | None]:
     return found.normalized.casefold(), None
 
 
+def known_email_key(raw: str) -> str | None:
+    """An address already in the pipeline, as compared: trimmed and case-folded (what
+    email_key gives a valid one, without validating each of a pipeline's thousands)."""
+    key = raw.strip().casefold()
+    return key if "@" in key else None
+
+
 def phone_key(raw: str, region: str) -> str | None:
     """The number in E.164 (+4930123456), read in `region` when it has no +; else its
     digits alone, so two spellings of one number still match. None for no number."""
@@ -76,6 +83,9 @@ class Known:
     by_email: dict[str, int] = field(default_factory=dict)  # → position (first wins)
     by_phone: dict[str, int] = field(default_factory=dict)
     by_domain: dict[str, list[int]] = field(default_factory=dict)
+    # norm(company) → positions: a pipeline names far fewer companies than it has deals,
+    # so similar names are looked for among the distinct ones.
+    by_company: dict[str, list[int]] = field(default_factory=dict)
 
     def add(
         self, deal_id: str, name: str, company: str, email: str | None, phone: str | None
@@ -84,6 +94,8 @@ class Known:
         self.ids.append(deal_id)
         self.names.append(norm(name))
         self.companies.append(norm(company))
+        if norm(company):
+            self.by_company.setdefault(norm(company), []).append(at)
         if email:
             self.by_email.setdefault(email, at)
             domain = company_domain(email)
@@ -99,10 +111,12 @@ class Known:
         want = norm(company)
         if want:
             close = process.extract(
-                want, self.companies, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILAR,
-                limit=None,
+                want, list(self.by_company), scorer=fuzz.token_sort_ratio,
+                score_cutoff=SIMILAR, limit=None,
             )  # fmt: skip
-            found += [at for _, _, at in close if similar(want, self.companies[at])]
+            for name, _, _ in close:
+                if similar(want, name):
+                    found += self.by_company[name]
         return sorted(set(found))
 
     def similar_person(self, name: str, company: str, domain: str | None) -> list[int]:

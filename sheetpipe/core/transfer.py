@@ -54,8 +54,9 @@ def plan_transfers(
             cycle.problems.append(Problem(f"{target} tab", f"won {name} deals wait: {target} "
                                           "has no stages in Stages yet.", "warning"))  # fmt: skip
             continue
-        for row, deal_id in _ready(planned, won, _moved_already(target_table, log, target)):
-            _move(cycle, table, row, deal_id, target, target_table, first, pipelines, stages)
+        ready = _ready(planned, won, target_table, log, target)
+        if ready:
+            _move(cycle, table, ready, target, target_table, first, pipelines, stages)
 
 
 def _next_pipeline(won: Stage, name: str, names: Names) -> str | None:
@@ -68,55 +69,68 @@ def _next_pipeline(won: Stage, name: str, names: Names) -> str | None:
     return names.pipelines[at + 1] if 0 <= at < len(order) - 1 else None
 
 
-def _moved_already(target: Table, log: HistoryLog, target_name: str) -> set[str]:
-    """IDs of deals that have a row in the target, or had one (History says so)."""
-    moved = set(cells.norms(target.get(FROM_DEAL)))
-    if log.table is not None and log.table.has("By"):
-        part = log.part(target_name)
-        for by in cells.texts(log.table.get("By")[log.row[part]]):
-            moved.update(cells.norm(m) for m in MOVED.findall(by))
-    moved.discard("")
-    return moved
+def _ready(
+    planned: pd.DataFrame, won: Stage, target: Table, log: HistoryLog, target_name: str
+) -> list[tuple[int, str]]:
+    """(row, ID) of each deal in the won stage that has no row in the target and never
+    had one. Nearly every cycle every won deal already has its row, so History is read
+    only for the others."""
+    in_won = cells.norms(planned["Stage"]).eq(cells.norm(won.name))
+    ids = planned["ID"][in_won]  # trimmed text, as assign_ids made them
+    there = cells.stripped(target.get(FROM_DEAL))
+    ids = ids[~ids.isin(there)]  # as sheetpipe wrote them: nearly always all of them
+    ids = ids[~ids.str.casefold().isin(set(there.str.casefold()))]
+    if ids.empty:
+        return []
+    gone = _moved_before(log, target_name)
+    ids = ids[~ids.str.casefold().isin(gone)]
+    return list(zip(ids.index, ids, strict=True))
 
 
-def _ready(planned: pd.DataFrame, won: Stage, moved: set[str]) -> list[tuple[int, str]]:
-    """(row, ID) of each deal in the won stage that has not moved yet."""
-    ids = planned["ID"].astype(str).str.strip()
-    ready = planned["Stage"].map(cells.norm).eq(cells.norm(won.name)) & ~ids.map(
-        cells.norm).isin(moved)  # fmt: skip
-    return list(zip(ready.index[ready], ids[ready], strict=True))
+def _moved_before(log: HistoryLog, target_name: str) -> set[str]:
+    """IDs History says had a row in the target (`sheetpipe (from D-0012)`)."""
+    if log.table is None or not log.table.has("By"):
+        return set()
+    by = cells.texts(log.table.get("By")[log.row[log.part(target_name)]])
+    return {cells.norm(m) for text in by.unique() for m in MOVED.findall(text)}
 
 
 def _move(
     cycle: IntakeCycle,
     source: Table,
-    row: int,
-    deal_id: str,
+    ready: list[tuple[int, str]],
     target: str,
     target_table: Table,
     first: Stage,
     pipelines: dict[str, Table | None],
     stages: Stages,
 ) -> None:
-    values: dict[str, object] = {
-        key: source.get(key)[row]
-        for key in source.cols
-        if key in target_table.cols and key not in NOT_COPIED
-        and not cells.is_blank(source.get(key)[row])
-    }  # fmt: skip
-    for key in DATE_COLUMNS & values.keys():  # as a date, whatever form the backend reads
-        values[key] = cells.parse_date(values[key], cycle.settings.date_order,
-                                       source.serial_numbers)  # fmt: skip
-    values["stage"] = first.name
-    values[cells.norm(FROM_DEAL)] = deal_id
+    """One row in `target` for each (row, ID) of `ready`, column by column."""
+    rows = [row for row, _ in ready]
+    copied = [k for k in source.cols if k in target_table.cols and k not in NOT_COPIED]
+    columns = {key: _cells(source, key, rows, cycle) for key in copied}
     leads = cycle.leads_of(target, target_table)
-    note = f"from {deal_id}"
-    if cycle.settings.post_sale_owner == "round-robin":
-        found = cycle.robin(pipelines, stages).next_owner(target)
-        values.pop("owner", None)
-        if found is not None:
-            values["owner"], note = found[0], f"{note}; {found[1]}"
-    cycle.history_notes[(target_table.name, leads.first_new + len(leads.new))] = note
-    leads.new.append(values)
-    for key in values:
+    for key in (*copied, "stage", cells.norm(FROM_DEAL), "owner"):
         leads.col(key)
+    robin = cycle.settings.post_sale_owner == "round-robin"
+    for i, (_, deal_id) in enumerate(ready):
+        values = {k: v[i] for k, v in columns.items() if not cells.is_blank(v[i])}
+        values["stage"], values[cells.norm(FROM_DEAL)] = first.name, deal_id
+        note = f"from {deal_id}"
+        if robin:
+            found = cycle.robin(pipelines, stages).next_owner(target)
+            values.pop("owner", None)
+            if found is not None:
+                values["owner"], note = found[0], f"{note}; {found[1]}"
+        cycle.history_notes[(target_table.name, leads.first_new + len(leads.new))] = note
+        leads.new.append(values)
+
+
+def _cells(source: Table, key: str, rows: list[int], cycle: IntakeCycle) -> list[object]:
+    """A column's cells on these rows; a date column's as dates, whatever form the
+    backend reads them in."""
+    values = source.get(key)[rows]
+    if key not in DATE_COLUMNS:
+        return values.tolist()
+    days = cells.dates(values, cycle.settings.date_order, source.serial_numbers)
+    return [None if pd.isna(d) else d.date() for d in days]
