@@ -3,9 +3,10 @@ deal's row in the post-sale pipeline (core/pipeline.py, core/transfer.py)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sheetpipe.core.apply import apply_changes
+from sheetpipe.core.contract import OWNED_COLUMNS
 from sheetpipe.core.plan import plan_cycle
 from sheetpipe.model import Tab
 
@@ -191,3 +192,22 @@ def test_post_sale_round_robin_deals_customers_out_over_the_team_and_keeps_the_t
     tab.rows[-1][tab.header.index("ID")] = "D-0009"
     sheet.cycle()
     assert customers(sheet)[3]["Owner"] == "Dee"  # turn 5, from the sheet alone
+
+
+def test_the_customer_row_gets_only_the_from_deal_column_and_dates_read_as_dates():
+    sheet = Sheet([won(**{"Expected close": "05/04/2026"}),
+                   won(ID="D-0002", Deal="Beta", Email="b@beta.example")])  # fmt: skip
+    before = set(sheet.snap.find("Customers").header)
+    sheet.cycle()
+    assert set(sheet.snap.find("Customers").header) - before - set(OWNED_COLUMNS) == {"From deal"}
+    first, second = customers(sheet)
+    assert first["Expected close"] == date(2026, 4, 5)  # typed day first (Date order DMY)
+    assert second["Expected close"] is None
+
+
+def test_round_robin_with_nobody_on_the_next_pipeline_keeps_the_deals_owner():
+    sheet = Sheet([won()], settings={"Post-sale owner": "round-robin"})
+    sheet.snap.tabs["Team"] = Tab("Team", [["Name", "Pipelines"], ["Ana", "Deals"]])
+    sheet.cycle()
+    assert customers(sheet)[0]["Owner"] == "Ana"
+    assert ("C-0001", "", "Onboarding", "sheetpipe (from D-0001)") in sheet.history()

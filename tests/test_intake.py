@@ -510,3 +510,118 @@ def test_names_are_alike_despite_case_order_and_a_typo_but_not_with_other_number
     assert not similar("acme 2", "acme 3")
     assert not similar("new co 14", "new co 4")
     assert not similar("ann lee", "anna li")
+
+
+def returning_tasks(sheet) -> list[dict]:
+    tab = sheet.snap.find("Tasks")
+    rows = [dict(zip(tab.header, r, strict=False)) for r in tab.rows[1:]]
+    return [r for r in rows if r["Kind"] == "returning"]
+
+
+def test_a_returning_leads_task_is_open_due_today_on_its_deal():
+    sheet = Sheet([response(), response(message="", at=NOW, name="")])
+    sheet.cycle()
+    (task,) = returning_tasks(sheet)
+    assert task["Task"] == "Returning lead: cara@beta.example got in touch again through " \
+        "Form Responses 1."  # fmt: skip
+    assert (task["Deal"], task["Deal ID"], task["Owner"]) == ("Beta Ltd", "D-0001", "Ana")
+    assert (task["Done"], task["Due"], task["Created"]) == ("No", TODAY, NOW)
+
+
+def test_deals_made_earlier_in_the_same_cycle_are_known_to_the_later_responses():
+    sheet = Sheet([
+        response("Robert Marsh", "robert@acme.example", "Acme", phone="+1 202 555 0101"),
+        response("Robert  marsh", "bob.marsh@gmail.com", "ACME"),
+        response("Ann Lee", "ann@acme.example", "Acme"),
+        response("Zed", "zed@zeta.example", "Zeta", phone="+1 (202) 555-0101"),
+    ])  # fmt: skip
+    sheet.cycle()
+    assert sheet.status() == [
+        "Created D-0001 for Ana (round-robin, turn 1)",
+        "Possible duplicate of D-0001 (similar name and company). Write create here for a "
+        "new deal, or merge to add it to D-0001.",
+        "Created D-0002 for Ana (owns the company's deal D-0001)",
+        f"Merged into D-0001 (same phone, {TODAY.isoformat()})",
+    ]
+
+
+@pytest.mark.parametrize(
+    "typed, same",
+    [("(020) 7946-0958", True), ("0049 30 1234567", False), ("12345", False)],
+)
+def test_phone_numbers_without_a_region_compare_by_their_digits(typed, same):
+    deals = [existing(Phone="020 7946 0958")]
+    sheet = Sheet([response("Bob", "new@other.example", "Other", phone=typed)], deals=deals)
+    sheet.cycle()
+    assert sheet.status()[0].startswith("Merged into D-0001 (same phone") is same
+
+
+def test_a_few_digits_are_no_phone_number_to_match_on():
+    sheet = Sheet([response("Bob", "new@other.example", "Other", phone="12345")],
+                  deals=[existing(Phone="12345")])  # fmt: skip
+    sheet.cycle()
+    assert sheet.status()[0].startswith("Created D-0002")
+
+
+def test_an_edit_of_a_response_whose_deal_was_deleted_says_so_and_makes_none():
+    sheet = Sheet([response()])
+    sheet.cycle()
+    del sheet.snap.find("Deals").rows[1]
+    sheet.set(FORM, 2, "Phone", "+1 202 555 0101")
+    sheet.cycle()
+    assert sheet.deals() == []
+    assert sheet.status() == [
+        "Created D-0001 for Ana (round-robin, turn 1) (the deal is no longer in Deals) · "
+        f"edited {TODAY.isoformat()}"
+    ]
+
+
+def test_a_response_edited_twice_keeps_one_edited_date_and_never_moves_last_contact():
+    sheet = Sheet([response(at=NOW - timedelta(days=3))])
+    sheet.cycle()
+    sheet.set("Deals", 2, "Last contact", TODAY - timedelta(days=10))  # a person's correction
+    for day, phone in ((1, "+1 202 555 0101"), (2, "+1 202 555 0199")):
+        sheet.set(FORM, 2, "Phone", phone)
+        sheet.cycle(NOW + timedelta(days=day))
+    later = (TODAY + timedelta(days=2)).isoformat()
+    assert sheet.status() == [f"Created D-0001 for Ana (round-robin, turn 1) · edited {later}"]
+    deal = sheet.deals()[0]
+    assert deal["Last contact"] == TODAY - timedelta(days=10)  # an edit is no new contact
+    assert deal["Phone"] == "+1 202 555 0101"  # the first one filled it: kept
+
+
+def test_a_merge_on_the_day_of_the_last_contact_writes_no_date_and_adds_no_column():
+    deals = [existing(**{"Last contact": TODAY, "Contact": "Bob", "Phone": "1", "Notes": "x"})]
+    sheet = Sheet([response("Bob", "bob@acme.example", "Acme")], deals=deals)
+    header = list(sheet.snap.find("Deals").header)
+    plan = sheet.cycle()
+    written = {w.name for w in plan.changes.writes if w.tab == "Deals"}
+    assert written and not written & {"Last contact", "Contact", "Phone", "Notes", "Email"}
+    assert sheet.snap.find("Deals").header[: len(header)] == header
+    assert "" not in sheet.snap.find("Deals").header
+
+
+def test_a_last_contact_typed_in_the_sheets_date_order_is_not_moved_back():
+    deals = [existing(**{"Last contact": "01/03/2026"})]  # 1 March, day first (DMY)
+    sheet = Sheet([response("Bob", "bob@acme.example", at=datetime(2026, 2, 15))], deals=deals)
+    sheet.cycle()
+    assert sheet.deals()[0]["Last contact"] == "01/03/2026"
+
+
+def test_capacity_counts_each_deal_handed_out_once():
+    team = [member("Ana", Capacity=3), member("Ben")]
+    sheet = Sheet([response(f"P{i}", f"p{i}@c{i}.example", f"C{i}") for i in range(5)], team=team)
+    sheet.cycle()
+    assert [d["Owner"] for d in sheet.deals()] == ["Ana", "Ben", "Ana", "Ben", "Ana"]
+
+
+def test_team_problems_are_warnings_that_say_what_is_used():
+    sheet = Sheet([response()], team=[member("Ana", Weight="lots")])
+    plan = sheet.cycle()
+    (problem,) = [p for p in plan.problems if p.where == "Team!G2"]
+    assert problem.level == "warning"
+    assert problem.message == 'Weight "lots" must be a whole number from 0 to 100; using 1.'
+
+
+def test_names_exactly_at_the_similarity_bar_are_alike():
+    assert similar("ann leeson", "ann leesom")  # 90 of 100

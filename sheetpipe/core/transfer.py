@@ -117,11 +117,9 @@ def _move(
         values = {k: v[i] for k, v in columns.items() if not cells.is_blank(v[i])}
         values["stage"], values[cells.norm(FROM_DEAL)] = first.name, deal_id
         note = f"from {deal_id}"
-        if robin:
-            found = cycle.robin(pipelines, stages).next_owner(target)
-            values.pop("owner", None)
-            if found is not None:
-                values["owner"], note = found[0], f"{note}; {found[1]}"
+        found = cycle.robin(pipelines, stages).next_owner(target) if robin else None
+        if found is not None:  # nobody in Team can take it: the deal's owner keeps it
+            values["owner"], note = found[0], f"{note}; {found[1]}"
         cycle.history_notes[(target_table.name, leads.first_new + len(leads.new))] = note
         leads.new.append(values)
 
