@@ -12,7 +12,7 @@ from sheetpipe.core.contract import (
     Names,
 )
 from sheetpipe.core.history import read_history
-from sheetpipe.core.intake import plan_intake
+from sheetpipe.core.intake import IntakeCycle, plan_intake
 from sheetpipe.core.lists import plan_lists
 from sheetpipe.core.pipeline import CycleInputs, PipelineResult, plan_pipeline
 from sheetpipe.core.settings import Settings, parse_settings
@@ -127,29 +127,41 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
         dropdowns,
         history_notes=intake.history_notes,
     )
-    read: list[tuple[PipelineResult, Table]] = []
-    pipelines_planned: list[str] = []
-    for name, pipeline in pipelines.items():
-        if pipeline is None:
-            continue
-        with_new_rows = intake.tab(name)  # new leads, won deals of the pipelines before
-        if with_new_rows is not None:
-            pipeline = read_table(with_new_rows, names.columns, whole=True,
-                                  date_cells=snapshot.date_cells)  # fmt: skip
-        result = plan_pipeline(pipeline, name, cycle)
-        if result is not None:
-            plan.pipelines.append(result)
-            pipelines_planned.append(name)
-            read.append((result, pipeline))
-            plan_transfers(intake, name, result.desired, pipelines, stages, log)
-    ids = {name: r.desired["ID"] for name, r in zip(pipelines_planned, plan.pipelines, strict=True)}
+    read = _plan_pipelines(snapshot, pipelines, cycle, intake, plan)
+    ids = {name: result.desired["ID"] for name, (result, _) in read.items()}
     cycle.task_rows += intake.finish(ids, changes, existing_tasks)
     plan.tasks_added, plan.history_added = len(cycle.task_rows), len(cycle.history_rows)
     _append(snapshot, names.history, HISTORY_COLUMNS, cycle.history_rows, names, changes)
     _append(snapshot, names.tasks, TASKS_COLUMNS, cycle.task_rows, names, changes)
     _owned_formats(snapshot, names, changes, dropdowns.get("Task done"))
-    _today(snapshot, names, read, tasks_table, cycle)
+    _today(snapshot, names, list(read.values()), tasks_table, cycle)
     return plan
+
+
+def _plan_pipelines(
+    snapshot: Snapshot,
+    pipelines: dict[str, Table | None],
+    cycle: CycleInputs,
+    intake: IntakeCycle,
+    plan: Plan,
+) -> dict[str, tuple[PipelineResult, Table]]:
+    """Each pipeline in config order, with the rows this cycle adds to it (new leads,
+    won deals of the pipelines before it), each planned as the tab it is read as."""
+    read: dict[str, tuple[PipelineResult, Table]] = {}
+    for name, pipeline in pipelines.items():
+        if pipeline is None:
+            continue
+        with_new_rows = intake.tab(name)
+        if with_new_rows is not None:
+            pipeline = read_table(with_new_rows, cycle.names.columns, whole=True,
+                                  date_cells=snapshot.date_cells)  # fmt: skip
+        result = plan_pipeline(pipeline, name, cycle)
+        if result is None:
+            continue
+        plan.pipelines.append(result)
+        read[name] = (result, pipeline)
+        plan_transfers(intake, name, result.desired, pipelines, cycle.stages, cycle.log)
+    return read
 
 
 def _today(
