@@ -68,8 +68,11 @@ def parse_duration(text: str) -> float:
 INTAKE_KEYS = ("tab", "pipeline", "columns")
 
 
-def parse_intakes(raw: object, pipelines: tuple[str, ...], problems: list[str]) -> tuple:
-    """[[intake]] tables: the tabs whose rows are leads to take in."""
+def parse_intakes(
+    raw: object, pipelines: tuple[str, ...], taken: tuple[str, ...], problems: list[str]
+) -> tuple:
+    """[[intake]] tables: the tabs whose rows are leads to take in (none of the tabs
+    sheetpipe already uses: `taken`)."""
     if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
         problems.append('[[intake]] must be tables, each like tab = "Form Responses 1"')
         return ()
@@ -83,6 +86,12 @@ def parse_intakes(raw: object, pipelines: tuple[str, ...], problems: list[str]) 
         tab = table.get("tab")
         if not isinstance(tab, str) or not tab.strip():
             problems.append(f'{where}: tab is missing, e.g. tab = "Form Responses 1"')
+            continue
+        if tab.strip().casefold() in {t.casefold() for t in taken}:
+            problems.append(
+                f'{where}: tab = "{tab}" is a tab sheetpipe already uses as a pipeline or '
+                "for its own rows; name the tab the leads arrive in"
+            )
             continue
         pipeline = table.get("pipeline", pipelines[0])
         if not isinstance(pipeline, str) or pipeline.strip() not in pipelines:
@@ -180,8 +189,10 @@ def parse_config(data: dict, path: Path) -> Config:
         else:
             renames[contract] = sheet_name.strip()
     names_kwargs["columns"] = renames
-    pipelines_named = names_kwargs.get("pipelines", Names().pipelines)
-    names_kwargs["intakes"] = parse_intakes(data.get("intake", []), pipelines_named, problems)
+    named = Names(**names_kwargs)
+    names_kwargs["intakes"] = parse_intakes(
+        data.get("intake", []), named.pipelines, named.all_tabs(), problems
+    )
 
     every = 300.0
     try:

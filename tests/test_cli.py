@@ -535,10 +535,12 @@ def test_a_bad_intake_in_config_is_reported_with_its_key(tmp_path):
         '[sheet]\npath = "p.xlsx"\n[[intake]]\npipeline = "Deals"\n'
         '[[intake]]\ntab = "Form"\npipeline = "Leads"\n'
         '[[intake]]\ntab = "Form 2"\ncolour = "red"\n[intake.columns]\n"Fax" = "Fax number"\n'
+        '[[intake]]\ntab = "deals"\n'
     )
     result = invoke("sync", "--config", str(config))
     assert result.exit_code == 2
-    assert "has 4 problem(s)" in result.output
+    assert "has 5 problem(s)" in result.output
+    assert '[[intake]] number 4: tab = "deals" is a tab sheetpipe already uses' in result.output
     assert '[[intake]] number 1: tab is missing, e.g. tab = "Form Responses 1"' in result.output
     assert (
         '[[intake]] number 2: pipeline = "Leads" must be one of [tabs] pipelines' in result.output
