@@ -33,6 +33,7 @@ class Explanation:
     lead_status: str
     health: str
     why: str
+    came_in: tuple[str, ...] = ()  # the intake rows that made or reached it
 
     def lines(self) -> list[str]:
         head = f"{self.deal_id} {self.deal} ({self.pipeline} row {self.row}, {self.stage})"
@@ -40,7 +41,8 @@ class Explanation:
             f"  {c.points:+g}  {c.rule}  (Weights row {c.weights_row})" for c in self.contributions
         ]
         health = f"Health: {self.health}" + (f": {self.why}" if self.why else "")
-        return [head, *rules, f"  = {self._sum()} → {self.lead_status}", health]
+        came = [f"Came in: {line}" for line in self.came_in]
+        return [head, *rules, f"  = {self._sum()} → {self.lead_status}", health, *came]
 
     def _sum(self) -> str:
         if self.clamped_to is None:
@@ -74,6 +76,7 @@ def explain_deal(plan: Plan, deal_id: str) -> Explanation:
             lead_status=cells.text(deal["Lead status"]),
             health=cells.text(deal["Health"]),
             why=cells.text(deal["Why"]),
+            came_in=tuple(plan.origins.get(cells.text(deal["ID"]).casefold(), ())),
         )
     tabs = ", ".join(p.name for p in plan.pipelines)
     raise UnknownDeal(f"no deal has the ID {deal_id}; the IDs are in the ID column of {tabs}.")

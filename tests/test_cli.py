@@ -527,6 +527,10 @@ def test_intake_from_config_takes_form_responses_into_the_workbook(tmp_path):
     assert leads[3][status].startswith('Rejected: the e-mail "eve@" is not valid')
     again = invoke("sync", "--config", str(config))
     assert again.exit_code == 0 and again.output.startswith("nothing to change: deals=3 ")
+    explained = invoke("explain", "d-0003", "--config", str(config))
+    assert explained.output.splitlines()[-1] == (
+        "Came in: Web leads row 3: Created D-0003 for Cy (round-robin, turn 3)"
+    )
 
 
 def test_a_bad_intake_in_config_is_reported_with_its_key(tmp_path):

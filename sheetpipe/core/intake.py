@@ -148,6 +148,7 @@ class IntakeCycle:
         self.tasks: list[dict[str, object]] = []
         self.intake_tables: dict[str, Table] = {}
         self._robin: RoundRobin | None = None
+        self.written: dict[tuple[str, int], str] = {}  # (tab, row) → status written now
         # What the first History row of a row this cycle adds says of it, by (tab, row):
         # "from D-0012; round-robin, turn 7" (see core/transfer.py).
         self.history_notes: dict[tuple[str, int], str] = {}
@@ -220,6 +221,21 @@ class IntakeCycle:
                 tasks.append({**row, "Task ID": task_id, "Deal ID": deal_id})
         return tasks
 
+    def origins(self) -> dict[str, list[str]]:
+        """Deal ID (case-folded) → how it came in: "Web leads row 7: Created D-0052 …",
+        from every status, as read or as written this cycle (for `explain`)."""
+        found: dict[str, list[str]] = {}
+        for name, table in self.intake_tables.items():
+            statuses = dict(cells.texts(table.get(INTAKE_STATUS)).items())
+            statuses.update({r: t for (tab, r), t in self.written.items() if tab == name})
+            for row, status in sorted(statuses.items()):
+                ref = DEAL_REF.match(status)
+                if ref:
+                    found.setdefault(ref.group(1).casefold(), []).append(
+                        f"{name} row {row}: {status}"
+                    )
+        return found
+
     def _write_statuses(self, ids: dict[str, pd.Series], changes: ChangeSet) -> None:
         by_tab: dict[str, list[Decision]] = {}
         for decision in self.decisions:
@@ -233,6 +249,7 @@ class IntakeCycle:
                 for d in decisions
             ]
             changes.writes.append(ColumnWrite(table.name, status_col, INTAKE_STATUS, rows, texts))
+            self.written.update(((table.name, r), t) for r, t in zip(rows, texts, strict=True))
             digests = [d.digest for d in decisions]
             changes.writes.append(ColumnWrite(table.name, key_col, INTAKE_KEY, rows, digests))
             anchor = _anchor(table)

@@ -54,6 +54,7 @@ class Plan:
     now: datetime = datetime(1970, 1, 1)  # sheet-local wall-clock time
     tasks_added: int = 0
     history_added: int = 0
+    origins: dict[str, list[str]] = field(default_factory=dict)  # deal ID → intake statuses
 
     @property
     def deals(self) -> int:
@@ -130,6 +131,7 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
     read = _plan_pipelines(snapshot, pipelines, cycle, intake, plan)
     ids = {name: result.desired["ID"] for name, (result, _) in read.items()}
     cycle.task_rows += intake.finish(ids, changes, existing_tasks)
+    plan.origins = intake.origins()
     plan.tasks_added, plan.history_added = len(cycle.task_rows), len(cycle.history_rows)
     _append(snapshot, names.history, HISTORY_COLUMNS, cycle.history_rows, names, changes)
     _append(snapshot, names.tasks, TASKS_COLUMNS, cycle.task_rows, names, changes)
