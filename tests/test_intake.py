@@ -625,3 +625,91 @@ def test_team_problems_are_warnings_that_say_what_is_used():
 
 def test_names_exactly_at_the_similarity_bar_are_alike():
     assert similar("ann leeson", "ann leesom")  # 90 of 100
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"name": "Cara"}, {"email": "cara@beta.example"}, {"phone": "+1 202 555 0101"},
+     {"company": "Beta Ltd"}],
+    ids=["name", "e-mail", "phone", "company"],
+)  # fmt: skip
+def test_any_one_way_to_reach_a_lead_is_enough(fields):
+    blank = {"name": "", "email": "", "company": "", "phone": ""}
+    sheet = Sheet([response(**{**blank, **fields})])
+    sheet.cycle()
+    assert sheet.status()[0].startswith("Created D-0001")
+    assert sheet.deals()[0]["Deal"] == next(iter(fields.values()))
+
+
+def test_a_rejection_reads_as_one_sentence_per_reason():
+    sheet = Sheet([response(email="cara@beta")])
+    sheet.cycle()
+    assert ".." not in sheet.status()[0]
+    assert sheet.status()[0].endswith(". Correct the response and sheetpipe takes it again.")
+
+
+def test_the_guard_checks_each_response_by_its_email_or_else_its_name():
+    plan = Sheet([response()]).cycle()
+    assert plan.changes.expect_cols[FORM] == (7, 3)  # Intake status, Email
+    sheet = Sheet([], names=NAMES)
+    sheet.snap.find(FORM).rows[0] = ["Timestamp", "Name", "Company"]
+    sheet.respond([NOW, "Cara", "Beta"])
+    assert sheet.cycle().changes.expect_cols[FORM] == (4, 2)
+    first = len(sheet.snap.find("Deals").rows)  # the new deal's row: nothing to guard
+    assert all(row < first for row in plan.changes.expect.get("Deals", {}))
+
+
+def test_without_a_contact_column_the_deal_name_is_compared_and_gaps_do_not_stop_it():
+    deals = [existing(), {}, existing(ID="D-0002", Deal="Robert Marsh", Company="Zeta",
+                                      Email="rm@zeta.example")]  # fmt: skip
+    sheet = Sheet([response("Robert Marsh", "robert@gmail.com", "Zeta"),
+                   response("Eve", "RM@zeta.example", "Zeta Inc")], deals=deals)  # fmt: skip
+    sheet.cycle()
+    status = sheet.status()
+    assert status[0].startswith("Possible duplicate of D-0002")
+    assert status[1].startswith("Merged into D-0002 (same e-mail")
+
+
+def test_a_deals_phone_typed_without_plus_is_read_in_the_phone_region():
+    deals = [existing(Phone="020 7946 0958")]
+    sheet = Sheet([response("Bob", "other@x.example", "X", phone="+44 20 7946 0958")],
+                  deals=deals, settings={"Phone region": "GB"})  # fmt: skip
+    sheet.cycle()
+    assert sheet.status()[0].startswith("Merged into D-0001 (same phone")
+
+
+def test_the_company_domain_alone_finds_the_company():
+    deals = [existing(Contact="Robert Marsh", Owner="Ben")]
+    sheet = Sheet([response("Robert Marsh", "robert@acme.example", ""),
+                   response("Ann Lee", "ann@acme.example", "")], deals=deals)  # fmt: skip
+    sheet.cycle()
+    assert sheet.status()[0].startswith("Possible duplicate of D-0001")
+    assert sheet.status()[1] == "Created D-0002 for Ben (owns the company's deal D-0001)"
+
+
+def test_a_company_whose_owner_left_the_team_gets_the_next_in_turn():
+    deals = [existing(Owner="Ben")]
+    team = [member("Ana"), member("Ben", Active="No")]
+    sheet = Sheet([response("Ann Lee", "ann@acme.example", "Acme")], deals=deals, team=team)
+    sheet.cycle()
+    assert sheet.status() == ["Created D-0002 for Ana (round-robin, turn 1)"]
+
+
+def test_merge_with_nothing_similar_says_what_to_write():
+    sheet = Sheet([response()])
+    sheet.snap.find(FORM).rows[0].append("Intake status")
+    sheet.snap.find(FORM).rows[1].append("merge")
+    sheet.cycle()
+    assert sheet.status() == [
+        "Rejected: no similar open deal to merge into; write create, or merge into followed "
+        "by a deal ID."
+    ]
+
+
+def test_an_id_column_on_the_form_never_sets_the_deals_id_and_braces_stay_text():
+    sheet = Sheet([], team=[member("Ana {Sales}")], deals=[existing(Owner="Ben")])
+    sheet.snap.find(FORM).rows[0] = [*FORM_HEADER, "ID"]
+    sheet.respond([*response(), "D-9999"])
+    sheet.cycle()
+    assert sheet.deals()[1]["ID"] == "D-0002"
+    assert sheet.status() == ["Created D-0002 for Ana {Sales} (round-robin, turn 1)"]
