@@ -168,6 +168,8 @@ def sync(config_path: Path, now: str | None, dry_run: bool) -> None:
         click.echo(render_changes(report.snapshot, report.plan.changes))
     _print_problems(report.plan.problems)
     click.echo(report.summary(dry_run))
+    if report.delivery is not None:
+        click.echo(report.delivery.line(), err=bool(report.delivery.error))
 
 
 @cli.command()
@@ -190,11 +192,21 @@ def run(config_path: Path, every: float | None, once: bool) -> None:
 @cli.command()
 @config_option
 @now_option
-def check(config_path: Path, now: str | None) -> None:
+@click.option(
+    "--smtp", is_flag=True, help="Also connect to the [smtp] server, say EHLO and log in."
+)
+def check(config_path: Path, now: str | None, smtp: bool) -> None:
     """Validate the config and the sheet; list every problem with its cell address.
 
-    Exits 1 when there is an error (warnings alone exit 0). Writes nothing.
+    Exits 1 when there is an error (warnings alone exit 0). Writes nothing; sends nothing.
     """
+    if smtp:
+        from sheetpipe.mail import check_smtp
+
+        config = load_config(config_path)
+        if config.smtp is None:
+            raise click.UsageError(f"{config_path} has no [smtp] section to check")
+        click.echo(check_smtp(config.smtp))
     report = _cycle(config_path, now, dry_run=True)
     problems = report.plan.problems
     _print_problems(problems)
@@ -220,11 +232,13 @@ def explain(deal_id: str, config_path: Path, now: str | None) -> None:
 
 def _cycle(config_path: Path, now: str | None, *, dry_run: bool) -> CycleReport:
     """One cycle on the configured sheet; a dry run notes that a real one would wait."""
+    from sheetpipe.mail import open_mailer
     from sheetpipe.sync import run_cycle
 
     config = load_config(config_path)
     backend = open_backend(config)
-    report = run_cycle(backend, config.names, parse_now(now), dry_run=dry_run)
+    mailer = open_mailer(config)
+    report = run_cycle(backend, config.names, parse_now(now), dry_run=dry_run, mailer=mailer)
     if dry_run:
         _print_busy(backend)
     return report

@@ -22,7 +22,34 @@ SECTION_KEYS = {
 }
 TAB_KEYS = (
     "weights", "stages", "settings", "team", "tasks", "history", "status", "lists", "today",
+    "outbox",
 )  # fmt: skip
+
+
+SMTP_KEYS = ("host", "port", "security", "user", "password_env", "password_file", "sender",
+             "templates", "ca_file", "timeout")  # fmt: skip
+SECURITY = {"starttls": 587, "ssl": 465, "none": 25}  # and each one's usual port
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """[smtp]: the mail server alerts go through. The password is read when sending,
+    from an environment variable or a file, never from sheetpipe.toml."""
+
+    host: str
+    port: int
+    security: str  # starttls, ssl or none
+    sender: str
+    user: str = ""
+    password_env: str = ""
+    password_file: Path | None = None
+    templates: Path | None = None  # a team's own templates, before the default ones
+    ca_file: Path | None = None  # a private CA the server's certificate is signed by
+    timeout: float = 30
+
+    def describe(self) -> str:
+        return f"SMTP {self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -35,6 +62,7 @@ class Config:
     api_endpoint: str = ""  # only for tests against a local emulator
     every_seconds: float = 300
     names: Names = field(default_factory=Names)
+    smtp: SmtpConfig | None = None
 
     @property
     def workbook(self) -> Path:
@@ -138,9 +166,10 @@ def parse_config(data: dict, path: Path) -> Config:
         return value
 
     for key in data:
-        if key not in ("sheet", "tabs", "columns", "daemon", "intake"):
+        if key not in ("sheet", "tabs", "columns", "daemon", "intake", "smtp"):
             problems.append(
-                f"[{key}] is not a section sheetpipe knows (sheet, tabs, columns, daemon, intake)"
+                f"[{key}] is not a section sheetpipe knows (sheet, tabs, columns, daemon, "
+                "intake, smtp)"
             )
     sheet, tabs, columns, daemon = (section(n) for n in ("sheet", "tabs", "columns", "daemon"))
     for name, found in (("sheet", sheet), ("daemon", daemon)):
@@ -194,6 +223,9 @@ def parse_config(data: dict, path: Path) -> Config:
         data.get("intake", []), named.pipelines, named.all_tabs(), problems
     )
 
+    smtp = parse_smtp(data["smtp"], path.parent, problems) if "smtp" in data else None
+    names_kwargs["mail"] = smtp is not None
+
     every = 300.0
     try:
         every = parse_duration(daemon.get("every", "5m"))
@@ -212,4 +244,80 @@ def parse_config(data: dict, path: Path) -> Config:
         api_endpoint=str(sheet.get("api_endpoint", "")),
         every_seconds=every,
         names=Names(**names_kwargs),
+        smtp=smtp,
     )
+
+
+def parse_smtp(raw: object, folder: Path, problems: list[str]) -> SmtpConfig | None:
+    """[smtp], every key checked; None when it is unusable (its problems listed)."""
+    if not isinstance(raw, dict):
+        problems.append('[smtp] must be a table of keys, e.g. host = "smtp.example.com"')
+        return None
+    before = len(problems)
+    for key in raw:
+        if key not in SMTP_KEYS:
+            problems.append(f"[smtp] {key} is not a setting sheetpipe knows "
+                            f"({', '.join(SMTP_KEYS)}); check its spelling")  # fmt: skip
+    text = {k: raw[k].strip() for k in SMTP_KEYS if isinstance(raw.get(k), str)}
+    for key in ("host", "sender"):
+        if not text.get(key):
+            problems.append(f'[smtp] {key} is missing, e.g. {key} = "{SMTP_EXAMPLES[key]}"')
+    security = text.get("security", "starttls").lower()
+    if security not in SECURITY:
+        problems.append(f'[smtp] security = "{security}" must be starttls, ssl or none')
+        security = "starttls"
+    port = raw.get("port", SECURITY[security])
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        problems.append(f"[smtp] port = {port!r} must be a port number, e.g. 587")
+        port = SECURITY[security]
+    timeout = raw.get("timeout", "30s")
+    try:
+        seconds = parse_duration(timeout) if isinstance(timeout, str) else float("nan")
+    except ValueError as exc:
+        problems.append(f"[smtp] timeout: {exc}")
+        seconds = 30.0
+    if seconds != seconds:
+        problems.append('[smtp] timeout must be a duration like "30s"')
+        seconds = 30.0
+    if "password" in raw:
+        problems.append(
+            "[smtp] password: a password does not belong in sheetpipe.toml; set password_env "
+            '= "SHEETPIPE_SMTP_PASSWORD" (an environment variable) or password_file instead'
+        )
+    user = text.get("user", "")
+    if user and not (text.get("password_env") or text.get("password_file")):
+        problems.append(
+            "[smtp] user is set but not where its password is: password_env "
+            '= "SHEETPIPE_SMTP_PASSWORD" or password_file = "smtp-password"'
+        )
+    if user and security == "none" and text.get("host", "") not in LOOPBACK:
+        problems.append('[smtp] security = "none" would send the password unencrypted; use '
+                        '"starttls" or "ssl"')  # fmt: skip
+    if text.get("sender") and not _address(text["sender"]):
+        problems.append(f'[smtp] sender = "{text["sender"]}" is not an e-mail address, e.g. '
+                        f'sender = "{SMTP_EXAMPLES["sender"]}"')  # fmt: skip
+    if len(problems) > before:
+        return None
+
+    def path(key: str) -> Path | None:
+        return (folder / text[key]).resolve() if text.get(key) else None
+
+    return SmtpConfig(text["host"], port, security, text["sender"], user,
+                      text.get("password_env", ""), path("password_file"), path("templates"),
+                      path("ca_file"), seconds)  # fmt: skip
+
+
+def _address(sender: str) -> bool:
+    """Whether `sender` is an address, bare or with a name (syntax only, no DNS)."""
+    from email.utils import parseaddr
+
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(parseaddr(sender)[1], check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+SMTP_EXAMPLES = {"host": "smtp.example.com", "sender": "sheetpipe <pipeline@example.com>"}

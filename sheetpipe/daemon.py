@@ -25,6 +25,7 @@ from sheetpipe import __version__
 from sheetpipe.backends import open_backend
 from sheetpipe.config import Config
 from sheetpipe.errors import AlreadyRunning, SheetChanged, WorkbookBusy
+from sheetpipe.mail import open_mailer
 from sheetpipe.sync import backoff, run_cycle
 
 log = logging.getLogger("sheetpipe")
@@ -111,13 +112,16 @@ def run_daemon(config: Config, every: float | None = None, *, once: bool = False
     config's [daemon] every) until a stop signal; with `once`, one cycle. Returns the
     exit code."""
     backend = open_backend(config)
+    mailer = open_mailer(config)
     if once:  # for cron: a failure is the caller's to report, not retried here
-        log.info("cycle ok: %s", run_cycle(backend, config.names, datetime.now(UTC)).line())
+        report = run_cycle(backend, config.names, datetime.now(UTC), mailer=mailer)
+        log.info("cycle ok: %s", report.line())
         return 0
     seconds = every or config.every_seconds
 
     def cycle(next_run: str) -> str:
-        return run_cycle(backend, config.names, datetime.now(UTC), next_run=next_run).line()
+        now = datetime.now(UTC)
+        return run_cycle(backend, config.names, now, next_run=next_run, mailer=mailer).line()
 
     with backend.hold():  # one daemon per sheet: a second one stops here, with exit 75
         log.info("sheetpipe %s: syncing %s every %gs", __version__, backend.describe(), seconds)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sheetpipe.backends.base import Backend
 from sheetpipe.core import cells
@@ -30,6 +31,9 @@ from sheetpipe.model import (
     Snapshot,
 )
 
+if TYPE_CHECKING:
+    from sheetpipe.mail import Delivery, Mailer
+
 log = logging.getLogger("sheetpipe")
 REPLANS = 4  # reads a cycle may take when the sheet keeps changing under it
 REPLAN_PAUSE = 0.5  # seconds before the first re-read; doubles, with jitter
@@ -42,14 +46,20 @@ class CycleReport:
     applied: bool
     seconds: float
     calls: str
+    delivery: Delivery | None = None  # the e-mails sent after the cycle, with [smtp]
 
     def line(self) -> str:
         """The daemon's one log line per cycle."""
         c = self.plan.changes
+        mail = ""
+        if self.delivery is not None:
+            d = self.delivery
+            mail = f"mail_sent={d.sent} mail_failed={d.failed} "
+            mail += f"mail_in_doubt={d.in_doubt} " if d.in_doubt else ""
         return (
             f"deals={self.plan.deals} cells={c.cells_changed} tasks={self.plan.tasks_added} "
             f"history={self.plan.history_added} problems={len(self.plan.problems)} "
-            f"calls=[{self.calls}] duration={self.seconds:.2f}s"
+            f"{mail}calls=[{self.calls}] duration={self.seconds:.2f}s"
         )
 
     def summary(self, dry_run: bool = False) -> str:
@@ -72,14 +82,18 @@ def run_cycle(
     *,
     dry_run: bool = False,
     next_run: str = "not scheduled (sheetpipe sync)",
+    mailer: Mailer | None = None,
 ) -> CycleReport:
+    """One cycle; with a `mailer` ([smtp]) its alerts are queued in Outbox and the queued
+    e-mails are sent once the cycle's changes are written."""
     started = time.perf_counter()
     backend.start_cycle()
+    composer = mailer.composer(backend) if mailer is not None else None
     for attempt in range(1, REPLANS + 1):
         try:
             with backend.session(), _collector_paused():
                 snapshot = backend.read()
-                plan = plan_cycle(snapshot, names, now)
+                plan = plan_cycle(snapshot, names, now, composer)
                 plan_status(
                     plan,
                     snapshot.find(names.status),
@@ -102,7 +116,13 @@ def run_cycle(
                 raise
             log.info("planning again (%s/%s): %s", attempt, REPLANS - 1, err)
             time.sleep(backoff(attempt, REPLAN_PAUSE, cap=10.0))
-    return CycleReport(plan, snapshot, applied, time.perf_counter() - started, backend.calls())
+    delivery = None
+    if mailer is not None and not dry_run and plan.mail_waiting:
+        delivery = mailer.deliver(backend, names, now)
+        if delivery.error:
+            log.warning("%s", delivery.line())
+    seconds = time.perf_counter() - started
+    return CycleReport(plan, snapshot, applied, seconds, backend.calls(), delivery)
 
 
 def backoff(attempt: int, first: float, cap: float) -> float:

@@ -47,6 +47,10 @@ class Backend(ABC):
         """Hold the sheet for a daemon's whole life, where the storage has a lock."""
         yield
 
+    def row_link(self, tab: str, row: int) -> str:
+        """A link that opens the sheet at this row, for an e-mail; "" when there is none."""
+        return ""
+
     def busy(self) -> str | None:
         """Why a real sync would have to wait right now (read-only commands still work)."""
         return None

@@ -102,6 +102,12 @@ class GoogleBackend(Backend):
             return False
         return True
 
+    def row_link(self, tab: str, row: int) -> str:
+        """The spreadsheet opened at the row (from the metadata already at hand)."""
+        info = self._sheets.get(tab_key(tab))
+        url = f"https://docs.google.com/spreadsheets/d/{self.key}/edit"
+        return f"{url}#gid={info.sheet_id}&range=A{row}" if info else url
+
     def calls_if_written(self, changes: ChangeSet) -> str:
         if changes.is_empty():
             return super().calls_if_written(changes)

@@ -21,11 +21,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote
 
 import filelock
 
 from sheetpipe.backends.base import Backend
-from sheetpipe.core.cells import col_letter, looks_like_formula, norm
+from sheetpipe.core.cells import a1, col_letter, looks_like_formula, norm
 from sheetpipe.core.widths import WRAPPED, shown_elsewhere, tab_widths
 from sheetpipe.errors import (
     AlreadyRunning,
@@ -70,6 +71,11 @@ class XlsxBackend(Backend):
             if candidate.exists():
                 return candidate
         return None
+
+    def row_link(self, tab: str, row: int) -> str:
+        """The workbook as a file link, opened at the row where Excel honours the anchor."""
+        anchor = quote(a1(tab, row, 1), safe="!'")
+        return f"{self.path.resolve().as_uri()}#{anchor}"
 
     def busy(self) -> str | None:
         office = self.office_lock()

@@ -23,6 +23,8 @@ TEAM_COLUMNS = (
 HISTORY_COLUMNS = ("When", "Deal ID", "Deal", "Pipeline", "From stage", "To stage", "By")
 TASKS_COLUMNS = ("Task", "Deal", "Due", "Owner", "Done", "Kind", "Created", "Deal ID", "Task ID")
 STATUS_COLUMNS = ("Item", "Value", "Detail")
+# Every e-mail sheetpipe sends (core/outbox.py); Body is what went, for a person to read.
+OUTBOX_COLUMNS = ("ID", "To", "Subject", "Kind", "Status", "Message-ID", "Queued", "Sent", "Body")
 HEALTH_VALUES = ("Hot", "OK", "At risk", "Stalled", "Dead", "Won", "Lost")
 LEAD_STATUSES = ("Cold", "MQL", "SQL", "Nurture")
 DAEMON = "sheetpipe"
@@ -76,8 +78,10 @@ class Names:
     status: str = "Status"
     lists: str = "Lists"
     today: str = "Today"
+    outbox: str = "Outbox"
     columns: Mapping[str, str] = field(default_factory=dict)  # contract name → name in sheet
     intakes: tuple[IntakeTab, ...] = ()
+    mail: bool = False  # sheetpipe.toml has [smtp]: alerts are queued in Outbox and sent
 
     def col(self, contract_name: str) -> str:
         return self.columns.get(contract_name, contract_name)
@@ -86,6 +90,7 @@ class Names:
         """Every tab a cycle reads, pipelines first."""
         own = (self.weights, self.stages, self.settings, self.team, self.tasks,
                self.history, self.status, self.lists, self.today)  # fmt: skip
+        own += (self.outbox,) if self.mail else ()
         intakes = (i.tab for i in self.intakes)
         return tuple(dict.fromkeys((*self.pipelines, *own, *intakes)))
 
@@ -95,8 +100,11 @@ class Names:
         Column renames in config are for the pipeline tabs people built; the daemon's own
         tabs always use the contract's column names.
         """
-        return {
+        owned = {
             self.tasks: TASKS_COLUMNS,
             self.history: HISTORY_COLUMNS,
             self.status: STATUS_COLUMNS,
         }
+        if self.mail:
+            owned[self.outbox] = OUTBOX_COLUMNS
+        return owned

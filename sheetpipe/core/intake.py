@@ -41,7 +41,7 @@ from sheetpipe.core.stages import Stages
 from sheetpipe.core.table import Table, read_table
 from sheetpipe.core.tasks import slug
 from sheetpipe.core.team import RoundRobin, last_turn, read_team
-from sheetpipe.model import ChangeSet, ColumnWrite, DateCells, Problem, Snapshot, Tab
+from sheetpipe.model import ChangeSet, ColumnWrite, DateCells, Problem, Snapshot, Tab, tab_key
 
 OURS = re.compile(r"^(created|merged into|possible duplicate of|rejected)\b", re.I)
 DEAL_REF = re.compile(r"^(?:created|merged into) (\S+)", re.I)
@@ -153,6 +153,7 @@ class IntakeCycle:
         # "from D-0012; round-robin, turn 7" (see core/transfer.py).
         self.history_notes: dict[tuple[str, int], str] = {}
         self.problems: list[Problem] = []  # set by plan_intake
+        self.created: list[tuple[str, int, str, int]] = []  # (pipeline, row, intake tab, row)
 
     def robin(self, pipelines: dict[str, Table | None], stages: Stages) -> RoundRobin:
         """The rotation, read from the sheet when first needed: Team, who holds how many
@@ -220,6 +221,12 @@ class IntakeCycle:
                 row = {k: v for k, v in task.items() if k != "_deal"}
                 tasks.append({**row, "Task ID": task_id, "Deal ID": deal_id})
         return tasks
+
+    def new_leads(self) -> list[tuple[str, int, str]]:
+        """(pipeline, row, the response's status) of each deal made this cycle; after
+        `finish`, which writes the statuses."""
+        written = {(tab_key(tab), at): status for (tab, at), status in self.written.items()}
+        return [(p, row, written.get((tab_key(tab), at), "")) for p, row, tab, at in self.created]
 
     def origins(self) -> dict[str, list[str]]:
         """Deal ID (case-folded) → how it came in: "Web leads row 7: Created D-0052 …",
@@ -565,6 +572,7 @@ class _Decide:
         detail = "; ".join(p for p in (why, note) if p)
         who = f" for {_braced(owner)}" if owner else ", no owner"
         self.decide(lead, "Created {deal}" + who + (f" ({detail})" if detail else ""), **refs)
+        self.cycle.created.append((self.leads.name, row, lead.tab, lead.row))
 
     def owner_for(self, lead: Lead) -> tuple[str, str, int | None]:
         """(owner, why, position of the deal that decided it) for a new deal."""

@@ -5,19 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sheetpipe.core import cells
+from sheetpipe.core import cells, outbox
 from sheetpipe.core.contract import (
     HISTORY_COLUMNS,
+    OUTBOX_COLUMNS,
     TASKS_COLUMNS,
     Names,
 )
 from sheetpipe.core.history import read_history
 from sheetpipe.core.intake import IntakeCycle, plan_intake
 from sheetpipe.core.lists import plan_lists
+from sheetpipe.core.outbox import Composer
 from sheetpipe.core.pipeline import CycleInputs, PipelineResult, plan_pipeline
 from sheetpipe.core.settings import Settings, parse_settings
 from sheetpipe.core.stages import parse_stages
 from sheetpipe.core.table import Table, read_table
+from sheetpipe.core.team import read_team
 from sheetpipe.core.today import (
     TEAM,
     TODAY_COLUMNS,
@@ -55,6 +58,8 @@ class Plan:
     tasks_added: int = 0
     history_added: int = 0
     origins: dict[str, list[str]] = field(default_factory=dict)  # deal ID → intake statuses
+    mail_queued: int = 0  # Outbox rows this cycle queues
+    mail_waiting: int = 0  # queued rows once this cycle is applied, for delivery to send
 
     @property
     def deals(self) -> int:
@@ -75,7 +80,10 @@ def local_now(now: datetime, settings: Settings) -> datetime:
     return now.replace(microsecond=0)
 
 
-def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
+def plan_cycle(
+    snapshot: Snapshot, names: Names, now: datetime, composer: Composer | None = None
+) -> Plan:
+    """`composer` writes the alerts' e-mails; without one (no [smtp]), none is queued."""
     problems: list[Problem] = []
     changes = ChangeSet()
 
@@ -132,6 +140,8 @@ def plan_cycle(snapshot: Snapshot, names: Names, now: datetime) -> Plan:
     ids = {name: result.desired["ID"] for name, (result, _) in read.items()}
     cycle.task_rows += intake.finish(ids, changes, existing_tasks)
     plan.origins = intake.origins()
+    if composer is not None:
+        _queue_alerts(snapshot, list(read.values()), intake, cycle, composer, plan)
     plan.tasks_added, plan.history_added = len(cycle.task_rows), len(cycle.history_rows)
     _append(snapshot, names.history, HISTORY_COLUMNS, cycle.history_rows, names, changes)
     _append(snapshot, names.tasks, TASKS_COLUMNS, cycle.task_rows, names, changes)
@@ -164,6 +174,30 @@ def _plan_pipelines(
         read[name] = (result, pipeline)
         plan_transfers(intake, name, result.desired, pipelines, cycle.stages, cycle.log)
     return read
+
+
+def _queue_alerts(
+    snapshot: Snapshot,
+    pipelines: list[tuple[PipelineResult, Table]],
+    intake: IntakeCycle,
+    cycle: CycleInputs,
+    composer: Composer,
+    plan: Plan,
+) -> None:
+    """Outbox rows for the e-mails this cycle's events call for, and what a person should
+    know of the ones already there."""
+    names, settings = cycle.names, cycle.settings
+    planned = [outbox.DealRows(result.name, table, result.desired) for result, table in pipelines]
+    wanted = outbox.alerts(planned, intake.new_leads(), cycle.task_rows, settings.switches())
+    table = _owned_table(snapshot, names.outbox)
+    team = read_team(_owned_table(snapshot, names.team), settings.date_order, [])
+    rows = outbox.queue(wanted, table, team, composer, cycle.now, cycle.problems)
+    _append(snapshot, names.outbox, OUTBOX_COLUMNS, rows, names, cycle.changes)
+    state = outbox.read_outbox(table, cycle.now, settings.date_order)
+    tab = table.name if table is not None else names.outbox
+    cycle.problems += outbox.report(state, tab, int(settings.e_mails_per_day), cycle.now)
+    plan.mail_queued = len(rows)
+    plan.mail_waiting = len(state.waiting) + sum(r["Status"] == outbox.QUEUED for r in rows)
 
 
 def _today(

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from sheetpipe.core.cells import DATE_ORDERS, DECIMAL_SEPARATORS, norm, number, text
+from sheetpipe.core.cells import DATE_ORDERS, DECIMAL_SEPARATORS, norm, number, text, yes
 from sheetpipe.core.table import Table
 from sheetpipe.model import Problem, Row
 
@@ -41,7 +41,16 @@ class Settings:
     phone_region: str = ""
     fallback_owner: str = ""
     post_sale_owner: str = "same"
+    alert_on_new_lead: str = "Yes"
+    alert_when_hot: str = "No"
+    alert_when_stalled: str = "No"
+    e_mails_per_day: float = 200
     problems: list[Problem] = field(default_factory=list, compare=False)
+
+    def switches(self) -> dict[str, bool]:
+        """The e-mail alerts switched on, by attribute (core/outbox.py)."""
+        names = ("alert_on_new_lead", "alert_when_hot", "alert_when_stalled")
+        return {name: getattr(self, name) == "Yes" for name in names}
 
     @property
     def tz(self) -> ZoneInfo:
@@ -78,6 +87,7 @@ class Spec:
         return above and value <= self.high and (not self.whole or value.is_integer())
 
 
+YES_NO = ("Yes", "No")
 _DAYS = 3650.0  # ten years: a longer limit in days is a typo
 _SCORES = 1e6
 SPECS: tuple[Spec, ...] = (
@@ -117,12 +127,22 @@ SPECS: tuple[Spec, ...] = (
     Spec("Fallback owner", "Gets a new lead when nobody in Team can (empty: no owner)."),
     Spec("Post-sale owner", "Who owns a won deal's row in the next pipeline: same or "
          "round-robin.", choices=("same", "round-robin")),
+    Spec("Alert on new lead", "E-mail the owner of each new or returning lead (needs [smtp] "
+         "in sheetpipe.toml).", choices=YES_NO),
+    Spec("Alert when Hot", "E-mail the owner when a deal turns Hot.", choices=YES_NO),
+    Spec("Alert when Stalled", "E-mail the owner when a deal stalls.", choices=YES_NO),
+    Spec("E-mails per day", "sheetpipe sends at most this many a day; the rest wait in Outbox.",
+         1, 100_000, whole=True),
 )  # fmt: skip
 BY_NAME = {norm(spec.name): spec for spec in SPECS}
 # How a choice is typed: "d/m/y" is DMY.
 _CHOICE_FORMS = {
     "Date order": lambda raw: raw.upper().replace("/", "").replace("-", ""),
     "Post-sale owner": lambda raw: raw.casefold().replace(" ", "-"),
+    **{
+        name: lambda raw: {True: "Yes", False: "No"}.get(yes(raw), raw)
+        for name in ("Alert on new lead", "Alert when Hot", "Alert when Stalled")
+    },
 }
 
 
