@@ -36,8 +36,10 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_the_wheel_ships_the_top_level_templates_inside_the_package(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {Path(n).name for n in names if n.startswith("sheetpipe/templates/")}
-    in_repository = {p.name for p in (ROOT / "templates").iterdir() if p.is_file()}
+    prefix = "sheetpipe/templates/"
+    shipped = {n.removeprefix(prefix) for n in names if n.startswith(prefix)}
+    folder = ROOT / "templates"
+    in_repository = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert shipped == in_repository
     assert not any(n.startswith(("templates/", "tests/")) for n in names)
 
