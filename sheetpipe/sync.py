@@ -167,7 +167,7 @@ def render_changes(snapshot: Snapshot, changes: ChangeSet, limit: int = 200) -> 
             )
     for tab, first, rows in changes.appends:
         for offset, values in enumerate(rows):
-            shown = " | ".join(cells.text(v) for v in values)
+            shown = " | ".join(_one_line(cells.text(v)) for v in values)
             lines.append(f"+ {tab} row {first + offset}: {shown}")
     for tab, spec in changes.formats:
         header = _header_after(snapshot, changes, tab)
@@ -179,6 +179,13 @@ def render_changes(snapshot: Snapshot, changes: ChangeSet, limit: int = 200) -> 
     if len(lines) > limit:
         lines = lines[:limit] + [f"… and {len(lines) - limit} more changes"]
     return "\n".join(lines) if lines else "nothing to change"
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """A cell on the change's one line: line breaks shown, a long text (an e-mail's
+    body) cut."""
+    text = text.replace("\r\n", "\n").replace("\n", " ⏎ ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _rows(n: int) -> str:

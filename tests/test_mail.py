@@ -473,3 +473,83 @@ def test_a_bad_smtp_section_is_reported_with_its_key(tmp_path, section, said):
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert said in str(err.value)
+
+
+# ---- on Google, through the emulator ------------------------------------------------------
+
+
+def test_on_google_a_form_response_mails_its_owner_once_with_a_link_to_its_row(
+    emulator, tmp_path, smtp
+):
+    from sheetpipe.config import SmtpConfig
+    from sheetpipe.core.contract import IntakeTab, Names
+    from sheetpipe.mail import Mailer
+
+    from . import google_helpers as gh
+
+    form = "Form Responses 1"
+    names = Names(intakes=(IntakeTab(form, "Deals"),), mail=True)
+    sheets = tabs([{"Deal": "Acme", "Stage": "Contact", "Owner": "Ben Ode"}])
+    sheets["Team"] = [["Name", "Email"], ["Ana Ruiz", "ana@sales.example"]]
+    sheets[form] = [["Timestamp", "Name", "Email", "Company"],
+                    [46090.5, "Cara Diaz", "cara@beta.example", "Beta Ltd"]]  # fmt: skip
+    sid = gh.spreadsheet(emulator, sheets)
+    backend = gh.backend(emulator, sid, gh.key_file(emulator, tmp_path))
+    mailer = Mailer(SmtpConfig("127.0.0.1", smtp.port, "none", "pipeline@sales.example"))
+    mark = len(emulator.log)
+    report = run_cycle(backend, names, NOW, mailer=mailer)
+    calls = [r for r in emulator.log[mark:] if r["path"].startswith("/v4/")]
+    assert report.delivery.sent == 1
+    [message] = smtp.messages
+    assert message["Subject"] == "New lead for you: Beta Ltd (D-0002)"
+    gid = backend._sheets["deals"].sheet_id
+    assert f"/spreadsheets/d/{sid}/edit#gid={gid}&range=A3" in message.get_content()
+    header, *rows = emulator.values(sid, "Outbox")
+    row = dict(zip(header, rows[0], strict=False))
+    assert row["Status"] == "sent" and row["Message-ID"] == message["Message-ID"]
+    # The cycle (metadata, read, write), then the batch: read, guard, mark sending, read,
+    # guard, record sent. A constant number, however many deals.
+    writes = [r for r in calls if r["path"].endswith(":batchUpdate")]
+    assert len(writes) == 3, [r["path"] for r in calls]
+    mark = len(emulator.log)
+    again = run_cycle(backend, names, NOW + timedelta(minutes=5), mailer=mailer)
+    assert again.delivery is None and len(smtp.messages) == 1
+    assert len([r for r in emulator.log[mark:] if r["path"].startswith("/v4/")]) == 1
+
+
+def test_a_person_sorting_the_outbox_mid_send_gets_each_fate_on_its_own_row(tmp_path, smtp):
+    """Saved in between (a row put on top): the fates are written where the IDs now are."""
+    import openpyxl
+
+    workbook(tmp_path, [response()])
+    path = config(tmp_path, smtp.port)
+
+    def person_saves(message):
+        book = openpyxl.load_workbook(tmp_path / "pipeline.xlsx")
+        book["Outbox"].insert_rows(2)
+        book["Outbox"]["A2"], book["Outbox"]["E2"] = "my note", "queued by hand?"
+        book.save(tmp_path / "pipeline.xlsx")
+
+    smtp.on_data = person_saves
+    cycle(path)
+    rows = outbox(tmp_path)
+    assert [(r["ID"], r["Status"]) for r in rows] == [
+        ("my note", "queued by hand?"),
+        ("deals/D-0002/new-lead", "sent"),
+    ]
+    assert rows[1]["Message-ID"] == smtp.messages[0]["Message-ID"]
+
+
+def test_a_dry_run_shows_the_email_it_would_queue_and_sends_nothing(tmp_path, smtp):
+    workbook(tmp_path, [response()])
+    path = config(tmp_path, smtp.port)
+    done = subprocess.run([sys.executable, "-m", "sheetpipe", "sync", "--dry-run", "--config",
+                           str(path), "--now", NOW.isoformat()], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [line] = [li for li in done.stdout.splitlines() if li.startswith("+ Outbox row 2:")]
+    assert line.startswith("+ Outbox row 2: deals/D-0002/new-lead | ana@sales.example | "
+                           "New lead for you: Beta Ltd (D-0002) | new-lead | queued |")  # fmt: skip
+    assert "Hi Ana Ruiz, ⏎  ⏎ A new lead is yours" in line and line.endswith("…")
+    assert smtp.messages == []
+    assert "Outbox" not in CalamineWorkbook.from_path(str(tmp_path / "pipeline.xlsx")).sheet_names

@@ -214,7 +214,7 @@ def read_outbox(outbox: Table | None, now: datetime, date_order: str) -> OutboxS
     ]  # fmt: skip
     doubt = [(row, text["Message-ID"][row]) for row in state.index[state == SENDING]]
     queued_at = outbox.column("Queued").datetimes(date_order)[queued]
-    oldest = queued_at.min().to_pydatetime() if queued_at.notna().any() else None
+    oldest = queued_at.min().floor("s").to_pydatetime() if queued_at.notna().any() else None
     return OutboxState(waiting, doubt, int(sent_today.sum()), oldest)
 
 
