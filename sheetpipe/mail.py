@@ -315,6 +315,8 @@ class Mailer:
                 pass
         except MailError as err:
             done.error = str(err)
+        except Replan as err:  # the Outbox moved before a batch was marked: nothing sent
+            done.error = f"the sheet changed while sending ({err}); the rest wait for next time"
         return done
 
     def _one_batch(self, backend: Backend, names: Names, now: datetime, done: Delivery) -> bool:

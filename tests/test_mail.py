@@ -55,6 +55,7 @@ class Inbox:
         message = email.message_from_bytes(envelope.original_content, policy=default_policy)
         self.messages.append(message)
         self.recipients.append(list(envelope.rcpt_tos))
+        self.server = server
         if self.on_data is not None:
             self.on_data(message)
         return self.answer if "RCPT" not in self.answer else "250 OK"
@@ -330,6 +331,42 @@ def test_hostile_text_stays_text_in_the_sheet_and_in_one_header_line(tmp_path, s
 # ---- nothing leaves twice, even when the process dies mid-send -----------------------------
 
 
+def test_a_task_deleted_and_made_again_does_not_mail_again(tmp_path, smtp):
+    quiet = {"Deal": "Gamma", "Stage": "Contact", "Owner": "Ben Ode",
+             "Last contact": NOW.date() - timedelta(days=20)}  # fmt: skip
+    workbook(tmp_path, [], deals=[quiet], settings={"Alert when Stalled": "Yes"})
+    path = config(tmp_path, smtp.port)
+    cycle(path)
+    import openpyxl
+
+    book = openpyxl.load_workbook(tmp_path / "pipeline.xlsx")
+    tasks = book["Tasks"]
+    stalled = [r for r in range(2, tasks.max_row + 1) if "stalled" in str(tasks.cell(r, 9).value)]
+    tasks.delete_rows(stalled[0])  # a person deletes the alert task
+    book.save(tmp_path / "pipeline.xlsx")
+    again = cycle(path, NOW + timedelta(minutes=5))
+    assert again.plan.tasks_added == 1, "the task comes back"
+    assert len(smtp.messages) == 1 and len(outbox(tmp_path)) == 1, "its e-mail does not"
+
+
+def test_a_connection_broken_mid_send_leaves_that_email_in_doubt_and_the_rest_queued(
+    tmp_path, smtp
+):
+    leads = [response(f"P{i}", f"p{i}@firm{i}.example", f"Firm {i}") for i in range(2)]
+    workbook(tmp_path, leads)
+    path = config(tmp_path, smtp.port)
+    smtp.on_data = lambda message: smtp.server.transport.close()
+    report = cycle(path)
+    assert report.delivery.in_doubt == 1 and report.delivery.sent == 0
+    assert [r["Status"] for r in outbox(tmp_path)] == ["sending", "queued"]
+    smtp.on_data = None
+    again = cycle(path, NOW + timedelta(minutes=5))
+    assert [r["Status"] for r in outbox(tmp_path)] == ["sending", "sent"]
+    assert [m["Subject"] for m in smtp.messages][-1] == "New lead for you: Firm 1 (D-0003)"
+    assert any("a run stopped while sending this e-mail" in p.message
+               for p in again.plan.problems)  # fmt: skip
+
+
 def test_a_kill_between_sending_and_sent_never_sends_twice(tmp_path, smtp):
     """The server gets the message, then the sync process is killed before it records
     `sent`: the row stays `sending`, the next runs report it and send nothing, and only a
@@ -553,3 +590,65 @@ def test_a_dry_run_shows_the_email_it_would_queue_and_sends_nothing(tmp_path, sm
     assert "Hi Ana Ruiz, ⏎  ⏎ A new lead is yours" in line and line.endswith("…")
     assert smtp.messages == []
     assert "Outbox" not in CalamineWorkbook.from_path(str(tmp_path / "pipeline.xlsx")).sheet_names
+
+
+# ---- the alerts a cycle queues, in the core --------------------------------------------
+
+
+def core_cycle(responses: list[list], names=None, team=None, rename=None, **sheet):
+    """plan_cycle on a sheet in memory, its e-mails made by the real templates."""
+    from sheetpipe.core.contract import IntakeTab, Names
+    from sheetpipe.core.plan import plan_cycle
+    from sheetpipe.mail import Templates
+    from sheetpipe.model import Snapshot, Tab
+
+    names = names or Names(intakes=(IntakeTab(FORM, "Deals"),), mail=True)
+    rows = tabs(**sheet)
+    team = [["Ana Ruiz", "ana@sales.example"]] if team is None else team
+    rows["Team"] = [["Name", "Email"], *team]
+    rows[FORM] = [FORM_HEADER, *responses]
+    rows["Deals"][0] = [(rename or {}).get(h, h) for h in rows["Deals"][0]]
+    snap = Snapshot({n: Tab(n, r) for n, r in rows.items()})
+    plan = plan_cycle(snap, names, NOW, Templates(None, "the sheet"))
+    [(_, _, queued)] = [a for a in plan.changes.appends if a[0] == "Outbox"] or [(0, 0, [])]
+    header = list(names.owned_tabs()["Outbox"])
+    return plan, [dict(zip(header, r, strict=True)) for r in queued]
+
+
+def test_a_renamed_owner_column_still_finds_the_new_leads_owner():
+    from sheetpipe.core.contract import IntakeTab, Names
+
+    names = Names(intakes=(IntakeTab(FORM, "Deals"),), mail=True, columns={"Owner": "Rep"})
+    _, [row] = core_cycle([response()], names=names, rename={"Owner": "Rep"},
+                          deals=[{"Deal": "Acme", "Stage": "Contact", "Owner": "Ana Ruiz"}])  # fmt: skip
+    assert row["To"] == "ana@sales.example" and row["Status"] == "queued"
+    assert "Hi Ana Ruiz," in row["Body"]
+
+
+def test_a_lead_nobody_could_take_is_a_failed_row_that_says_so():
+    plan, [row] = core_cycle([response()], team=[["Ana Ruiz", ""]],  # no e-mail: nobody
+                             deals=[{"Deal": "Acme", "Stage": "Contact"}])  # fmt: skip
+    assert row["Status"] == "failed: Ana Ruiz has no Email in Team"
+    plan, [row] = core_cycle([response()], team=[], deals=[{"Deal": "Acme", "Stage": "Contact"}])
+    assert row["Status"] == "failed: the deal has no Email in Team" and row["To"] is None
+    assert any(p.message.startswith("the new-lead e-mail for it (no owner) was not sent")
+               for p in plan.problems)  # fmt: skip
+
+
+def test_a_deals_cells_read_as_a_person_reads_them_on_every_backend():
+    """Serial dates (Google) become dates; rows without their trailing empty cells
+    (Google) lack those fields only."""
+    import pandas as pd
+
+    from sheetpipe.core.outbox import DealRows
+    from sheetpipe.core.table import read_table
+    from sheetpipe.model import Tab
+
+    tab = Tab("Deals", [["Deal", "Last contact", "Notes", "Owner"], ["Acme", 46090, "x"]])
+    table = read_table(tab, date_cells="serial")
+    desired = pd.DataFrame({"ID": ["D-0001"], "Score": [40]}, index=[2])
+    deal = DealRows("Deals", table, desired).cells_of(2)
+    assert deal == {"Deal": "Acme", "Last contact": "2026-03-09", "Notes": "x", "ID": "D-0001",
+                    "Score": "40"}  # fmt: skip
+    as_read = DealRows("Deals", read_table(tab, date_cells="datetime"), desired).cells_of(2)
+    assert as_read["Last contact"] == "46090"  # a workbook's number is a number

@@ -87,9 +87,9 @@ class DealRows:
 
     def cells_of(self, row: int) -> dict[str, str]:
         """The deal's cells by header, as a person reads them (dates as dates)."""
-        values = self.table.tab.rows[row - 1] if row - 1 < len(self.table.tab.rows) else []
         found = {}
-        for name, value in zip(self.table.tab.header, values, strict=False):
+        # strict=False: Google hands rows over without their trailing empty cells.
+        for name, value in zip(self.table.tab.header, self.table.tab.rows[row - 1], strict=False):
             if name:
                 is_serial = self.table.serial_numbers and cells.norm(name) in DATE_COLUMNS
                 shown = cells.parse_date(value, serial_numbers=True) if is_serial else value

@@ -197,7 +197,9 @@ def _queue_alerts(
     tab = table.name if table is not None else names.outbox
     cycle.problems += outbox.report(state, tab, int(settings.e_mails_per_day), cycle.now)
     plan.mail_queued = len(rows)
-    plan.mail_waiting = len(state.waiting) + sum(r["Status"] == outbox.QUEUED for r in rows)
+    waiting = len(state.waiting) + sum(r["Status"] == outbox.QUEUED for r in rows)
+    room = int(settings.e_mails_per_day) - state.sent_today  # capped: no delivery to try
+    plan.mail_waiting = max(0, min(waiting, room))
 
 
 def _today(
