@@ -370,7 +370,7 @@ def _outbox(
     backend: Backend, names: Names, now: datetime
 ) -> tuple[Table | None, Settings, datetime]:
     """The Outbox as it is now, the Settings, and the sheet's local time."""
-    snapshot = backend.read()
+    snapshot = backend.read(only=(names.outbox, names.settings))  # not the whole sheet
     settings_tab = snapshot.find(names.settings)
     settings = parse_settings(read_table(settings_tab, date_cells=snapshot.date_cells)
                               if settings_tab else None)  # fmt: skip

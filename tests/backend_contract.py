@@ -122,6 +122,20 @@ class BackendContract:
         assert column(snap, "Deals", "Value") == [1000, 2000, 3000]
         assert [_day(v) for v in column(snap, "Deals", "Last contact")] == [date(2026, 3, 1)] * 3
 
+    def test_reads_only_the_tabs_asked_for_and_writes_after_such_a_read(self, backend):
+        """E-mail delivery reads just Outbox and Settings, then writes to Outbox."""
+        sheet = backend(tabs(deals()))
+        full = sheet.read()
+        with sheet.session():
+            snap = sheet.read(only=("settings", "TASKS", "No such tab"))
+            assert sorted(snap.tabs) == ["Settings", "Tasks"]
+            assert snap.find("Settings").rows == full.find("Settings").rows
+            col = snap.find("Tasks").header.index("Task") + 1
+            sheet.apply(ChangeSet(appends=[("Tasks", 2, [["Call"]])]), "Status")
+        after = sheet.read()
+        assert column(after, "Tasks", "Task") == ["Call"] and col == 1
+        assert after.find("Deals").rows == full.find("Deals").rows
+
     def test_applies_every_kind_of_change(self, backend):
         sheet = backend(tabs(deals()))
         before = sheet.read()

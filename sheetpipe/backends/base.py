@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from sheetpipe.model import ChangeSet, Snapshot
 
@@ -24,8 +24,9 @@ class Backend(ABC):
     def exists(self) -> bool: ...
 
     @abstractmethod
-    def read(self) -> Snapshot:
-        """Every tab's values and the formatting sheetpipe installed, in one pass."""
+    def read(self, only: Collection[str] | None = None) -> Snapshot:
+        """Every tab's values and the formatting sheetpipe installed, in one pass; with
+        `only`, just those tabs (by name, any case), for a step that needs no more."""
 
     @abstractmethod
     def apply(self, changes: ChangeSet, status_tab: str) -> None:

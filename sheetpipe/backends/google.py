@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -225,15 +225,16 @@ class GoogleBackend(Backend):
             params={"fields": META_FIELDS, "ranges": [f"{quote(t)}!2:2" for t in titles]},
         )
 
-    def read(self) -> Snapshot:
+    def read(self, only: Collection[str] | None = None) -> Snapshot:
         sheets = self._metadata()
-        titles = [s.title for s in sheets.values()]  # in the spreadsheet's tab order
+        wanted = {tab_key(name) for name in only} if only is not None else None
+        titles = [s.title for k, s in sheets.items() if wanted is None or k in wanted]
         try:
             answer = self._batch_get(titles)
         except _StaleTabs:
             # A tab renamed or deleted since the metadata was cached: look again, once.
             sheets = self._metadata(force=True)
-            titles = [s.title for s in sheets.values()]
+            titles = [s.title for k, s in sheets.items() if wanted is None or k in wanted]
             answer = self._batch_get(titles)
         tabs = {}
         self._headers, self._extents = {}, {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sheetpipe.backends.base import Backend
 from sheetpipe.core.apply import apply_changes
 from sheetpipe.core.cells import col_letter
@@ -33,9 +35,13 @@ class MemoryBackend(Backend):
     def create(self, tabs: list[tuple[str, list[list]]], status_tab: str = "") -> None:
         self.snapshot = Snapshot({name: Tab(name, [list(r) for r in rows]) for name, rows in tabs})
 
-    def read(self) -> Snapshot:
+    def read(self, only: Collection[str] | None = None) -> Snapshot:
         self.reads += 1
-        return apply_changes(self.snapshot, ChangeSet())  # a copy, as a real read is
+        copy = apply_changes(self.snapshot, ChangeSet())  # a copy, as a real read is
+        if only is not None:
+            wanted = {tab_key(name) for name in only}
+            copy.tabs = {n: t for n, t in copy.tabs.items() if tab_key(n) in wanted}
+        return copy
 
     def apply(self, changes: ChangeSet, status_tab: str) -> None:
         self.writes += 1

@@ -18,7 +18,7 @@ import contextlib
 import io
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote
@@ -125,7 +125,7 @@ class XlsxBackend(Backend):
                 "workbook (or delete the lock file if nobody has it open) and it runs next time."
             )
 
-    def read(self) -> Snapshot:
+    def read(self, only: Collection[str] | None = None) -> Snapshot:
         if not self.path.exists():
             raise SheetNotFound(
                 f"{self.path} does not exist; create it with `sheetpipe init --xlsx {self.path}`."
@@ -139,7 +139,7 @@ class XlsxBackend(Backend):
             raise storage_error(exc, self.path, "reading") from exc
         try:
             package = Package(io.BytesIO(data))
-            tabs = read_tabs(data, package)
+            tabs = read_tabs(data, package, only)
         except PackageError as exc:
             raise BackendError(
                 f"{self.path} could not be read as an .xlsx workbook: {exc}. Nothing was "

@@ -10,12 +10,13 @@ sheet's skeleton (formats.py).
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 
 import python_calamine as calamine
 
 from sheetpipe.core.apply import trim
-from sheetpipe.model import Row, Tab
+from sheetpipe.model import Row, Tab, tab_key
 from sheetpipe.xlsx.formats import Skeleton, installed
 from sheetpipe.xlsx.package import Package, PackageError, SheetRef
 from sheetpipe.xlsx.sheet import Split
@@ -24,24 +25,26 @@ EXACT_INT = 2**53  # floats up to here are whole numbers exactly
 SHARED_TEXT = 16  # texts up to this length are shared between cells
 
 
-def read_tabs(data: bytes, package: Package) -> dict[str, Tab]:
-    """Every worksheet, in workbook order.
+def read_tabs(data: bytes, package: Package, only: Collection[str] | None = None) -> dict[str, Tab]:
+    """Every worksheet (or those named in `only`), in workbook order.
 
     The sheets are read in two groups of about equal size, in two threads, each with its
     own calamine workbook: calamine parses without holding the GIL, so on two cores a
     100 k-deal workbook reads in ~5.5 s instead of ~8 s.
     """
-    groups = _two_groups(package)
+    wanted = {tab_key(name) for name in only} if only is not None else None
+    sheets = [s for s in package.sheets if wanted is None or tab_key(s.name) in wanted]
+    groups = _two_groups(package, sheets)
     with ThreadPoolExecutor(max_workers=len(groups) or 1) as pool:
         done = [pool.submit(_read_group, data, package, group) for group in groups]
         found = {name: tab for future in done for name, tab in future.result().items()}
-    return {sheet.name: found[sheet.name] for sheet in package.sheets}
+    return {sheet.name: found[sheet.name] for sheet in sheets}
 
 
-def _two_groups(package: Package) -> list[list[SheetRef]]:
+def _two_groups(package: Package, sheets: list[SheetRef]) -> list[list[SheetRef]]:
     groups: list[list[SheetRef]] = [[], []]
     sizes = [0, 0]
-    by_size = sorted(package.sheets, key=lambda s: -package.entries[s.part].compress_size)
+    by_size = sorted(sheets, key=lambda s: -package.entries[s.part].compress_size)
     for sheet in by_size:
         lighter = sizes.index(min(sizes))
         groups[lighter].append(sheet)
