@@ -652,3 +652,19 @@ def test_a_deals_cells_read_as_a_person_reads_them_on_every_backend():
                     "Score": "40"}  # fmt: skip
     as_read = DealRows("Deals", read_table(tab, date_cells="datetime"), desired).cells_of(2)
     assert as_read["Last contact"] == "46090"  # a workbook's number is a number
+
+
+def test_explain_lists_a_deals_emails_and_the_ones_a_sync_would_queue(tmp_path, smtp):
+    workbook(tmp_path, [response()])
+    path = config(tmp_path, smtp.port)
+
+    def explain() -> list[str]:
+        done = subprocess.run([sys.executable, "-m", "sheetpipe", "explain", "D-0002", "--config",
+                               str(path), "--now", NOW.isoformat()], capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return [li for li in done.stdout.splitlines() if li.startswith("E-mail: ")]
+
+    assert explain() == ["E-mail: new-lead to ana@sales.example: queued"]  # would be
+    cycle(path)
+    assert explain() == ["E-mail: new-lead to ana@sales.example: sent 2026-03-10 09:30"]

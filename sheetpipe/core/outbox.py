@@ -16,6 +16,7 @@ lifts it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -271,3 +272,27 @@ def fates(outbox: Table, outcomes: dict[str, tuple[str, str, datetime | None]]) 
     changes.expect[outbox.name] = {r: (i, to[r]) for i, r in rows.items()}
     changes.expect_cols[outbox.name] = (outbox.cols["id"], outbox.cols["to"])
     return changes
+
+
+DEAL_IN_ID = re.compile(r"^[^/]+/([^/]+)/")  # deals/D-0123/new-lead → D-0123
+
+
+def by_deal(outbox: Table | None, queued: list[dict[str, object]]) -> dict[str, list[str]]:
+    """Deal ID (case-folded) → its e-mails in words, from Outbox and this cycle's new rows
+    (for `explain`): "new-lead to ana@x.example: sent 2026-03-10 09:30"."""
+    rows = [dict(r) for r in queued]
+    if outbox is not None:
+        fields = {c: cells.texts(outbox.get(c)) for c in ("ID", "Kind", "To", "Status", "Sent")}
+        rows = [{c: fields[c][r] for c in fields} for r in outbox.index] + rows
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        deal = DEAL_IN_ID.match(cells.text(row.get("ID")).strip())
+        if deal is None:
+            continue
+        sent = cells.text(row.get("Sent"))
+        status = cells.text(row.get("Status")) + (f" {sent}" if sent else "")
+        to = cells.text(row.get("To")) or "nobody"
+        found.setdefault(deal.group(1).casefold(), []).append(
+            f"{cells.text(row.get('Kind'))} to {to}: {status}"
+        )
+    return found

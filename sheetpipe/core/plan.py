@@ -60,6 +60,7 @@ class Plan:
     origins: dict[str, list[str]] = field(default_factory=dict)  # deal ID → intake statuses
     mail_queued: int = 0  # Outbox rows this cycle queues
     mail_waiting: int = 0  # queued rows once this cycle is applied, for delivery to send
+    mails: dict[str, list[str]] = field(default_factory=dict)  # deal ID → its e-mails, in words
 
     @property
     def deals(self) -> int:
@@ -197,6 +198,7 @@ def _queue_alerts(
     tab = table.name if table is not None else names.outbox
     cycle.problems += outbox.report(state, tab, int(settings.e_mails_per_day), cycle.now)
     plan.mail_queued = len(rows)
+    plan.mails = outbox.by_deal(table, rows)
     waiting = len(state.waiting) + sum(r["Status"] == outbox.QUEUED for r in rows)
     room = int(settings.e_mails_per_day) - state.sent_today  # capped: no delivery to try
     plan.mail_waiting = max(0, min(waiting, room))
