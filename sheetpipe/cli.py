@@ -219,6 +219,30 @@ def check(config_path: Path, now: str | None, smtp: bool) -> None:
 
 
 @cli.command()
+@config_option
+@click.option("--host", help="Address to listen on [default: [serve] host, 127.0.0.1].")
+@click.option("--port", type=int, help="Port to listen on [default: [serve] port, 8787].")
+def serve(config_path: Path, host: str | None, port: int | None) -> None:
+    """Serve the lead form (GET/POST /form) and the webhook (POST /api/leads).
+
+    Each submission is kept in the journal before it is acknowledged; the next sync or
+    daemon cycle on this machine moves it into the [serve] tab exactly once.
+    """
+    import uvicorn
+
+    from sheetpipe.journal import Journal
+    from sheetpipe.serve import FormRules, make_app
+
+    config = load_config(config_path)
+    if config.serve is None:
+        raise click.UsageError(f"{config_path} has no [serve] section (see the README)")
+    s = config.serve
+    rules = FormRules(min_seconds=s.min_seconds, per_minute=s.per_minute, title=s.title)
+    app = make_app(Journal(s.journal), rules)
+    uvicorn.run(app, host=host or s.host, port=port or s.port, log_level="info")
+
+
+@cli.command()
 @click.argument("deal_id")
 @config_option
 @now_option
@@ -232,13 +256,15 @@ def explain(deal_id: str, config_path: Path, now: str | None) -> None:
 
 def _cycle(config_path: Path, now: str | None, *, dry_run: bool) -> CycleReport:
     """One cycle on the configured sheet; a dry run notes that a real one would wait."""
+    from sheetpipe.journal import open_inbox
     from sheetpipe.mail import open_mailer
     from sheetpipe.sync import run_cycle
 
     config = load_config(config_path)
     backend = open_backend(config)
-    mailer = open_mailer(config)
-    report = run_cycle(backend, config.names, parse_now(now), dry_run=dry_run, mailer=mailer)
+    mailer, inbox = open_mailer(config), open_inbox(config)
+    report = run_cycle(backend, config.names, parse_now(now), dry_run=dry_run, mailer=mailer,
+                       inbox=inbox)  # fmt: skip
     if dry_run:
         _print_busy(backend)
     return report

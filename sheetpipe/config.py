@@ -52,6 +52,22 @@ class SmtpConfig:
         return f"SMTP {self.host}:{self.port}"
 
 
+SERVE_KEYS = ("tab", "journal", "host", "port", "min_seconds", "per_minute", "title")
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """[serve]: the web form, and the intake tab its submissions go to."""
+
+    tab: str
+    journal: Path
+    host: str = "127.0.0.1"  # loopback: put a reverse proxy in front to publish it
+    port: int = 8787
+    min_seconds: float = 3.0
+    per_minute: int = 5
+    title: str = "Get in touch"
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path  # the config file itself
@@ -63,6 +79,7 @@ class Config:
     every_seconds: float = 300
     names: Names = field(default_factory=Names)
     smtp: SmtpConfig | None = None
+    serve: ServeConfig | None = None
 
     @property
     def workbook(self) -> Path:
@@ -166,10 +183,10 @@ def parse_config(data: dict, path: Path) -> Config:
         return value
 
     for key in data:
-        if key not in ("sheet", "tabs", "columns", "daemon", "intake", "smtp"):
+        if key not in ("sheet", "tabs", "columns", "daemon", "intake", "smtp", "serve"):
             problems.append(
                 f"[{key}] is not a section sheetpipe knows (sheet, tabs, columns, daemon, "
-                "intake, smtp)"
+                "intake, smtp, serve)"
             )
     sheet, tabs, columns, daemon = (section(n) for n in ("sheet", "tabs", "columns", "daemon"))
     for name, found in (("sheet", sheet), ("daemon", daemon)):
@@ -225,6 +242,10 @@ def parse_config(data: dict, path: Path) -> Config:
 
     smtp = parse_smtp(data["smtp"], path.parent, problems) if "smtp" in data else None
     names_kwargs["mail"] = smtp is not None
+    serve = None
+    if "serve" in data:
+        intakes = tuple(i.tab for i in names_kwargs["intakes"])
+        serve = parse_serve(data["serve"], path.parent, intakes, problems)
 
     every = 300.0
     try:
@@ -245,6 +266,46 @@ def parse_config(data: dict, path: Path) -> Config:
         every_seconds=every,
         names=Names(**names_kwargs),
         smtp=smtp,
+        serve=serve,
+    )
+
+
+def parse_serve(
+    raw: object, folder: Path, intakes: tuple[str, ...], problems: list[str]
+) -> ServeConfig | None:
+    """[serve]: its tab must be one of the [[intake]] tabs (their rows become deals)."""
+    if not isinstance(raw, dict):
+        problems.append('[serve] must be a table of keys, e.g. tab = "Web leads"')
+        return None
+    before = len(problems)
+    for key in raw:
+        if key not in SERVE_KEYS:
+            problems.append(f"[serve] {key} is not a setting sheetpipe knows "
+                            f"({', '.join(SERVE_KEYS)}); check its spelling")  # fmt: skip
+    tab = raw.get("tab", intakes[0] if intakes else "")
+    if not intakes:
+        problems.append('[serve] needs an [[intake]] tab for its submissions, e.g. tab = '
+                        '"Web leads" in both')  # fmt: skip
+    elif not isinstance(tab, str) or tab.strip().casefold() not in {t.casefold() for t in intakes}:
+        problems.append(f'[serve] tab = "{tab}" must be one of the [[intake]] tabs '
+                        f"({', '.join(intakes)})")  # fmt: skip
+    numbers = {"port": (1, 65535), "min_seconds": (0, 3600), "per_minute": (1, 10_000)}
+    for key, (low, high) in numbers.items():
+        value = raw.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or not low <= value <= high):  # fmt: skip
+            problems.append(f"[serve] {key} = {value!r} must be a number from {low} to {high}")
+    if len(problems) > before:
+        return None
+    journal = raw.get("journal", "sheetpipe-journal.sqlite")
+    return ServeConfig(
+        tab=str(tab).strip(),
+        journal=(folder / str(journal)).resolve(),
+        host=str(raw.get("host", "127.0.0.1")),
+        port=int(raw.get("port", 8787)),
+        min_seconds=float(raw.get("min_seconds", 3)),
+        per_minute=int(raw.get("per_minute", 5)),
+        title=str(raw.get("title", "Get in touch")),
     )
 
 

@@ -25,6 +25,7 @@ from sheetpipe import __version__
 from sheetpipe.backends import open_backend
 from sheetpipe.config import Config
 from sheetpipe.errors import AlreadyRunning, SheetChanged, WorkbookBusy
+from sheetpipe.journal import open_inbox
 from sheetpipe.mail import open_mailer
 from sheetpipe.sync import backoff, run_cycle
 
@@ -112,16 +113,18 @@ def run_daemon(config: Config, every: float | None = None, *, once: bool = False
     config's [daemon] every) until a stop signal; with `once`, one cycle. Returns the
     exit code."""
     backend = open_backend(config)
-    mailer = open_mailer(config)
+    mailer, inbox = open_mailer(config), open_inbox(config)
     if once:  # for cron: a failure is the caller's to report, not retried here
-        report = run_cycle(backend, config.names, datetime.now(UTC), mailer=mailer)
+        report = run_cycle(backend, config.names, datetime.now(UTC), mailer=mailer, inbox=inbox)
         log.info("cycle ok: %s", report.line())
         return 0
     seconds = every or config.every_seconds
 
     def cycle(next_run: str) -> str:
         now = datetime.now(UTC)
-        return run_cycle(backend, config.names, now, next_run=next_run, mailer=mailer).line()
+        return run_cycle(
+            backend, config.names, now, next_run=next_run, mailer=mailer, inbox=inbox
+        ).line()
 
     with backend.hold():  # one daemon per sheet: a second one stops here, with exit 75
         log.info("sheetpipe %s: syncing %s every %gs", __version__, backend.describe(), seconds)

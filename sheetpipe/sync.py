@@ -32,6 +32,7 @@ from sheetpipe.model import (
 )
 
 if TYPE_CHECKING:
+    from sheetpipe.journal import Inbox
     from sheetpipe.mail import Delivery, Mailer
 
 log = logging.getLogger("sheetpipe")
@@ -83,12 +84,15 @@ def run_cycle(
     dry_run: bool = False,
     next_run: str = "not scheduled (sheetpipe sync)",
     mailer: Mailer | None = None,
+    inbox: Inbox | None = None,
 ) -> CycleReport:
     """One cycle; with a `mailer` ([smtp]) its alerts are queued in Outbox and the queued
     e-mails are sent once the cycle's changes are written."""
     started = time.perf_counter()
     backend.start_cycle()
     composer = mailer.composer(backend) if mailer is not None else None
+    if inbox is not None and not dry_run:  # the web form's submissions, into their tab
+        inbox.move(backend, names)
     for attempt in range(1, REPLANS + 1):
         try:
             with backend.session(), _collector_paused():

@@ -1,0 +1,166 @@
+"""The web form's journal: each submission on local disk before it is acknowledged, and
+moved into the intake tab by a cycle exactly once.
+
+A submission is committed to SQLite (WAL, synchronous=FULL: on disk when the commit
+returns) before `sheetpipe serve` answers 2xx. A cycle then appends the waiting ones to
+the intake tab, each with its `Submission ID`, and only after that write marks them moved.
+A crash between the two leaves them waiting, and the next cycle finds their IDs already in
+the tab: it marks them moved without appending them again. So a submission lands once,
+even after Google was unreachable for hours or the process was killed in between.
+
+Limits: one journal per intake tab; the journal lives on the machine that serves the
+form, so the cycle that moves submissions must run there too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sheetpipe.backends.base import Backend
+from sheetpipe.config import Config
+from sheetpipe.core import cells
+from sheetpipe.core.contract import Names
+from sheetpipe.core.settings import parse_settings
+from sheetpipe.core.table import read_table
+from sheetpipe.errors import storage_error
+from sheetpipe.model import ChangeSet
+
+SUBMISSION_ID = "Submission ID"
+# The intake tab's columns for a submission, in order: lead fields as intake reads them.
+COLUMNS = ("Submitted", "Name", "Email", "Company", "Phone", "Message", "Source", SUBMISSION_ID)
+
+
+@dataclass(frozen=True)
+class Submission:
+    id: str
+    received: datetime
+    fields: dict[str, str]
+
+
+class Journal:
+    def __init__(self, path: Path):
+        self.path = path
+        with self._db() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS submissions (id TEXT PRIMARY KEY, received TEXT, "
+                "fields TEXT, moved INTEGER NOT NULL DEFAULT 0)"
+            )
+            db.execute("CREATE TABLE IF NOT EXISTS secret (value TEXT)")
+
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        try:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.OperationalError as exc:
+            raise storage_error(OSError(str(exc)), self.path, "writing") from exc
+        try:
+            db.execute("PRAGMA synchronous=FULL")  # a commit is on disk when it returns
+            yield db
+        finally:
+            db.close()
+
+    def add(self, fields: dict[str, str], received: datetime | None = None) -> str:
+        """Keep a submission; returns its ID once it is committed to disk."""
+        submission = uuid.uuid4().hex
+        at = (received or datetime.now(UTC)).isoformat()
+        with self._db() as db:
+            db.execute("INSERT INTO submissions (id, received, fields) VALUES (?, ?, ?)",
+                       (submission, at, json.dumps(fields)))  # fmt: skip
+        return submission
+
+    def waiting(self) -> list[Submission]:
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT id, received, fields FROM submissions WHERE moved = 0 ORDER BY rowid"
+            ).fetchall()
+        return [Submission(i, datetime.fromisoformat(r), json.loads(f)) for i, r, f in rows]
+
+    def mark_moved(self, ids: list[str]) -> None:
+        with self._db() as db:
+            db.executemany("UPDATE submissions SET moved = 1 WHERE id = ?", [(i,) for i in ids])
+
+    def secret(self) -> bytes:
+        """The key that signs the form's fill-time tokens, made once and kept here."""
+        with self._db() as db:
+            found = db.execute("SELECT value FROM secret").fetchone()
+            if found is None:
+                found = (secrets.token_hex(32),)
+                db.execute("INSERT INTO secret (value) VALUES (?)", found)
+        return bytes.fromhex(found[0])
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """[serve]: the journal, and the intake tab its submissions go to."""
+
+    journal: Journal
+    tab: str
+
+    def move(self, backend: Backend, names: Names) -> int:
+        return move_into(self.journal, backend, self.tab, names)
+
+
+def move_into(journal: Journal, backend: Backend, tab: str, names: Names) -> int:
+    """Append the waiting submissions to `tab` (made if missing), then mark them moved.
+    Returns how many were appended."""
+    waiting = journal.waiting()
+    if not waiting:
+        return 0
+    with backend.session():
+        snapshot = backend.read(only=(tab, names.settings))
+        settings_tab = snapshot.find(names.settings)
+        tz = parse_settings(read_table(settings_tab) if settings_tab else None).tz
+        found = snapshot.find(tab)
+        header = found.header if found else []
+        present = set()
+        if found is not None and SUBMISSION_ID in header:
+            at = header.index(SUBMISSION_ID)
+            present = {cells.text(r[at]).strip() for r in found.rows[1:] if at < len(r)}
+        new = [s for s in waiting if s.id not in present]
+        if new:
+            backend.apply(_appends(tab, found, list(header), new, tz), names.status)
+    journal.mark_moved([s.id for s in waiting])
+    return len(new)
+
+
+def _appends(tab: str, found, header: list[str], new: list[Submission], tz) -> ChangeSet:  # noqa: ANN001
+    changes = ChangeSet()
+    names = [cells.norm(h) for h in header]
+    if found is None:
+        changes.new_tabs.append((tab, [list(COLUMNS)]))
+        header, names = list(COLUMNS), [cells.norm(c) for c in COLUMNS]
+    else:
+        for column in COLUMNS:
+            if cells.norm(column) not in names:
+                header.append(column)
+                names.append(cells.norm(column))
+                changes.new_columns.append((found.name, len(header), column))
+    rows = []
+    for submission in new:
+        values = {
+            **submission.fields,
+            "Submitted": submission.received.astimezone(tz).replace(tzinfo=None, microsecond=0),
+            "Source": submission.fields.get("Source") or "web form",
+            SUBMISSION_ID: submission.id,
+        }
+        by_norm = {cells.norm(k): v for k, v in values.items()}
+        rows.append([by_norm.get(n) for n in names])
+    first = len(found.rows) + 1 if found is not None else 2
+    changes.appends.append((found.name if found else tab, first, rows))
+    return changes
+
+
+def open_inbox(config: Config) -> Inbox | None:
+    """The journal [serve] names, and its tab; None without [serve]."""
+    if config.serve is None:
+        return None
+    return Inbox(Journal(config.serve.journal), config.serve.tab)
