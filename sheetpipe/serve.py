@@ -88,7 +88,8 @@ def make_app(journal: Journal, rules: FormRules | None = None) -> Starlette:
         refused = _too_big(request) or _limited(limit, request)
         if refused is not None:
             return HTMLResponse(f"<p>{refused[1]}</p>", status_code=refused[0])
-        data = {k: str(v) for k, v in (await request.form()).items()}
+        # Browsers send a textarea's line breaks as CRLF (the HTML standard): kept as \n.
+        data = {k: str(v).replace("\r\n", "\n") for k, v in (await request.form()).items()}
         values = {f: data.get(f, "").strip() for f in rules.fields}
         if data.get(HONEYPOT):
             return HTMLResponse(pages.get_template("thanks.html").render(title=rules.title))

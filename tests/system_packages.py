@@ -3,7 +3,8 @@
     python -m tests.system_packages
 
 Part of the README's test command. LibreOffice opens the workbooks sheetpipe writes,
-as a user's would; poppler's pdftotext reads what it renders. As root (CI, a fresh
+as a user's would; poppler's pdftotext reads what it renders; Chromium (with its
+chromedriver) fills in the web form. As root (CI, a fresh
 container) the missing packages are installed with apt-get; otherwise the command that
 would install them is printed and the exit code is 1.
 """
@@ -16,7 +17,13 @@ import subprocess
 import sys
 
 # program → the Debian package that brings it
-NEEDED = {"soffice": "libreoffice-calc-nogui", "pdftotext": "poppler-utils"}
+NEEDED = {
+    "soffice": "libreoffice-calc-nogui",
+    "pdftotext": "poppler-utils",
+    # A real browser fills in the web form (tests/test_browser.py), driven by Selenium.
+    "chromium": "chromium",
+    "chromedriver": "chromium-driver",
+}
 
 
 def missing() -> list[str]:
