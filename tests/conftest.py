@@ -24,3 +24,41 @@ def emulator():
     emu.serve()
     yield emu
     emu.stop()
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """`sheetpipe serve`'s app on a real uvicorn server on loopback, in a thread:
+    `serve(rules, journal)` → (base URL, journal)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from sheetpipe.journal import Journal
+    from sheetpipe.serve import FormRules, make_app
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    running = []
+
+    def start(rules: FormRules | None = None, journal: Journal | None = None):
+        journal = journal or Journal(tmp_path / "journal.sqlite")
+        config = uvicorn.Config(make_app(journal, rules or FormRules(min_seconds=0)),
+                                host="127.0.0.1", port=free_port(), log_level="warning")  # fmt: skip
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.01)
+        running.append((server, thread))
+        return f"http://127.0.0.1:{config.port}", journal
+
+    yield start
+    for server, thread in running:
+        server.should_exit = True
+        thread.join(10)

@@ -12,7 +12,7 @@ import pytest
 from sheetpipe.journal import Journal
 from sheetpipe.serve import FormRules
 
-from .test_serve import serve, sheet, sync, workbook  # noqa: F401 (serve: a fixture)
+from .test_serve import sheet, sync, workbook
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("chromium") and shutil.which("chromedriver")),
@@ -45,7 +45,7 @@ def type_into(driver, **fields) -> None:
 def test_a_person_fills_in_the_form_in_a_browser_and_a_cycle_makes_the_deal(
     tmp_path,
     serve,
-    browser,  # noqa: F811
+    browser,
 ):
     from selenium.webdriver.common.by import By
 
@@ -71,7 +71,7 @@ def test_a_person_fills_in_the_form_in_a_browser_and_a_cycle_makes_the_deal(
 def test_a_mistake_comes_back_with_what_to_correct_and_hostile_text_never_runs(
     tmp_path,
     serve,
-    browser,  # noqa: F811
+    browser,
 ):
     from selenium.webdriver.common.by import By
 

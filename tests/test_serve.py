@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
-import time
 from datetime import datetime
 
 import pytest
 import requests
-import uvicorn
 from python_calamine import CalamineWorkbook
 
 from sheetpipe.backends.xlsx import XlsxBackend
 from sheetpipe.config import load_config
 from sheetpipe.journal import Inbox, Journal, open_inbox
-from sheetpipe.serve import FormRules, make_app
+from sheetpipe.serve import FormRules
 from sheetpipe.sync import run_cycle
 
 from .helpers import tabs, write_config, write_workbook
@@ -31,29 +28,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture
-def serve(tmp_path):
-    """Start the app on a real server: `serve(rules)` → (base URL, journal)."""
-    running = []
-
-    def start(rules: FormRules | None = None, journal: Journal | None = None):
-        journal = journal or Journal(tmp_path / "journal.sqlite")
-        config = uvicorn.Config(make_app(journal, rules or FormRules(min_seconds=0)),
-                                host="127.0.0.1", port=free_port(), log_level="warning")  # fmt: skip
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.01)
-        running.append((server, thread))
-        return f"http://127.0.0.1:{config.port}", journal
-
-    yield start
-    for server, thread in running:
-        server.should_exit = True
-        thread.join(10)
 
 
 def token_of(page: str) -> str:
