@@ -668,3 +668,54 @@ def test_explain_lists_a_deals_emails_and_the_ones_a_sync_would_queue(tmp_path, 
     assert explain() == ["E-mail: new-lead to ana@sales.example: queued"]  # would be
     cycle(path)
     assert explain() == ["E-mail: new-lead to ana@sales.example: sent 2026-03-10 09:30"]
+
+
+# ---- the whole way: a visitor's form to a customer -----------------------------------------
+
+
+def test_from_the_web_form_to_a_customer_on_a_workbook(tmp_path, smtp, serve):
+    """A visitor sends the form; a sync makes the deal with an owner and mails the owner;
+    the owner wins it; the next sync gives it its row in Customers, with its owner."""
+    from sheetpipe.journal import Journal
+    from sheetpipe.serve import FormRules
+
+    workbook(tmp_path, [])
+    path = config(tmp_path, smtp.port)
+    path.write_text(path.read_text() + '[serve]\njournal = "journal.sqlite"\n', encoding="utf-8")
+    base, _ = serve(FormRules(min_seconds=0), Journal(tmp_path / "journal.sqlite"))
+    import re
+
+    import requests
+
+    page = requests.get(f"{base}/form", timeout=10).text
+    token = re.search(r'name="_token" value="([^"]+)"', page).group(1)
+    sent = requests.post(f"{base}/form", timeout=10, data={
+        "_token": token, "Name": "Cara Diaz", "Email": "cara@beta.example",
+        "Company": "Beta Ltd"})  # fmt: skip
+    assert sent.status_code == 200
+    loaded = load_config(path)
+    from sheetpipe.journal import open_inbox
+
+    def sync(now):
+        return run_cycle(XlsxBackend(loaded.workbook), loaded.names, now,
+                         mailer=open_mailer(loaded), inbox=open_inbox(loaded))  # fmt: skip
+
+    sync(NOW)
+    book = CalamineWorkbook.from_path(str(tmp_path / "pipeline.xlsx"))
+    header, *deals = book.get_sheet_by_name("Deals").to_python()
+    deal = dict(zip(header, deals[-1], strict=False))
+    assert (deal["ID"], deal["Deal"], deal["Owner"]) == ("D-0002", "Beta Ltd", "Ana Ruiz")
+    [message] = smtp.messages
+    assert message["To"] == "ana@sales.example" and "Beta Ltd" in message["Subject"]
+    backend = XlsxBackend(tmp_path / "pipeline.xlsx")  # Ana wins it
+    with backend.session():
+        tab = backend.read().find("Deals")
+        col = tab.header.index("Stage") + 1
+        backend.apply(ChangeSet(writes=[ColumnWrite("Deals", col, "Stage", [3], ["Won"])]),
+                      "Status")  # fmt: skip
+    sync(NOW + timedelta(days=1))
+    book = CalamineWorkbook.from_path(str(tmp_path / "pipeline.xlsx"))
+    header, *customers = book.get_sheet_by_name("Customers").to_python()
+    [customer] = [dict(zip(header, r, strict=False)) for r in customers]
+    assert (customer["Deal"], customer["Stage"], customer["Owner"], customer["From deal"]) == (
+        "Beta Ltd", "Onboarding", "Ana Ruiz", "D-0002")  # fmt: skip
