@@ -719,3 +719,54 @@ def test_from_the_web_form_to_a_customer_on_a_workbook(tmp_path, smtp, serve):
     [customer] = [dict(zip(header, r, strict=False)) for r in customers]
     assert (customer["Deal"], customer["Stage"], customer["Owner"], customer["From deal"]) == (
         "Beta Ltd", "Onboarding", "Ana Ruiz", "D-0002")  # fmt: skip
+
+
+def test_from_the_web_form_to_a_customer_on_google(tmp_path, smtp, serve, emulator):
+    """The same way on a Google Sheet (the emulator), with the requests it spends."""
+    import re
+
+    import requests
+
+    from sheetpipe.config import SmtpConfig
+    from sheetpipe.core.contract import IntakeTab, Names
+    from sheetpipe.journal import Inbox, Journal
+    from sheetpipe.mail import Mailer
+    from sheetpipe.serve import FormRules
+
+    from . import google_helpers as gh
+
+    sheets = tabs([{"Deal": "Acme", "Stage": "Contact", "Owner": "Ben Ode"}])
+    sheets["Team"] = [["Name", "Email"], ["Ana Ruiz", "ana@sales.example"]]
+    sid = gh.spreadsheet(emulator, sheets)
+    backend = gh.backend(emulator, sid, gh.key_file(emulator, tmp_path))
+    names = Names(intakes=(IntakeTab(FORM, "Deals"),), mail=True)
+    journal = Journal(tmp_path / "journal.sqlite")
+    inbox, mailer = Inbox(journal, FORM), Mailer(SmtpConfig("127.0.0.1", smtp.port, "none",
+                                                            "pipeline@sales.example"))  # fmt: skip
+    base, _ = serve(FormRules(min_seconds=0), journal)
+    page = requests.get(f"{base}/form", timeout=10).text
+    token = re.search(r'name="_token" value="([^"]+)"', page).group(1)
+    requests.post(f"{base}/form", timeout=10, data={
+        "_token": token, "Name": "Cara Diaz", "Email": "cara@beta.example",
+        "Company": "Beta Ltd"}).raise_for_status()  # fmt: skip
+    run_cycle(backend, names, NOW, mailer=mailer, inbox=inbox)
+    header, *deals = emulator.values(sid, "Deals")
+    deal = dict(zip(header, deals[-1], strict=False))
+    assert (deal["ID"], deal["Deal"], deal["Owner"]) == ("D-0002", "Beta Ltd", "Ana Ruiz")
+    [message] = smtp.messages
+    assert message["To"] == "ana@sales.example"
+    with backend.session():  # Ana wins it, in the sheet
+        backend.read()
+        col = header.index("Stage") + 1
+        backend.apply(ChangeSet(writes=[ColumnWrite("Deals", col, "Stage", [3], ["Won"])]),
+                      "Status")  # fmt: skip
+    mark = len(emulator.log)
+    report = run_cycle(backend, names, NOW + timedelta(days=1), mailer=mailer, inbox=inbox)
+    assert report.delivery is None, "nothing to mail: the won deal's owner knows"
+    calls = [r for r in emulator.log[mark:] if r["path"].startswith("/v4/")]
+    assert len(calls) <= 3, [r["path"] for r in calls]  # read, guard, write: as any cycle
+    header, *customers = emulator.values(sid, "Customers")
+    [customer] = [dict(zip(header, r, strict=False)) for r in customers]
+    assert (customer["Deal"], customer["Stage"], customer["Owner"], customer["From deal"]) == (
+        "Beta Ltd", "Onboarding", "Ana Ruiz", "D-0002")  # fmt: skip
+    assert journal.waiting() == [] and len(smtp.messages) == 1
