@@ -8,6 +8,9 @@ import shutil
 import time
 
 import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from sheetpipe.journal import Journal
 from sheetpipe.serve import FormRules
@@ -36,8 +39,6 @@ def browser():
 
 
 def type_into(driver, **fields) -> None:
-    from selenium.webdriver.common.by import By
-
     for name, value in fields.items():
         driver.find_element(By.NAME, name).send_keys(value)
 
@@ -47,8 +48,6 @@ def test_a_person_fills_in_the_form_in_a_browser_and_a_cycle_makes_the_deal(
     serve,
     browser,
 ):
-    from selenium.webdriver.common.by import By
-
     path = workbook(tmp_path)
     base, journal = serve(FormRules(min_seconds=1), Journal(tmp_path / "journal.sqlite"))
     browser.get(f"{base}/form")
@@ -59,7 +58,10 @@ def test_a_person_fills_in_the_form_in_a_browser_and_a_cycle_makes_the_deal(
               Message="Please call me\nafter 3pm")  # fmt: skip
     time.sleep(1.1)  # as long as a person takes, at least
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Thank you"
+    done = WebDriverWait(browser, 20).until(  # the click's page load ends in its own time
+        lambda b: b.find_element(By.TAG_NAME, "h1").text == "Thank you"
+    )
+    assert done
     [waiting] = journal.waiting()
     assert waiting.fields["Message"] == "Please call me\nafter 3pm"
     sync(path)
@@ -73,15 +75,16 @@ def test_a_mistake_comes_back_with_what_to_correct_and_hostile_text_never_runs(
     serve,
     browser,
 ):
-    from selenium.webdriver.common.by import By
-
     base, journal = serve(FormRules(min_seconds=0), Journal(tmp_path / "journal.sqlite"))
     browser.get(f"{base}/form")
     hostile = '"><img src=x onerror="window.hacked=1">'
     browser.execute_script("document.querySelector('[name=Email]').type = 'text'")
     type_into(browser, Name=hostile, Email="not an address")
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    problems = browser.find_element(By.CLASS_NAME, "problems").text
+    found = WebDriverWait(browser, 20).until(
+        expected_conditions.presence_of_element_located((By.CLASS_NAME, "problems"))
+    )
+    problems = found.text
     assert problems == "The e-mail address is not valid."
     assert browser.find_element(By.NAME, "Name").get_attribute("value") == hostile
     assert browser.execute_script("return window.hacked") is None
