@@ -59,20 +59,38 @@ def demo(tmp_path_factory) -> Rendered:
 
 
 @pytest.fixture(scope="module")
-def big(tmp_path_factory) -> Rendered:
+def big(tmp_path_factory, worker_id) -> Rendered:
     """10,000 deals of the public CRM data set (with their History and 14,000 tasks),
-    laid out by `create` and synced once, printed on large pages (940 pages, a minute)."""
+    laid out by `create` and synced once, printed on large pages (940 pages, a minute).
+
+    Printed once per test run, not once per worker: the first worker to need it prints
+    it while the others wait on a lock, then every worker reads the same print from the
+    run's shared folder (conftest.py starts one of these tests first, so the print is
+    made while the other worker runs the rest of the suite)."""
+    import pickle
+
+    import filelock
+
     from bench.workload import NOW, workload
 
     from .conftest import SHARED
 
     if not SHARED.exists():
         pytest.skip(f"shared data not found at {SHARED} (set SHEETPIPE_SHARED)")
-    path = tmp_path_factory.mktemp("big") / "pipeline.xlsx"
-    snapshot = workload(10_000)
-    XlsxBackend(path).create([(t.name, t.rows) for t in snapshot.tabs.values()], "Status")
-    run_cycle(XlsxBackend(path), NAMES, NOW)
-    return _render(path, large_pages=True)
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if worker_id != "master" else base  # xdist: one folder per worker
+    cache = shared / "render-big.pickle"
+    with filelock.FileLock(f"{cache}.lock"):
+        if cache.exists():
+            return pickle.loads(cache.read_bytes())
+        path = shared / "render-big" / "pipeline.xlsx"
+        path.parent.mkdir(exist_ok=True)
+        snapshot = workload(10_000)
+        XlsxBackend(path).create([(t.name, t.rows) for t in snapshot.tabs.values()], "Status")
+        run_cycle(XlsxBackend(path), NAMES, NOW)
+        rendered = _render(path, large_pages=True)
+        cache.write_bytes(pickle.dumps(rendered))
+        return rendered
 
 
 @pytest.fixture(params=["demo", "big"])
