@@ -87,6 +87,15 @@ class Config:
         return self.sheet_path
 
 
+def unknown_keys(section: str, found: dict, known: tuple[str, ...], problems: list[str]) -> None:
+    """A key a section does not have is a typo: silently ignored, it would leave a
+    setting its author believes in at its default."""
+    for key in found:
+        if key not in known:
+            problems.append(f"[{section}] {key} is not a setting sheetpipe knows "
+                            f"({', '.join(known)}); check its spelling")  # fmt: skip
+
+
 def parse_duration(text: str) -> float:
     """'5m' → 300.0, '30s' → 30.0, '1h' → 3600.0. The unit is required.
 
@@ -190,12 +199,7 @@ def parse_config(data: dict, path: Path) -> Config:
             )
     sheet, tabs, columns, daemon = (section(n) for n in ("sheet", "tabs", "columns", "daemon"))
     for name, found in (("sheet", sheet), ("daemon", daemon)):
-        for key in found:
-            if key not in SECTION_KEYS[name]:
-                problems.append(
-                    f"[{name}] {key} is not a setting sheetpipe knows "
-                    f"({', '.join(SECTION_KEYS[name])}); check its spelling"
-                )
+        unknown_keys(name, found, SECTION_KEYS[name], problems)
     backend = str(sheet.get("backend", "xlsx"))
     if backend not in BACKENDS:
         problems.append(f'[sheet] backend = "{backend}" must be one of: {", ".join(BACKENDS)}')
@@ -278,10 +282,7 @@ def parse_serve(
         problems.append('[serve] must be a table of keys, e.g. tab = "Web leads"')
         return None
     before = len(problems)
-    for key in raw:
-        if key not in SERVE_KEYS:
-            problems.append(f"[serve] {key} is not a setting sheetpipe knows "
-                            f"({', '.join(SERVE_KEYS)}); check its spelling")  # fmt: skip
+    unknown_keys("serve", raw, SERVE_KEYS, problems)
     tab = raw.get("tab", intakes[0] if intakes else "")
     if not intakes:
         problems.append('[serve] needs an [[intake]] tab for its submissions, e.g. tab = '
@@ -298,15 +299,9 @@ def parse_serve(
     if len(problems) > before:
         return None
     journal = raw.get("journal", "sheetpipe-journal.sqlite")
-    return ServeConfig(
-        tab=str(tab).strip(),
-        journal=(folder / str(journal)).resolve(),
-        host=str(raw.get("host", "127.0.0.1")),
-        port=int(raw.get("port", 8787)),
-        min_seconds=float(raw.get("min_seconds", 3)),
-        per_minute=int(raw.get("per_minute", 5)),
-        title=str(raw.get("title", "Get in touch")),
-    )
+    kinds = {"host": str, "port": int, "min_seconds": float, "per_minute": int, "title": str}
+    given = {key: kind(raw[key]) for key, kind in kinds.items() if key in raw}  # else defaults
+    return ServeConfig(str(tab).strip(), (folder / str(journal)).resolve(), **given)
 
 
 def parse_smtp(raw: object, folder: Path, problems: list[str]) -> SmtpConfig | None:
@@ -315,10 +310,7 @@ def parse_smtp(raw: object, folder: Path, problems: list[str]) -> SmtpConfig | N
         problems.append('[smtp] must be a table of keys, e.g. host = "smtp.example.com"')
         return None
     before = len(problems)
-    for key in raw:
-        if key not in SMTP_KEYS:
-            problems.append(f"[smtp] {key} is not a setting sheetpipe knows "
-                            f"({', '.join(SMTP_KEYS)}); check its spelling")  # fmt: skip
+    unknown_keys("smtp", raw, SMTP_KEYS, problems)
     text = {k: raw[k].strip() for k in SMTP_KEYS if isinstance(raw.get(k), str)}
     for key in ("host", "sender"):
         if not text.get(key):
@@ -331,15 +323,14 @@ def parse_smtp(raw: object, folder: Path, problems: list[str]) -> SmtpConfig | N
     if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
         problems.append(f"[smtp] port = {port!r} must be a port number, e.g. 587")
         port = SECURITY[security]
-    timeout = raw.get("timeout", "30s")
+    seconds = SmtpConfig.timeout
+    timeout = raw.get("timeout", f"{seconds:g}s")
     try:
         seconds = parse_duration(timeout) if isinstance(timeout, str) else float("nan")
     except ValueError as exc:
         problems.append(f"[smtp] timeout: {exc}")
-        seconds = 30.0
     if seconds != seconds:
         problems.append('[smtp] timeout must be a duration like "30s"')
-        seconds = 30.0
     if "password" in raw:
         problems.append(
             "[smtp] password: a password does not belong in sheetpipe.toml; set password_env "

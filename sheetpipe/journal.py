@@ -28,8 +28,7 @@ from sheetpipe.backends.base import Backend
 from sheetpipe.config import Config
 from sheetpipe.core import cells
 from sheetpipe.core.contract import Names
-from sheetpipe.core.settings import parse_settings
-from sheetpipe.core.table import read_table
+from sheetpipe.core.settings import settings_of
 from sheetpipe.errors import storage_error
 from sheetpipe.model import ChangeSet
 
@@ -117,8 +116,7 @@ def move_into(journal: Journal, backend: Backend, tab: str, names: Names) -> int
         return 0
     with backend.session():
         snapshot = backend.read(only=(tab, names.settings))
-        settings_tab = snapshot.find(names.settings)
-        tz = parse_settings(read_table(settings_tab) if settings_tab else None).tz
+        tz = settings_of(snapshot, names.settings).tz
         found = snapshot.find(tab)
         header = found.header if found else []
         present = set()

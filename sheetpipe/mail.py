@@ -38,7 +38,7 @@ from sheetpipe.core import outbox
 from sheetpipe.core.contract import Names
 from sheetpipe.core.outbox import Alert, Letter, MailProblem, Outgoing
 from sheetpipe.core.plan import local_now
-from sheetpipe.core.settings import Settings, parse_settings
+from sheetpipe.core.settings import Settings, settings_of
 from sheetpipe.core.table import Table, read_table
 from sheetpipe.core.team import Member
 from sheetpipe.errors import Replan, SheetpipeError
@@ -371,9 +371,7 @@ def _outbox(
 ) -> tuple[Table | None, Settings, datetime]:
     """The Outbox as it is now, the Settings, and the sheet's local time."""
     snapshot = backend.read(only=(names.outbox, names.settings))  # not the whole sheet
-    settings_tab = snapshot.find(names.settings)
-    settings = parse_settings(read_table(settings_tab, date_cells=snapshot.date_cells)
-                              if settings_tab else None)  # fmt: skip
+    settings = settings_of(snapshot, names.settings)
     tab = snapshot.find(names.outbox)
     table = read_table(tab, date_cells=snapshot.date_cells) if tab else None
     return table, settings, local_now(now, settings)

@@ -33,8 +33,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from sheetpipe.config import ServeConfig
 from sheetpipe.journal import Journal
-from sheetpipe.layout import templates
+from sheetpipe.layout import template_text
 
 FIELDS = ("Name", "Email", "Company", "Phone", "Message")
 HONEYPOT = "website"  # a field a person never sees; bots fill every field
@@ -44,10 +45,12 @@ MAX_FIELD = 2_000  # characters in one field
 
 @dataclass
 class FormRules:
-    min_seconds: float = 3.0  # a person takes longer than this to fill the form
-    per_minute: int = 5  # submissions one address may make in a minute
+    """What the form asks and allows; the defaults are [serve]'s (config.ServeConfig)."""
+
+    min_seconds: float = ServeConfig.min_seconds  # a person takes longer to fill it in
+    per_minute: int = ServeConfig.per_minute  # submissions one address may make a minute
     fields: tuple[str, ...] = FIELDS
-    title: str = "Get in touch"
+    title: str = ServeConfig.title
 
 
 @dataclass
@@ -70,7 +73,7 @@ def make_app(journal: Journal, rules: FormRules | None = None) -> Starlette:
     secret = journal.secret()
     limit = RateLimit(rules.per_minute)
     pages = jinja2.Environment(
-        loader=jinja2.FunctionLoader(lambda name: templates().joinpath(name).read_text("utf-8")),
+        loader=jinja2.FunctionLoader(template_text),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )

@@ -40,7 +40,6 @@ def emulator():
 def serve(tmp_path):
     """`sheetpipe serve`'s app on a real uvicorn server on loopback, in a thread:
     `serve(rules, journal)` → (base URL, journal)."""
-    import socket
     import threading
     import time
 
@@ -49,10 +48,7 @@ def serve(tmp_path):
     from sheetpipe.journal import Journal
     from sheetpipe.serve import FormRules, make_app
 
-    def free_port() -> int:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
+    from .helpers import free_port
 
     running = []
 

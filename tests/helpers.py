@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime
 from pathlib import Path
 
@@ -93,6 +94,13 @@ def write_workbook(path: Path, sheets: dict[str, list[Row]]) -> Path:
                     cell.data_type = "s"  # typed as text ('=…), not a formula
     wb.save(path)
     return path
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now (for a test's own server)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def write_config(folder: Path, workbook: str = "pipeline.xlsx", extra: str = "") -> Path:

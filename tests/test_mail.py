@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from sheetpipe.mail import open_mailer
 from sheetpipe.model import ChangeSet, ColumnWrite
 from sheetpipe.sync import run_cycle
 
-from .helpers import tabs, write_config, write_workbook
+from .helpers import free_port, tabs, write_config, write_workbook
 
 NOW = datetime(2026, 3, 10, 9, 30)
 FORM = "Web leads"
@@ -36,7 +35,7 @@ FORM_HEADER = ["Submitted at", "Full name", "E-mail", "Organisation", "Phone", "
 # ---- a real SMTP server on loopback ------------------------------------------------------
 
 
-class Inbox:
+class Mailbox:
     """aiosmtpd's handler: keeps every message; `answer` lets a test refuse some."""
 
     def __init__(self):
@@ -61,15 +60,9 @@ class Inbox:
         return self.answer if "RCPT" not in self.answer else "250 OK"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp():
-    inbox = Inbox()
+    inbox = Mailbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     inbox.port = controller.port
@@ -266,14 +259,17 @@ def test_the_daily_cap_holds_the_rest_until_tomorrow(tmp_path, smtp):
     assert len(smtp.messages) == 3
 
 
+def own_template(folder: Path, text: str) -> str:
+    """A team's own new-lead.txt in its templates folder; the [smtp] line naming it."""
+    (folder / "mail").mkdir()
+    (folder / "mail" / "new-lead.txt").write_text(text, encoding="utf-8")
+    return 'templates = "mail"\n'
+
+
 def test_a_template_naming_a_missing_field_fails_that_email_only(tmp_path, smtp):
-    own = tmp_path / "mail"
-    own.mkdir()
-    (own / "new-lead.txt").write_text(
-        "Subject: Lead {{ deal['Deal'] }}\n\nFax: {{ deal['Fax'] }}\n", encoding="utf-8"
-    )
+    own = own_template(tmp_path, "Subject: Lead {{ deal['Deal'] }}\n\nFax: {{ deal['Fax'] }}\n")
     workbook(tmp_path, [response()])
-    report = cycle(config(tmp_path, smtp.port, 'templates = "mail"\n'))
+    report = cycle(config(tmp_path, smtp.port, own))
     assert smtp.messages == []
     [row] = outbox(tmp_path)
     assert row["Status"] == (
@@ -283,27 +279,21 @@ def test_a_template_naming_a_missing_field_fails_that_email_only(tmp_path, smtp)
 
 
 def test_a_teams_own_template_replaces_the_default(tmp_path, smtp):
-    own = tmp_path / "mail"
-    own.mkdir()
-    (own / "new-lead.txt").write_text(
-        "Subject: {{ deal['Company'] }} wants to talk\n\n{{ owner.name }}: call "
-        "{{ deal['Contact'] }}.\n", encoding="utf-8",
-    )  # fmt: skip
+    own = own_template(tmp_path, "Subject: {{ deal['Company'] }} wants to talk\n\n"
+                       "{{ owner.name }}: call {{ deal['Contact'] }}.\n")  # fmt: skip
     workbook(tmp_path, [response()])
-    cycle(config(tmp_path, smtp.port, 'templates = "mail"\n'))
+    cycle(config(tmp_path, smtp.port, own))
     [message] = smtp.messages
     assert message["Subject"] == "Beta Ltd wants to talk"
     assert message.get_content().replace("\r\n", "\n") == "Ana Ruiz: call Cara Diaz.\n"
 
 
 def test_templates_are_sandboxed(tmp_path, smtp):
-    own = tmp_path / "mail"
-    own.mkdir()
-    (own / "new-lead.txt").write_text(
-        "Subject: x\n\n{{ owner.__class__.__mro__[1].__subclasses__() }}\n", encoding="utf-8"
+    own = own_template(
+        tmp_path, "Subject: x\n\n{{ owner.__class__.__mro__[1].__subclasses__() }}\n"
     )
     workbook(tmp_path, [response()])
-    cycle(config(tmp_path, smtp.port, 'templates = "mail"\n'))
+    cycle(config(tmp_path, smtp.port, own))
     assert smtp.messages == []
     [row] = outbox(tmp_path)
     assert row["Status"].startswith("failed: new-lead.txt: ")
@@ -421,7 +411,7 @@ def tls_smtp(tmp_path):
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(context)
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    inbox = Inbox()
+    inbox = Mailbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=context,
                             require_starttls=True, authenticator=Accounts("alerts", "s3cret"),
                             auth_require_tls=True)  # fmt: skip

@@ -5,7 +5,6 @@ submissions into the intake tab exactly once (sheetpipe/serve.py, sheetpipe/jour
 from __future__ import annotations
 
 import re
-import socket
 from datetime import datetime
 
 import pytest
@@ -18,16 +17,10 @@ from sheetpipe.journal import Inbox, Journal, open_inbox
 from sheetpipe.serve import FormRules
 from sheetpipe.sync import run_cycle
 
-from .helpers import tabs, write_config, write_workbook
+from .helpers import free_port, tabs, write_config, write_workbook
 
 NOW = datetime(2026, 3, 10, 9, 30)
 TAB = "Web leads"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def token_of(page: str) -> str:

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from sheetpipe.core.cells import DATE_ORDERS, DECIMAL_SEPARATORS, norm, number, text, yes
-from sheetpipe.core.table import Table
-from sheetpipe.model import Problem, Row
+from sheetpipe.core.table import Table, read_table
+from sheetpipe.model import Problem, Row, Snapshot
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,12 @@ _CHOICE_FORMS = {
 def template_rows() -> list[Row]:
     """The Settings tab `init` lays out: every setting at its default, with its notes."""
     return [["Setting", "Value", "Notes"], *([s.name, s.default, s.notes] for s in SPECS)]
+
+
+def settings_of(snapshot: Snapshot, name: str) -> Settings:
+    """The Settings of a snapshot (a read of a few tabs, for delivery or the journal)."""
+    tab = snapshot.find(name)
+    return parse_settings(read_table(tab, date_cells=snapshot.date_cells) if tab else None)
 
 
 def parse_settings(table: Table | None) -> Settings:
