@@ -5,6 +5,42 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SHEETPIPE_SHARED", ROOT.parent / "shared")) / "data"
+SOURCE = ROOT / "src" / "sheetpipe"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests test what users run: the package `pip install .` installed, not the
+    checkout (where a missing package file or a 3.11-only failure would go unseen)."""
+    import sheetpipe
+
+    imported = Path(sheetpipe.__file__).resolve().parent
+    if os.environ.get("MUTANT_UNDER_TEST") is not None:
+        return  # mutmut runs the tests on its mutated copy of src/, on purpose
+    if imported.is_relative_to(SOURCE) and not os.environ.get("SHEETPIPE_TEST_CHECKOUT"):
+        raise pytest.UsageError(
+            f"sheetpipe is imported from the checkout ({imported}), not from an installed "
+            "wheel; run `.venv/bin/pip install '.[test]'` (as the README says), or set "
+            "SHEETPIPE_TEST_CHECKOUT=1 to test an editable install on purpose."
+        )
+    if not imported.is_relative_to(SOURCE) and (stale := _differing_files(imported)):
+        raise pytest.UsageError(
+            f"the installed sheetpipe ({imported}) is not this checkout's: {', '.join(stale[:3])} "
+            "differ; run `.venv/bin/pip install --no-deps .` again."
+        )
+
+
+def _differing_files(installed: Path) -> list[str]:
+    """Package files whose installed copy differs from src/ (or is missing from it)."""
+    if not SOURCE.exists():
+        return []
+    differing = []
+    for path in sorted(SOURCE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            name = path.relative_to(SOURCE)
+            copy = installed / name
+            if not copy.is_file() or copy.read_bytes() != path.read_bytes():
+                differing.append(name.as_posix())
+    return differing
 
 
 @pytest.fixture

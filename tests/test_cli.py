@@ -405,7 +405,7 @@ def test_explain_says_when_the_score_was_clamped(tmp_path):
 
 def template_comments() -> list[str]:
     """The comments of the config template, which a written config must keep."""
-    template = (ROOT / "templates" / "sheetpipe.toml").read_text()
+    template = (ROOT / "src" / "sheetpipe" / "templates" / "sheetpipe.toml").read_text()
     return [line[line.index("#") :] for line in template.splitlines() if "#" in line]
 
 

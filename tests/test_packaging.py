@@ -38,8 +38,11 @@ def test_the_wheel_ships_the_top_level_templates_inside_the_package(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     prefix = "sheetpipe/templates/"
     shipped = {n.removeprefix(prefix) for n in names if n.startswith(prefix)}
-    folder = ROOT / "templates"
-    in_repository = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    folder = ROOT / "src" / "sheetpipe" / "templates"
+    in_repository = {
+        p.relative_to(folder).as_posix() for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }  # fmt: skip
     assert shipped == in_repository
     assert not any(n.startswith(("templates/", "tests/")) for n in names)
 

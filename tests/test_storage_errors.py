@@ -23,14 +23,12 @@ from .backend_contract import deals
 from .helpers import tabs, write_config, write_workbook
 
 SHEETPIPE = [sys.executable, "-m", "sheetpipe"]
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount or switch user")
 
 
 def sheetpipe(*args: str, cwd: Path, user: list[str] | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [*(user or []), *SHEETPIPE, *args], cwd=cwd, env=env, capture_output=True, text=True
+        [*(user or []), *SHEETPIPE, *args], cwd=cwd, capture_output=True, text=True
     )
 
 
@@ -83,8 +81,8 @@ def read_only_folder() -> Iterator[Path]:
 
 def test_a_folder_without_write_access_is_one_error_line(read_only_folder):
     nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-    if not shutil.which("setpriv") or subprocess.run([*nobody, sys.executable, "-c", "import sheetpipe"],
-                      env={**os.environ, "PYTHONPATH": str(ROOT)}).returncode:  # fmt: skip
+    if not shutil.which("setpriv") or subprocess.run([*nobody, sys.executable, "-c", "import sheetpipe"]
+                      ).returncode:  # fmt: skip
         pytest.skip("the user nobody cannot run this Python")
     workbook = write_workbook(read_only_folder / "pipeline.xlsx", tabs(deals(3)))
     workbook.chmod(0o644)
@@ -108,8 +106,8 @@ def test_a_folder_without_write_access_is_one_error_line(read_only_folder):
 
 def test_init_into_a_folder_without_write_access_is_one_error_line(read_only_folder):
     nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-    if not shutil.which("setpriv") or subprocess.run([*nobody, sys.executable, "-c", "import sheetpipe"],
-                      env={**os.environ, "PYTHONPATH": str(ROOT)}).returncode:  # fmt: skip
+    if not shutil.which("setpriv") or subprocess.run([*nobody, sys.executable, "-c", "import sheetpipe"]
+                      ).returncode:  # fmt: skip
         pytest.skip("the user nobody cannot run this Python")
     done = sheetpipe("init", "--xlsx", "pipeline.xlsx", cwd=read_only_folder, user=nobody)
     assert done.returncode == 1, done.stderr

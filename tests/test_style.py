@@ -14,12 +14,12 @@ def ruff(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_ruff_lint_passes():
-    result = ruff("check", "sheetpipe", "tests", "bench")
+    result = ruff("check", "src", "tests", "bench")
     assert result.returncode == 0, result.stdout
 
 
 def test_ruff_format_is_clean():
-    result = ruff("format", "--check", "sheetpipe", "tests", "bench")
+    result = ruff("format", "--check", "src", "tests", "bench")
     assert result.returncode == 0, result.stdout
 
 
@@ -37,7 +37,7 @@ def test_core_stays_pure():
         "sheetpipe.backends",
         "sheetpipe.sync",
     )
-    for path in (ROOT / "sheetpipe" / "core").glob("*.py"):
+    for path in (ROOT / "src" / "sheetpipe" / "core").rglob("*.py"):
         for line in path.read_text().splitlines():
             words = line.split()
             if words[:1] in (["import"], ["from"]) and len(words) > 1:

@@ -113,7 +113,7 @@ SUBJECT_LINE = re.compile(r"^Subject:(.*)$", re.M | re.I)
 
 
 def _default_template(name: str) -> str | None:
-    found = templates().joinpath("mail", name)
+    found = templates().joinpath("mail").joinpath(name)
     return found.read_text(encoding="utf-8") if found.is_file() else None
 
 

@@ -6,7 +6,6 @@ import csv
 import io
 from importlib import resources
 from importlib.resources.abc import Traversable
-from pathlib import Path
 
 from sheetpipe.backends.base import Backend
 from sheetpipe.core.cells import number
@@ -23,15 +22,11 @@ def template_text(name: str) -> str:
 
 
 def templates() -> Traversable:
-    """The folder of default tabs, demo input and config templates.
+    """The folder of default tabs, demo input and config templates: the regular package
+    `sheetpipe.templates`, so an installed sheetpipe finds it as a plain folder.
 
-    It is the repository's top-level `templates/`; an installed sheetpipe ships it as
-    the package `sheetpipe.templates` (pyproject.toml maps it). Run from a checkout,
-    where `sheetpipe` imports from the source folder, it is found beside the package."""
-    try:
-        return resources.files("sheetpipe.templates")
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "templates"
+    Join one name at a time: on Python 3.11 a Traversable's `joinpath` may take one."""
+    return resources.files("sheetpipe.templates")
 
 
 def read_csv_template(name: str) -> list[Row]:
