@@ -22,8 +22,11 @@ NOT_SOURCE = shutil.ignore_patterns(
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+def build_wheel(folder: Path) -> Path:
     """A wheel built as pip builds one from a clean clone (in an isolated environment)."""
-    folder = tmp_path_factory.mktemp("wheel")
     source = folder / "source"
     shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
     subprocess.run(
