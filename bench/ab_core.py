@@ -46,6 +46,8 @@ def run(tree: str, sheet: str, repeat: int) -> None:
     import time
 
     sys.path.insert(0, tree)
+    if (Path(tree) / "src").is_dir():  # the src layout (since issue 21); older trees: the root
+        sys.path.insert(0, str(Path(tree) / "src"))
     from bench.workload import NOW
     from sheetpipe.core.contract import Names
     from sheetpipe.core.plan import plan_cycle
