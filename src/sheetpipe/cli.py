@@ -238,7 +238,8 @@ def serve(config_path: Path, host: str | None, port: int | None) -> None:
         raise click.UsageError(f"{config_path} has no [serve] section (see the README)")
     s = config.serve
     rules = FormRules(min_seconds=s.min_seconds, per_minute=s.per_minute, title=s.title)
-    app = make_app(Journal(s.journal), rules)
+    # A journal it cannot write would lose what it acknowledges: refuse to start (one line).
+    app = make_app(Journal(s.journal).open(), rules)
     uvicorn.run(app, host=host or s.host, port=port or s.port, log_level="info")
 
 

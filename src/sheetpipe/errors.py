@@ -60,6 +60,11 @@ class WriteUncertain(Replan):
     """A write failed in a way that leaves unknown whether it landed; a fresh read decides."""
 
 
+class JournalError(SheetpipeError):
+    """The web form's journal (`sheetpipe serve`'s SQLite file) cannot be used. A side
+    input: a cycle reports it on Status and goes on; only `serve` stops for it."""
+
+
 class BackendError(SheetpipeError):
     """The storage failed (disk, network, API) in a way retrying may fix."""
 

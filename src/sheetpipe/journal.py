@@ -29,7 +29,7 @@ from sheetpipe.config import Config
 from sheetpipe.core import cells
 from sheetpipe.core.contract import Names
 from sheetpipe.core.settings import settings_of
-from sheetpipe.errors import storage_error
+from sheetpipe.errors import JournalError
 from sheetpipe.model import ChangeSet
 
 SUBMISSION_ID = "Submission ID"
@@ -47,23 +47,44 @@ class Submission:
 class Journal:
     def __init__(self, path: Path):
         self.path = path
+        # The file is opened on first use, not here: a damaged journal then fails inside
+        # the cycle that uses it (which reports it and goes on), not as sheetpipe starts.
+        self._ready = False
+
+    def open(self) -> Journal:
+        """Open the file now (made if missing) and check every page of it; raises
+        JournalError when it is unusable. For `sheetpipe serve`, which must not start on a
+        journal it cannot keep submissions in (a damaged page fails only when read)."""
         with self._db() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS submissions (id TEXT PRIMARY KEY, received TEXT, "
-                "fields TEXT, moved INTEGER NOT NULL DEFAULT 0)"
-            )
-            db.execute("CREATE TABLE IF NOT EXISTS secret (value TEXT)")
+            found = db.execute("PRAGMA quick_check").fetchall()
+        if found != [("ok",)]:
+            damage = "; ".join(str(row[0]) for row in found[:3])
+            raise journal_error(sqlite3.DatabaseError(damage), self.path)
+        return self
+
+    def _create_tables(self, db: sqlite3.Connection) -> None:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS submissions (id TEXT PRIMARY KEY, received TEXT, "
+            "fields TEXT, moved INTEGER NOT NULL DEFAULT 0)"
+        )
+        db.execute("CREATE TABLE IF NOT EXISTS secret (value TEXT)")
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         try:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        except sqlite3.OperationalError as exc:
-            raise storage_error(OSError(str(exc)), self.path, "writing") from exc
+        except sqlite3.Error as exc:
+            raise journal_error(exc, self.path) from exc
         try:
             db.execute("PRAGMA synchronous=FULL")  # a commit is on disk when it returns
+            if not self._ready:
+                self._create_tables(db)
+                self._ready = True
             yield db
+        except sqlite3.Error as exc:  # the body's statements too: the file, not a bug
+            self._ready = False  # a file put in its place later gets its tables
+            raise journal_error(exc, self.path) from exc
         finally:
             db.close()
 
@@ -155,6 +176,39 @@ def _appends(tab: str, found, header: list[str], new: list[Submission], tz) -> C
     first = len(found.rows) + 1 if found is not None else 2
     changes.appends.append((found.name if found else tab, first, rows))
     return changes
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first bytes of every SQLite database
+
+
+def journal_error(exc: sqlite3.Error, path: Path) -> JournalError:
+    """One line for a journal sheetpipe cannot use: what is wrong and what to do. The file
+    is never deleted or written over here: it may hold submissions not yet moved."""
+    if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable folder, disk error
+        return JournalError(
+            f"the journal {path} cannot be used ({exc}); check that the user running "
+            "sheetpipe can read and write it and its folder. sheetpipe tries again next cycle."
+        )
+    if not _starts_like_sqlite(path):
+        return JournalError(
+            f"{path} is not a SQLite file, so not a journal; sheetpipe left it as it is. "
+            "If [serve] journal in sheetpipe.toml names the wrong file, correct it; "
+            "otherwise move the file aside, and `sheetpipe serve` starts a new journal."
+        )
+    return JournalError(
+        f"the journal {path} is damaged ({exc}). sheetpipe left it as it is: it may hold "
+        "submissions not yet moved. Stop `sheetpipe serve`, move the file aside (keep it, "
+        "to recover them with sqlite3's .recover), and start serve again: it makes a new one."
+    )
+
+
+def _starts_like_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(SQLITE_HEADER))
+    except OSError:
+        return True  # unreadable: say "damaged" rather than guess it is the wrong file
+    return head == SQLITE_HEADER
 
 
 def open_inbox(config: Config) -> Inbox | None:

@@ -18,7 +18,7 @@ from sheetpipe.core.contract import Names
 from sheetpipe.core.plan import Plan, plan_cycle
 from sheetpipe.core.status import plan_status
 from sheetpipe.core.widths import plan_widths, shown_elsewhere
-from sheetpipe.errors import Replan
+from sheetpipe.errors import JournalError, Replan
 from sheetpipe.model import (
     ChangeSet,
     Checkbox,
@@ -27,6 +27,7 @@ from sheetpipe.model import (
     FrozenHeader,
     HealthColours,
     ListDropdown,
+    Problem,
     RepViews,
     Snapshot,
 )
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sheetpipe")
 REPLANS = 4  # reads a cycle may take when the sheet keeps changing under it
+JOURNAL_SETTING = "sheetpipe.toml [serve] journal"  # where a journal problem is shown
 REPLAN_PAUSE = 0.5  # seconds before the first re-read; doubles, with jitter
 
 
@@ -91,13 +93,13 @@ def run_cycle(
     started = time.perf_counter()
     backend.start_cycle()
     composer = mailer.composer(backend) if mailer is not None else None
-    if inbox is not None and not dry_run:  # the web form's submissions, into their tab
-        inbox.move(backend, names)
+    side_problems = _move_submissions(inbox, backend, names, dry_run)
     for attempt in range(1, REPLANS + 1):
         try:
             with backend.session(), _collector_paused():
                 snapshot = backend.read()
                 plan = plan_cycle(snapshot, names, now, composer)
+                plan.problems += side_problems
                 plan_status(
                     plan,
                     snapshot.find(names.status),
@@ -127,6 +129,25 @@ def run_cycle(
             log.warning("%s", delivery.line())
     seconds = time.perf_counter() - started
     return CycleReport(plan, snapshot, applied, seconds, backend.calls(), delivery)
+
+
+def _move_submissions(
+    inbox: Inbox | None, backend: Backend, names: Names, dry_run: bool
+) -> list[Problem]:
+    """The web form's submissions, into their tab (a dry run only reads the journal).
+
+    The journal is a side input: one that cannot be used is a problem on Status, and the
+    rest of the cycle (scores, tasks, intake) runs as usual. Its file is left untouched."""
+    if inbox is None:
+        return []
+    try:
+        if dry_run:
+            inbox.journal.waiting()
+        else:
+            inbox.move(backend, names)
+    except JournalError as err:
+        return [Problem(JOURNAL_SETTING, str(err))]
+    return []
 
 
 def backoff(attempt: int, first: float, cap: float) -> float:

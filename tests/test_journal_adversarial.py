@@ -1,0 +1,170 @@
+"""The web form's journal (`sheetpipe serve`'s SQLite file) as a bad disk, a careless copy or
+a wrong path leaves it: not a database at all, cut short, or damaged inside. The journal is a
+side input: every command goes on with scores, tasks and Status, says what is wrong in one
+line naming the file, and never deletes or writes over the file (sheetpipe/journal.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from sheetpipe.errors import JournalError
+from sheetpipe.journal import Journal
+
+from .helpers import free_port, tabs, write_config, write_workbook
+
+TAB = "Web leads"
+PAGE = 4096  # SQLite's default page size
+
+
+def journal_with_submissions(path: Path, count: int = 60) -> bytes:
+    """A real journal holding `count` submissions not yet moved, all in its main file."""
+    journal = Journal(path)
+    for n in range(count):
+        journal.add({"Name": f"Person {n} " + "x" * 150, "Email": f"p{n}@example.com"})
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path.read_bytes()
+
+
+def replaced(real: bytes) -> bytes:  # someone saved a CSV export over it
+    return b"Name,Email\nAna Ruiz,ana@example.com\n"
+
+
+def truncated(real: bytes) -> bytes:  # a copy cut short: a full disk, a sync tool
+    return real[: len(real) // 2]
+
+
+def corrupted(real: bytes) -> bytes:  # a bad sector inside one of its pages
+    page = len(real) // PAGE // 2
+    return real[: page * PAGE] + b"\xff" * 200 + real[page * PAGE + 200 :]
+
+
+BAD = [replaced, truncated, corrupted]
+
+
+def folder(tmp_path: Path, bad: Callable[[bytes], bytes]) -> tuple[Path, bytes]:
+    """A workbook and its config with [serve], whose journal has gone bad; returns the
+    journal's path and its bytes as they are now."""
+    sheets = tabs([{"Deal": "Acme", "Stage": "Contact", "Owner": "Ana", "Email": "a@acme.example"}])
+    sheets["Team"] = [["Name"], ["Ana"]]
+    write_workbook(tmp_path / "pipeline.xlsx", sheets)
+    write_config(tmp_path, extra=f'[[intake]]\ntab = "{TAB}"\n[serve]\n'
+                 'journal = "journal.sqlite"\nmin_seconds = 0\n')  # fmt: skip
+    path = tmp_path / "journal.sqlite"
+    path.write_bytes(bad(journal_with_submissions(tmp_path / "real.sqlite")))
+    return path, path.read_bytes()
+
+
+def sheetpipe(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "sheetpipe", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def sheet(folder: Path, tab: str) -> list[dict]:
+    rows = CalamineWorkbook.from_path(str(folder / "pipeline.xlsx")).get_sheet_by_name(tab)
+    header, *body = rows.to_python()
+    return [dict(zip(header, r, strict=False)) for r in body]
+
+
+def status_problems(folder: Path) -> list[str]:
+    rows = CalamineWorkbook.from_path(str(folder / "pipeline.xlsx")).get_sheet_by_name("Status")
+    return [f"{r[0]}: {r[1]}" for r in rows.to_python() if "journal" in str(r[0])]
+
+
+def journal_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if "journal" in line and "sqlite" in line]
+
+
+@pytest.mark.parametrize("bad", BAD, ids=lambda bad: bad.__name__)
+def test_a_bad_journal_is_one_line_naming_it_and_every_command_goes_on(tmp_path, bad):
+    path, before = folder(tmp_path, bad)
+    check = sheetpipe(tmp_path, "check")
+    assert check.returncode == 1, check.stderr  # an error, not a crash
+    assert "Traceback" not in check.stderr
+    [said] = journal_lines(check.stderr)
+    assert said.startswith("error: sheetpipe.toml [serve] journal: ") and str(path) in said
+    assert "left it as it is" in said and "move the file aside" in said
+
+    synced = sheetpipe(tmp_path, "sync")
+    assert synced.returncode == 0, synced.stderr
+    assert "Traceback" not in synced.stderr and len(journal_lines(synced.stderr)) == 1
+    [deal] = sheet(tmp_path, "Deals")
+    assert isinstance(deal["Score"], float) and deal["Health"] and deal["ID"] == "D-0001"
+    assert any(t["Deal ID"] == "D-0001" for t in sheet(tmp_path, "Tasks"))
+    [on_status] = status_problems(tmp_path)
+    assert str(path) in on_status
+
+    once = sheetpipe(tmp_path, "run", "--once")
+    assert once.returncode == 0 and "cycle ok" in once.stderr, once.stderr
+    assert path.read_bytes() == before, "the journal is the user's: never rewritten"
+
+
+@pytest.mark.parametrize("bad", BAD, ids=lambda bad: bad.__name__)
+def test_serve_refuses_to_start_on_a_bad_journal_with_one_line(tmp_path, bad):
+    path, before = folder(tmp_path, bad)
+    served = sheetpipe(tmp_path, "serve", "--port", str(free_port()), timeout=60)
+    assert served.returncode == 1 and "Traceback" not in served.stderr, served.stderr
+    [said] = [line for line in served.stderr.splitlines() if line.startswith("Error:")]
+    assert str(path) in said and "move the file aside" in said
+    assert path.read_bytes() == before
+
+
+def test_a_file_that_is_not_sqlite_may_be_the_wrong_path_and_is_said_so(tmp_path):
+    path, _ = folder(tmp_path, replaced)
+    with pytest.raises(JournalError, match=r"is not a SQLite file.*\[serve\] journal"):
+        Journal(path).waiting()
+
+
+def test_a_journal_in_a_folder_that_is_not_there_is_said_in_words(tmp_path):
+    path = tmp_path / "gone" / "journal.sqlite"
+    with pytest.raises(JournalError, match=r"cannot be used \(unable to open database file\)"):
+        Journal(path).open()
+    assert not path.parent.exists()
+
+
+def test_a_new_journal_is_made_where_none_was(tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite").open()
+    assert journal.waiting() == [] and (tmp_path / "journal.sqlite").exists()
+
+
+def wait_for(daemon: subprocess.Popen, done: Callable[[], bool], log: list[str]) -> None:
+    """Read the daemon's log a cycle at a time until `done()` holds after a cycle."""
+    deadline = time.monotonic() + 90  # a loaded machine: a generous ceiling
+    while time.monotonic() < deadline:
+        line = daemon.stderr.readline()
+        log.append(line)
+        assert "cycle failed" not in line and daemon.poll() is None, "".join(log)
+        if "cycle ok" in line and done():
+            return
+    raise AssertionError("".join(log))
+
+
+def test_the_daemon_keeps_cycling_while_its_journal_is_bad_and_takes_a_new_one(tmp_path):
+    path, _ = folder(tmp_path, lambda real: real)  # a good journal to begin with
+    command = [sys.executable, "-m", "sheetpipe", "run", "--every", "1s"]
+    daemon = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    log: list[str] = []
+    try:
+        wait_for(daemon, lambda: len(sheet(tmp_path, TAB)) == 60, log)
+        kept = journal_with_submissions(tmp_path / "later.sqlite")
+        path.write_bytes(corrupted(kept))  # goes bad while the daemon runs
+        wait_for(daemon, lambda: bool(status_problems(tmp_path)), log)
+        wait_for(daemon, lambda: bool(status_problems(tmp_path)), log)  # and stays reported
+        assert path.read_bytes() == corrupted(kept)
+        path.rename(tmp_path / "journal.damaged.sqlite")  # as the line says to
+        wait_for(daemon, lambda: not status_problems(tmp_path), log)  # before serve is back
+        Journal(path).add({"Name": "Nia Obi", "Email": "nia@obi.example"})
+        wait_for(daemon, lambda: sheet(tmp_path, TAB)[-1]["Name"] == "Nia Obi", log)
+        assert (tmp_path / "journal.damaged.sqlite").read_bytes() == corrupted(kept)
+    finally:
+        daemon.terminate()
+        daemon.communicate(timeout=60)
+    assert daemon.returncode == 0
