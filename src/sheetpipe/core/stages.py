@@ -118,6 +118,7 @@ def parse_stages(
         stages.sort(key=lambda s: (s.order, s.row))
         if key in known:
             _check_pipeline(known[key], stages, table, problems)
+            _check_exits(stages, table, problems)
     return Stages(result), problems
 
 
@@ -159,6 +160,33 @@ def _check_pipeline(name: str, stages: list[Stage], table: Table, problems: list
                     "warning",
                 )
             )
+
+
+def _check_exits(stages: list[Stage], table: Table, problems: list) -> None:
+    """`Exit when` on a stage it can do nothing for, said on its cell: a closed stage, a
+    stage without a playbook, or the last open stage. That last one stays a person's move on
+    purpose: ticking tasks does not win (or lose) a deal, so sheetpipe never closes one."""
+    for stage in stages:
+        if stage.exit_when is None:
+            continue
+        doing = f'Exit when "{stage.exit_when}" on {stage.name} does nothing: '
+        if stage.closed:
+            why = "a closed stage has no next stage. Empty the cell."
+        elif not stage.playbook:
+            why = "the stage has no Playbook, so it is never done. Write one, or empty the cell."
+        elif _next_open(stage, stages) is None:
+            why = (
+                "no open stage comes after it, and sheetpipe never closes a deal as won or lost "
+                "because its tasks are ticked: a person moves it. Empty the cell, or add the "
+                "stage it should move to."
+            )
+        else:
+            continue
+        problems.append(Problem(table.where(stage.row, "Exit when"), doing + why, "warning"))
+
+
+def _next_open(stage: Stage, stages: list[Stage]) -> Stage | None:
+    return Stages({stage.pipeline: stages}).next_open(stage)
 
 
 @dataclass
