@@ -83,8 +83,14 @@ def test_a_threshold_outside_the_scores_is_reported_and_the_default_used():
     settings = settings_of([["Nurture below", 1000, ""], ["SQL threshold", 100, ""]])
     assert settings.nurture_below == 30 and settings.sql_threshold == 100
     assert [str(p) for p in settings.problems] == [
-        "Settings tab: Nurture below 1000 is outside the scores (0 to 100); using 30."
+        "Settings!B2: Nurture below 1000 is outside the scores (0 to 100); using 30."
     ]
+
+
+def test_a_threshold_left_at_its_default_outside_new_scores_names_the_score_cell():
+    settings = settings_of([["SQL threshold", 60, ""], ["Score min", 40, ""]])
+    # MQL threshold and Nurture below (30) have no row: Score min is the cell to change.
+    assert [p.where for p in settings.problems] == ["Settings!B3", "Settings!B3"]
 
 
 def test_a_duplicated_setting_is_reported_and_the_first_value_used():
@@ -387,7 +393,7 @@ def test_score_min_not_below_score_max_falls_back_to_0_to_100():
     settings = settings_of([["Score min", 50, ""], ["Score max", 50, ""]])
     assert (settings.score_min, settings.score_max) == (0, 100)
     assert [(str(p), p.level) for p in settings.problems] == [
-        ("Settings tab: Score min must be below Score max; using 0 to 100.", "error")
+        ("Settings!B2: Score min must be below Score max; using 0 to 100.", "error")
     ]
 
 
@@ -401,11 +407,18 @@ def test_thresholds_may_sit_on_the_edges_of_the_score_range():
 
 def test_mql_above_sql_is_a_warning_and_equal_is_fine():
     assert settings_of([["MQL threshold", 60, ""]]).problems == []  # equal to SQL's 60
-    (problem,) = settings_of([["MQL threshold", 61, ""]]).problems
+    (problem,) = settings_of([["SQL threshold", 50, ""], ["MQL threshold", 61, ""]]).problems
     assert (str(problem), problem.level) == (
-        "Settings tab: MQL threshold is above SQL threshold; no lead will be MQL.",
+        "Settings!B3: MQL threshold 61 is above SQL threshold 50; no lead will be MQL. "
+        "Lower one or raise the other.",
         "warning",
     )
+
+
+def test_every_problem_of_settings_that_do_not_fit_together_names_a_cell():
+    settings = settings_of([["Dead after days without contact", 10, ""],
+                            ["Stalled after days without contact", 20, ""]])  # fmt: skip
+    assert [p.where for p in settings.problems] == ["Settings!B2"]
 
 
 def test_dead_not_after_stalled_is_a_warning():

@@ -170,7 +170,8 @@ def parse_settings(table: Table | None) -> Settings:
         if spec.attr != "decimal_separator"
     }
     settings = Settings(**values, decimal_separator=decimal, problems=problems)  # type: ignore[arg-type]
-    return _cross_check(settings, table.name)
+    addresses = {key: where for key, (_, where) in cells.items()}
+    return _cross_check(settings, Addresses(table.name, addresses))
 
 
 def _setting_cells(table: Table, problems: list[Problem]) -> dict[str, tuple[object, str]]:
@@ -269,10 +270,26 @@ TEXT_CHECKS = {
 }
 
 
-def _cross_check(settings: Settings, tab: str) -> Settings:
+@dataclass(frozen=True)
+class Addresses:
+    """Where each setting's Value cell is, so that a problem of two settings that do not
+    fit together names a cell, as every other setting problem does."""
+
+    tab: str
+    by_name: dict[str, str]  # norm(setting name) → its Value cell, e.g. "Settings!B2"
+
+    def of(self, *names: str) -> str:
+        """The cell of the first of `names` the tab has a row for; else the tab (a setting
+        left out is at its default, so the other one is the cell to change)."""
+        found = (self.by_name.get(norm(name)) for name in names)
+        return next((where for where in found if where), f"{self.tab} tab")
+
+
+def _cross_check(settings: Settings, at: Addresses) -> Settings:
     """What each value alone cannot show: how they fit together."""
-    where, problems = f"{tab} tab", settings.problems
+    problems = settings.problems
     if settings.score_min >= settings.score_max:
+        where = at.of("Score min", "Score max")
         problems.append(Problem(where, "Score min must be below Score max; using 0 to 100."))
         settings = _replaced(settings, score_min=0, score_max=100)
     low, high = settings.score_min, settings.score_max
@@ -281,7 +298,7 @@ def _cross_check(settings: Settings, tab: str) -> Settings:
         if not low <= value <= high:
             problems.append(
                 Problem(
-                    where,
+                    at.of(spec.name, "Score min", "Score max"),
                     f"{spec.name} {value:g} is outside the scores ({low:g} to {high:g}); "
                     f"using {spec.default}.",
                 )
@@ -289,12 +306,17 @@ def _cross_check(settings: Settings, tab: str) -> Settings:
             settings = _replaced(settings, **{spec.attr: spec.default})
     if settings.mql_threshold > settings.sql_threshold:
         problems.append(
-            Problem(where, "MQL threshold is above SQL threshold; no lead will be MQL.", "warning")
+            Problem(
+                at.of("MQL threshold", "SQL threshold"),
+                f"MQL threshold {settings.mql_threshold:g} is above SQL threshold "
+                f"{settings.sql_threshold:g}; no lead will be MQL. Lower one or raise the other.",
+                "warning",
+            )
         )
     if settings.dead_after_days_without_contact <= settings.stalled_after_days_without_contact:
         problems.append(
             Problem(
-                where,
+                at.of("Dead after days without contact", "Stalled after days without contact"),
                 "Dead after days without contact is not above Stalled after days without "
                 "contact; quiet deals turn Dead without being Stalled first.",
                 "warning",
