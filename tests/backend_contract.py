@@ -33,6 +33,7 @@ from sheetpipe.sync import run_cycle
 
 from .helpers import NAMES, NOW, column, record, tabs
 
+HEADER_FILL = "DDEBF7"  # the light blue a person gave a header
 FORMULA_TEXTS = ['=HYPERLINK("http://x","y")', "+1", "@SUM(A1)", "-2", "=1+1", "\t=1+1", "\r=2"]
 
 
@@ -68,6 +69,26 @@ class BackendContract:
     def layout(self, sheet, tab: str) -> Layout:
         """Read from the storage itself (a backend module overrides it)."""
         pytest.skip("this backend keeps no layout")
+
+    def style_header(self, sheet, tab: str) -> None:
+        """Make the tab's header bold on a blue fill, as a person does (a backend module
+        overrides it)."""
+        pytest.skip("this backend keeps no formats")
+
+    def header_fills(self, sheet, tab: str) -> list[str | None]:
+        """The fill of each header cell with a value, as RGB hex (a backend module
+        overrides it)."""
+        pytest.skip("this backend keeps no formats")
+
+    def test_a_header_cell_sheetpipe_adds_looks_as_the_rest_of_the_header(self, backend):
+        sheet = backend(tabs(deals()))
+        self.style_header(sheet, "Deals")
+        run_cycle(sheet, NAMES, NOW)
+        header = sheet.read().find("Deals").header
+        assert {"ID", "Score", "Health", "Days in stage"} <= set(header)
+        assert self.layout(sheet, "Deals").bold_header, "the added cells are bold too"
+        assert self.header_fills(sheet, "Deals") == [HEADER_FILL] * len(header)
+        assert not self.layout(sheet, "Customers").bold_header  # a plain header stays plain
 
     def test_new_tabs_and_columns_are_laid_out_to_be_read(self, backend):
         sheet = backend(

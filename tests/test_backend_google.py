@@ -17,7 +17,7 @@ from sheetpipe.errors import BackendError, ConfigError, SheetNotFound, WriteUnce
 from sheetpipe.sync import run_cycle
 
 from . import google_helpers as gh
-from .backend_contract import BackendContract, Layout, deals
+from .backend_contract import HEADER_FILL, BackendContract, Layout, deals
 from .helpers import NAMES, NOW, column, tabs
 
 
@@ -48,6 +48,29 @@ class TestGoogleBackend(BackendContract):
         wrapped = {c for c, cell in enumerate(second, start=1)
                    if cell and (cell.uef or {}).get("wrapStrategy") == "WRAP"}  # fmt: skip
         return Layout(widths, bold and bool(header), frozen, ws.basic_filter is not None, wrapped)
+
+    def style_header(self, sheet, tab):
+        ws = self.emulator.files[sheet.key].by_title(tab)
+        red, green, blue = (int(HEADER_FILL[i : i + 2], 16) / 255 for i in (0, 2, 4))
+        look = {"textFormat": {"bold": True},
+                "backgroundColor": {"red": red, "green": green, "blue": blue}}  # fmt: skip
+        for c, cell in enumerate(ws.rows[0]):
+            if cell is not None:
+                ws.put(0, c, cell.with_(uef=look))
+
+    def header_fills(self, sheet, tab):
+        header = self.emulator.files[sheet.key].by_title(tab).rows[0]
+        return [
+            self._rgb((cell.uef or {}).get("backgroundColor"))
+            for cell in header
+            if cell and cell.uev
+        ]
+
+    @staticmethod
+    def _rgb(colour: dict | None) -> str | None:
+        if not colour:
+            return None
+        return "".join(f"{round(colour.get(k, 0) * 255):02X}" for k in ("red", "green", "blue"))
 
     def fills(self, sheet, tab):
         found = {}

@@ -21,7 +21,7 @@ from sheetpipe.errors import AlreadyRunning, BackendError, SheetChanged, SheetNo
 from sheetpipe.model import ChangeSet
 from sheetpipe.sync import run_cycle
 
-from .backend_contract import BackendContract, Layout, deals
+from .backend_contract import HEADER_FILL, BackendContract, Layout, deals
 from .helpers import NAMES, NOW, tabs, write_workbook
 
 
@@ -47,6 +47,21 @@ class TestXlsxBackend(BackendContract):
         return Layout(
             widths, bold, ws.freeze_panes == "A2", ws.auto_filter.ref is not None, wrapped
         )
+
+    def style_header(self, sheet, tab):
+        wb = openpyxl.load_workbook(sheet.path)
+        for cell in wb[tab][1]:
+            cell.font = openpyxl.styles.Font(bold=True)
+            cell.fill = openpyxl.styles.PatternFill("solid", fgColor="FF" + HEADER_FILL)
+        wb.save(sheet.path)
+
+    def header_fills(self, sheet, tab):
+        ws = openpyxl.load_workbook(sheet.path)[tab]
+        return [
+            cell.fill.fgColor.rgb[-6:] if cell.fill.fill_type == "solid" else None
+            for cell in ws[1]
+            if cell.value is not None
+        ]
 
     def fills(self, sheet, tab):
         ws = openpyxl.load_workbook(sheet.path)[tab]
@@ -400,3 +415,28 @@ def test_a_file_moved_into_place_is_noticed_even_with_the_same_size_and_time(wor
         os.replace(staged, workbook)
         with pytest.raises(SheetChanged):
             backend.apply(plan.changes, "Status")
+
+
+def test_the_demo_shows_every_header_bold_with_the_columns_sheetpipe_added(tmp_path):
+    from datetime import UTC, datetime
+
+    from sheetpipe.demo import make_demo
+
+    make_demo(tmp_path, False, datetime.now(UTC))
+    book = openpyxl.load_workbook(tmp_path / "pipeline.xlsx")
+    for ws in book.worksheets:
+        plain = [cell.value for cell in ws[1] if cell.value is not None and not cell.font.b]
+        assert plain == [], ws.title  # was: Deals' ID, Score, Health … not bold
+
+
+def test_a_header_rows_own_format_goes_to_the_header_cells_sheetpipe_adds(tmp_path):
+    """A row formatted whole (customFormat) gives its cells that format, as in Excel."""
+    path = write_workbook(tmp_path / "pipeline.xlsx", tabs(deals()))
+    book = openpyxl.load_workbook(path)
+    book["Deals"].row_dimensions[1].font = openpyxl.styles.Font(italic=True)
+    book.save(path)
+    run_cycle(XlsxBackend(path), NAMES, NOW)
+    header = openpyxl.load_workbook(path)["Deals"][1]
+    added = [cell for cell in header if cell.value in ("ID", "Score", "Days in stage")]
+    assert len(added) == 3 and all(cell.font.i for cell in added)
+    assert not any(cell.font.i for cell in header if cell.value == "Deal"), "typed plain"

@@ -814,6 +814,39 @@ def _set_validation(ss: Spreadsheet, args: dict) -> None:
             sheet.put(r, c, sheet.cell(r, c).with_(dv=copy.deepcopy(rule)))
 
 
+# What each pasteType of copyPaste carries over (Google's PASTE_FORMAT: the format and
+# the data validation only).
+PASTED = {
+    "PASTE_NORMAL": ("uev", "uef", "note", "dv"),
+    "PASTE_VALUES": ("uev",),
+    "PASTE_FORMAT": ("uef", "dv"),
+}
+
+
+def _copy_paste(ss: Spreadsheet, args: dict) -> None:
+    """The source range pasted onto the destination: tiled over it when it is larger,
+    whole (running past it) when it is smaller, as Google does."""
+    kind = args.get("pasteType", "PASTE_NORMAL")
+    if kind not in PASTED:
+        raise bad(f"the emulator does not support pasteType {kind}")
+    source, target = args.get("source") or {}, args.get("destination") or {}
+    from_sheet, to_sheet = _sheet(ss, source.get("sheetId")), _sheet(ss, target.get("sheetId"))
+    r0, c0, r1, c1 = _cells_of(from_sheet, source)
+    d0, e0, d1, e1 = _cells_of(to_sheet, target)
+    height, width = r1 - r0, c1 - c0
+    if height <= 0 or width <= 0:
+        raise bad("copyPaste: the source range must hold at least one cell")
+    copied = [[from_sheet.cell(r, c) for c in range(c0, c1)] for r in range(r0, r1)]
+    rows = max(1, (d1 - d0) // height) * height
+    cols = max(1, (e1 - e0) // width) * width
+    _check_grid(to_sheet, d0 + rows, e0 + cols)
+    for i in range(rows):
+        for j in range(cols):
+            old, new = to_sheet.cell(d0 + i, e0 + j), copied[i % height][j % width]
+            changes = {key: copy.deepcopy(getattr(new, key)) for key in PASTED[kind]}
+            to_sheet.put(d0 + i, e0 + j, old.with_(**changes))
+
+
 HANDLERS = {
     "addSheet": _add_sheet,
     "deleteSheet": _delete_sheet,
@@ -822,6 +855,7 @@ HANDLERS = {
     "updateCells": _update_cells,
     "appendCells": _append_cells,
     "repeatCell": _repeat_cell,
+    "copyPaste": _copy_paste,
     "insertDimension": _insert_dimension,
     "deleteDimension": _delete_dimension,
     "appendDimension": _append_dimension,

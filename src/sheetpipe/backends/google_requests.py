@@ -437,6 +437,8 @@ class _Requests:
         target = self.info(title)
         self.grow(target, 1, col)
         self.requests.append(_update_cells(target.sheet_id, 0, col - 1, [[header]]))
+        if col > 1:  # looks as the header cell before it does (bold, filled), as on xlsx
+            self.requests.append(_header_format_from_left(target.sheet_id, col))
 
     def write(self, write: ColumnWrite) -> None:
         target = self.info(write.tab)
@@ -529,6 +531,18 @@ def _update_cells(sheet_id: int, row0: int, col0: int, values: list[Row]) -> dic
             "fields": _fields(flat),
         }
     }
+
+
+def _header_format_from_left(sheet_id: int, col: int) -> dict:
+    """The format of header cell `col - 1` pasted onto header cell `col` (1-based). Columns
+    are added left to right in one batch, so each takes the look the header ends in."""
+
+    def header_cell(at: int) -> dict:
+        return {"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": 1,
+                "startColumnIndex": at - 1, "endColumnIndex": at}  # fmt: skip
+
+    paste = {"source": header_cell(col - 1), "destination": header_cell(col)}
+    return {"copyPaste": {**paste, "pasteType": "PASTE_FORMAT"}}
 
 
 def _append_dimension(sheet_id: int, dimension: str, length: int) -> dict:

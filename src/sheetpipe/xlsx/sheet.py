@@ -239,11 +239,15 @@ class Rewrite:
         attrs = ATTR_SPANS.sub(b"", attrs)  # spans is a hint that new cells would falsify
         out, col, pending = [], 0, sorted(values.items())
         at = 0
+        # A cell made in the header row looks as the header does (bold, filled), not as
+        # the column below it: the row's own format if it has one, else its cell before.
+        row_format = _row_style(attrs) if number == 1 else None
+        header = row_format
         for cell in CELL.finditer(body):
             found = ATTR_R.search(cell.group(2))
             col = _col_number(found.group(1)) if found else col + 1
             while at < len(pending) and pending[at][0] < col:
-                out.append(self._cell(number, *pending[at], None))
+                out.append(self._cell(number, *pending[at], None, header))
                 at += 1
             if at < len(pending) and pending[at][0] == col:
                 out.append(self._cell(number, col, pending[at][1], cell))
@@ -254,26 +258,53 @@ class Rewrite:
                     if found
                     else _with_r(cell.group(0), p + b"c", f"{col_letter(col)}{number}")
                 )
-        out.extend(self._cell(number, c, v, None) for c, v in pending[at:])
+            if number == 1 and row_format is None:
+                header = _style_of(cell)
+        out.extend(self._cell(number, c, v, None, header) for c, v in pending[at:])
         if attrs.rstrip().endswith(b"/"):
             attrs = attrs.rstrip()[:-1]
         return b"<%srow%s>%s</%srow>" % (p, attrs, b"".join(out), p)
 
-    def _cell(self, row: int, col: int, value: object, old: re.Match[bytes] | None) -> bytes:
+    def _cell(
+        self, row: int, col: int, value: object, old: re.Match[bytes] | None,
+        header: int | None = None,
+    ) -> bytes:  # fmt: skip
+        """The cell's XML: an old cell keeps its style; a new one takes `header` (the
+        header row's style, in row 1) or else its column's."""
         p = self.split.prefix
         style = 0
-        if old is None and self.column_styles and not _empty(value):
+        if old is None and header is not None:
+            style = header
+        elif old is None and self.column_styles and not _empty(value):
             style = self.column_styles.get(col, 0)
         if old is not None:
             if b"<" + p + b"f" in (old.group(3) or b""):
                 self.formulas_dropped = True
-            found = ATTR_S.search(old.group(2))
-            style = int(found.group(1)) if found and found.group(1).isdigit() else 0
+            style = _style_of(old)
         ref = _letters(col) + str(row).encode()
         return cell_xml(p, ref, value, style, self.styles)
 
 
 COL = re.compile(rb"<(?:\w+:)?col\b([^>]*)>")
+
+
+def _style_of(cell: re.Match[bytes]) -> int:
+    found = ATTR_S.search(cell.group(2))
+    return int(found.group(1)) if found and found.group(1).isdigit() else 0
+
+
+ROW_FORMAT = re.compile(rb"""(?:^|\s)customFormat\s*=\s*["'](?:1|true)["']""")
+
+
+def _row_style(attrs: bytes) -> int | None:
+    """The style a row gives the cells made in it (`customFormat`), as Excel does; None
+    when the row has none."""
+    if not ROW_FORMAT.search(attrs):
+        return None
+    found = ATTR_S.search(attrs)
+    return int(found.group(1)) if found and found.group(1).isdigit() else None
+
+
 COL_ATTR = re.compile(rb'\b(min|max|style|width)="([\d.]+)"')
 LINE_POINTS = 15  # a line of the default font (11 pt) with its spacing
 CHAR_SHARE = 0.9  # of a width's characters (digits) that text of mixed letters fills
