@@ -17,12 +17,18 @@ message, so a row left `sending` is only reported (core/outbox.py).
 
 from __future__ import annotations
 
+import contextlib
+import email.errors
+import errno
+import json
 import logging
 import os
 import re
 import smtplib
 import socket
 import ssl
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -38,14 +44,18 @@ from sheetpipe.core import outbox
 from sheetpipe.core.contract import Names
 from sheetpipe.core.outbox import Alert, Letter, MailProblem, Outgoing
 from sheetpipe.core.plan import local_now
-from sheetpipe.core.settings import Settings, settings_of
+from sheetpipe.core.settings import settings_of
 from sheetpipe.core.table import Table, read_table
-from sheetpipe.core.team import Member
-from sheetpipe.errors import Replan, SheetpipeError
+from sheetpipe.core.tasks import slug
+from sheetpipe.core.team import Member, read_team
+from sheetpipe.errors import Replan, SheetpipeError, WorkbookBusy
 from sheetpipe.layout import templates
+from sheetpipe.model import ChangeSet
 
 log = logging.getLogger("sheetpipe")
 RECORD_TRIES = 4  # reads to find the rows again when the Outbox moves under the write
+RECORD_WAIT = 120.0  # seconds to wait for a workbook open in Excel or LibreOffice to record
+RECORD_PAUSE = 5.0  # the longest pause between two looks at whether it is still open
 
 
 class MailError(SheetpipeError):
@@ -160,12 +170,38 @@ class Postman:
             self.smtp = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,
                                          context=context)  # fmt: skip
         else:
-            self.smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+            self.smtp = self._plain()
             if config.security == "starttls":
                 self.smtp.starttls(context=context)
         if config.user:
-            self.smtp.login(config.user, _password(config))
+            self._login(self.smtp)
         return self.smtp
+
+    def _plain(self) -> smtplib.SMTP:
+        """A connection that starts unencrypted; on a port that speaks TLS at once the
+        server waits for a TLS hello and never greets, so a missing greeting is told apart
+        from a silent server by trying TLS there."""
+        config = self.config
+        try:
+            return smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+        except smtplib.SMTPServerDisconnected:
+            if _speaks_tls_at_once(config):
+                raise MailError(f'{config.describe()}: this port speaks TLS at once (as 465 does): '
+                                f'use security = "ssl", or the STARTTLS port (587) with '
+                                f'security = "{config.security}"') from None  # fmt: skip
+            raise
+
+    def _login(self, smtp: smtplib.SMTP) -> None:
+        config = self.config
+        try:
+            smtp.login(config.user, _password(config))
+        except smtplib.SMTPNotSupportedError:  # AUTH is not among the EHLO's extensions
+            over = {"none": "unencrypted", "starttls": "after STARTTLS", "ssl": "over TLS"}
+            hint = ('; if it offers one only over TLS, use security = "starttls" or "ssl"'
+                    if config.security == "none" else "")  # fmt: skip
+            raise MailError(f"{config.describe()}: the server offers no login (no AUTH, "
+                            f"{over[config.security]}): if it relays without one, leave out "
+                            f"[smtp] user and its password{hint}") from None  # fmt: skip
 
     def __exit__(self, *exc: object) -> None:
         self._close()
@@ -182,21 +218,25 @@ class Postman:
         domain = parseaddr(self.config.sender)[1].rpartition("@")[2] or None
         return make_msgid("sheetpipe", domain=domain)
 
-    def send(self, mail: Outgoing, message_id: str, now: datetime) -> Fate:
+    def send(self, message: EmailMessage, now: datetime) -> Fate:
+        """One SMTP transaction. Never raises: what it cannot tell is in doubt (None)."""
         assert self.smtp is not None, "send() inside `with Postman(...)`"
-        try:
-            message = self.message(mail, message_id)
-        except ValueError as err:  # a line break in To: no header may carry one
-            return Fate(f"{outbox.FAILED}: {err}")
         try:
             self.smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as err:
-            code, said = next(iter(err.recipients.values()))
+            code, said = next(iter(err.recipients.values()), (550, "no recipient"))
             return _refused(code, said)
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as err:
             return _refused(err.smtp_code, err.smtp_error)
+        except smtplib.SMTPNotSupportedError:  # asked before any transaction: nothing went
+            return Fate(f"{outbox.FAILED}: the server takes no address with letters beyond "
+                        "ASCII (it lacks SMTPUTF8)")  # fmt: skip
         except (OSError, smtplib.SMTPException):
             # The connection broke mid-transaction: the server may have the message.
+            return Fate(None)
+        except Exception as err:  # noqa: BLE001 - one e-mail's surprise never strands its batch
+            log.error("sending %s failed unexpectedly (%s: %s); it stays `sending`, in doubt",
+                      message["Message-ID"], type(err).__name__, err)  # fmt: skip
             return Fate(None)
         return Fate(outbox.SENT, now)
 
@@ -211,6 +251,20 @@ class Postman:
         message["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
         message.set_content(mail.body)
         return message
+
+
+def _speaks_tls_at_once(config: SmtpConfig) -> bool:
+    """Whether the server at host:port answers a TLS hello (implicit TLS). Only the
+    handshake: no certificate is trusted by it, nothing is sent over it."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    address, seconds = (config.host, config.port), min(config.timeout, 10)
+    try:
+        with socket.create_connection(address, timeout=seconds) as raw:
+            context.wrap_socket(raw, server_hostname=config.host).close()
+            return True
+    except (OSError, ssl.SSLError):
+        return False
 
 
 def _refused(code: int, said: bytes | str) -> Fate:
@@ -262,6 +316,9 @@ def _why(err: Exception, config: SmtpConfig) -> str:
         return f"no answer within {config.timeout:g} s; check [smtp] host, port and firewall"
     if isinstance(err, smtplib.SMTPResponseException):
         return f"the server refused ({err.smtp_code} {_said(err.smtp_error)})"
+    if isinstance(err, smtplib.SMTPServerDisconnected):
+        return (f"the server closed the connection or never greeted ({err}); check [smtp] "
+                "port and security")  # fmt: skip
     return f"{type(err).__name__}: {err}"
 
 
@@ -281,6 +338,8 @@ def check_smtp(config: SmtpConfig) -> str:
 
 # ---- delivering the Outbox ---------------------------------------------------------------
 
+Outcome = tuple[str, str, datetime | None]  # Status, Message-ID, Sent: one row's fate
+
 
 @dataclass
 class Delivery:
@@ -289,8 +348,9 @@ class Delivery:
     sent: int = 0
     failed: int = 0
     in_doubt: int = 0
-    error: str = ""  # why the server took nothing, when it did not
+    error: str = ""  # why the server took nothing, or why fates wait for the next cycle
     fates: dict[str, str] = field(default_factory=dict)  # Outbox ID → status written
+    handled: set[str] = field(default_factory=set)  # IDs taken this delivery: each once
 
     def line(self) -> str:
         said = f"mail: {self.sent} sent, {self.failed} failed"
@@ -303,6 +363,7 @@ class Mailer:
     """[smtp] at work: the composer a cycle queues with, and delivery after it."""
 
     config: SmtpConfig
+    kept: FateStore | None = None  # where fates wait when the sheet cannot take them
 
     def composer(self, backend: Backend) -> Templates:
         return Templates(self.config.templates, backend.describe(), backend.row_link)
@@ -317,76 +378,269 @@ class Mailer:
             done.error = str(err)
         except Replan as err:  # the Outbox moved before a batch was marked: nothing sent
             done.error = f"the sheet changed while sending ({err}); the rest wait for next time"
+        except WorkbookBusy:  # opened before a batch was marked: nothing sent
+            done.error = ("the workbook was opened in Excel or LibreOffice before the e-mails "
+                          "left; they wait for the next cycle")  # fmt: skip
         return done
+
+    def settle(self, backend: Backend, names: Names) -> None:
+        """Write the fates an earlier delivery had to keep (its workbook was open, …),
+        before the cycle reads the Outbox: it then shows `sent`, not `sending`."""
+        if self.kept is None:
+            return
+        sheet = backend.describe()
+        try:
+            outcomes, marked = self.kept.load(sheet)
+        except OSError:  # said in the log; the cycle goes on
+            return
+        if not outcomes:
+            return
+        why = _write_fates(backend, names, outcomes, marked, wait=0)
+        if why:  # still not writable: they stay kept, and the cycle says why it stops
+            log.warning("%d e-mails' fates kept in %s wait: %s", len(outcomes), self.kept.path,
+                        why)  # fmt: skip
+            return
+        self.kept.forget(sheet, outcomes)
+        log.info("wrote %d e-mails' fates kept since an earlier cycle", len(outcomes))
 
     def _one_batch(self, backend: Backend, names: Names, now: datetime, done: Delivery) -> bool:
         """Send one batch; True when the next one may follow."""
         with backend.session():
-            table, settings, local = _outbox(backend, names, now)
-            state = outbox.read_outbox(table, local, settings.date_order)
-            batch = outbox.next_batch(state, int(settings.e_mails_per_day))
-            if not batch or table is None:
+            found = _read_batch(backend, names, now)
+            batch = [m for m in found.batch if m.id not in done.handled]
+            if not batch or found.table is None:
                 return False
-            with Postman(self.config) as postman:
-                ids = {mail.id: postman.message_id() for mail in batch}
-                marks = {i: (outbox.SENDING, ids[i], local) for i in ids}
-                backend.apply(outbox.fates(table, marks), names.status)
-                outcomes, broken = self._send(postman, batch, ids, local)
-            _record(backend, names, now, outcomes)
-        for status, _, _ in outcomes.values():
-            done.sent += status == outbox.SENT
-            done.failed += status.startswith(outbox.FAILED)
-        done.in_doubt += broken
-        done.fates.update({i: o[0] for i, o in outcomes.items()})
+            done.handled.update(m.id for m in batch)
+            addressed = outbox.address(batch, found.pipelines, found.team, found.tasks,
+                                       self.composer(backend))  # fmt: skip
+            letters, refused = self._messages(addressed)
+            failures = {i: (f"{outbox.FAILED}: {why}", "", None) for i, why in refused.items()}
+            done.failed += len(failures)
+            if not letters:
+                _apply(backend, names, outbox.fates(found.table, failures))
+                return True
+            with contextlib.ExitStack() as connection:
+                try:
+                    postman = connection.enter_context(Postman(self.config))
+                except MailError:  # the rows that cannot go are failed all the same
+                    _apply(backend, names, outbox.fates(found.table, failures))
+                    raise
+                marks = {i: (outbox.SENDING, m["Message-ID"], found.local)
+                         for i, (_, m) in letters.items()}  # fmt: skip
+                _apply(backend, names, outbox.fates(found.table, marks | failures,
+                                                    addressed.remade))  # fmt: skip
+                outcomes, broken = _send_all(postman, letters, found.local)
+            marked = {i: m["Message-ID"] for i, (_, m) in letters.items()}
+            try:
+                why = _write_fates(backend, names, outcomes, marked, wait=RECORD_WAIT)
+            except Exception as err:  # a surprise: what the server answered is kept all the same
+                self._keep(backend, outcomes, marked, f"{type(err).__name__}: {err}")
+                raise
+        _count(done, outcomes, broken)
+        if why:
+            done.error = self._keep(backend, outcomes, marked, why)
+            return False
         # A broken connection, or a server asking to try later: the rest wait for next time.
         return not broken and all(o[0] != outbox.QUEUED for o in outcomes.values())
 
-    @staticmethod
-    def _send(
-        postman: Postman, batch: list[Outgoing], ids: dict[str, str], now: datetime
-    ) -> tuple[dict[str, tuple[str, str, datetime | None]], bool]:
-        """Each e-mail's fate; after a broken transaction (its e-mail stays `sending`, in
-        doubt) the rest go back to `queued`, unsent."""
-        outcomes: dict[str, tuple[str, str, datetime | None]] = {}
-        broken = False
-        for mail in batch:
-            if broken:
-                outcomes[mail.id] = (outbox.QUEUED, "", None)
+    def _messages(
+        self, addressed: outbox.Addressed
+    ) -> tuple[dict[str, tuple[Outgoing, EmailMessage]], dict[str, str]]:
+        """Each ready row as the message it will be, made before anything is marked, and
+        with the refused rows, the ones whose message cannot be made (a line break in a
+        Subject a person typed…): each is failed alone."""
+        postman = Postman(self.config)
+        letters, refused = {}, dict(addressed.refused)
+        for mail in addressed.ready:
+            try:
+                message = postman.message(mail, postman.message_id())
+                bytes(message)  # what send_message does first: a problem shows now
+            except (ValueError, UnicodeError, email.errors.MessageError) as err:
+                refused[mail.id] = f"the e-mail cannot be made: {err}"
                 continue
-            fate = postman.send(mail, ids[mail.id], now)
-            if fate.status is None:
-                broken = True
+            letters[mail.id] = (mail, message)
+        return letters, refused
+
+    def _keep(self, backend: Backend, outcomes: dict[str, Outcome], marked: dict[str, str],
+              why: str) -> str:  # fmt: skip
+        """Fates the sheet would not take, kept for the next cycle; never dropped."""
+        if self.kept is not None:
+            try:
+                self.kept.keep(backend.describe(), outcomes, marked)
+            except OSError as err:
+                why += f"; keeping them in {self.kept.path} failed too ({err.strerror})"
             else:
-                outcomes[mail.id] = (fate.status, ids[mail.id], fate.sent)
-        return outcomes, broken
+                return (f"the e-mails' fates could not be written ({why}); {len(outcomes)} "
+                        f"kept in {self.kept.path}, written at the next cycle")  # fmt: skip
+        listing = ", ".join(f"{i} {o[0]} {marked.get(i, '')}" for i, o in outcomes.items())
+        log.error("set these Outbox rows by hand: %s", listing)
+        return f"the e-mails' fates could not be written ({why}); see the log"
+
+
+def _count(done: Delivery, outcomes: dict[str, Outcome], broken: bool) -> None:
+    for status, _, _ in outcomes.values():
+        done.sent += status == outbox.SENT
+        done.failed += status.startswith(outbox.FAILED)
+    done.in_doubt += broken
+    done.fates.update({i: o[0] for i, o in outcomes.items()})
+
+
+def _send_all(
+    postman: Postman, letters: dict[str, tuple[Outgoing, EmailMessage]], now: datetime
+) -> tuple[dict[str, Outcome], bool]:
+    """Each e-mail's fate; after a broken transaction (its e-mail stays `sending`, in
+    doubt) the rest go back to `queued`, unsent."""
+    outcomes: dict[str, Outcome] = {}
+    broken = False
+    for mail_id, (_, message) in letters.items():
+        if broken:
+            outcomes[mail_id] = (outbox.QUEUED, "", None)
+            continue
+        fate = postman.send(message, now)
+        if fate.status is None:
+            broken = True
+        else:
+            outcomes[mail_id] = (fate.status, message["Message-ID"], fate.sent)
+    return outcomes, broken
 
 
 def open_mailer(config: Config) -> Mailer | None:
-    """The mailer sheetpipe.toml's [smtp] asks for; None without one."""
-    return Mailer(config.smtp) if config.smtp is not None else None
+    """The mailer sheetpipe.toml's [smtp] asks for; None without one. Fates the sheet
+    cannot take wait beside sheetpipe.toml (sheetpipe.mail-fates.json)."""
+    if config.smtp is None:
+        return None
+    kept = FateStore(config.path.with_name(f"{config.path.stem}.mail-fates.json"))
+    return Mailer(config.smtp, kept)
 
 
-def _outbox(
-    backend: Backend, names: Names, now: datetime
-) -> tuple[Table | None, Settings, datetime]:
-    """The Outbox as it is now, the Settings, and the sheet's local time."""
-    snapshot = backend.read(only=(names.outbox, names.settings))  # not the whole sheet
+@dataclass
+class BatchInputs:
+    """What a batch is decided on: the Outbox, and who each e-mail goes to now."""
+
+    table: Table | None
+    local: datetime  # the sheet's local time
+    batch: list[Outgoing]
+    pipelines: dict[str, Table]  # by slug of the pipeline's name, as alert IDs hold it
+    team: list[Member]
+    tasks: dict[str, str]  # Task ID → Task, for the batch's alert tasks
+
+
+def _read_batch(backend: Backend, names: Names, now: datetime) -> BatchInputs:
+    """The next batch, with the deals, Team and tasks their recipients come from (one
+    read: on Google one request however many tabs)."""
+    tabs = (names.outbox, names.settings, names.team, names.tasks, *names.pipelines)
+    snapshot = backend.read(only=tabs)
     settings = settings_of(snapshot, names.settings)
+    local = local_now(now, settings)
+
+    def table(name: str, renames: dict[str, str] | None = None) -> Table | None:
+        tab = snapshot.find(name)
+        return read_table(tab, renames, date_cells=snapshot.date_cells) if tab else None
+
+    found = table(names.outbox)
+    state = outbox.read_outbox(found, local, settings.date_order)
+    batch = outbox.next_batch(state, int(settings.e_mails_per_day))
+    pipelines = {slug(n): t for n in names.pipelines if (t := table(n, dict(names.columns)))}
+    team = read_team(table(names.team), settings.date_order, [])
+    tasks = outbox.task_texts(table(names.tasks), (m.id for m in batch))
+    return BatchInputs(found, local, batch, pipelines, team, tasks)
+
+
+def _outbox(backend: Backend, names: Names) -> Table | None:
+    """The Outbox as it is now."""
+    snapshot = backend.read(only=(names.outbox,))  # not the whole sheet
     tab = snapshot.find(names.outbox)
-    table = read_table(tab, date_cells=snapshot.date_cells) if tab else None
-    return table, settings, local_now(now, settings)
+    return read_table(tab, date_cells=snapshot.date_cells) if tab else None
 
 
-def _record(backend: Backend, names: Names, now: datetime, outcomes: dict) -> None:
-    """Write each e-mail's fate, finding its row again by ID (people may sort Outbox)."""
-    for attempt in range(1, RECORD_TRIES + 1):
+def _apply(backend: Backend, names: Names, changes: ChangeSet) -> None:
+    if changes.writes:
+        backend.apply(changes, names.status)
+
+
+def _write_fates(
+    backend: Backend,
+    names: Names,
+    outcomes: dict[str, Outcome],
+    marked: dict[str, str],
+    wait: float,
+) -> str:
+    """Write each e-mail's fate, finding its row again by ID (people may sort Outbox);
+    "" when written, else why not. A sheet that moves under the write is read again
+    (RECORD_TRIES reads); a workbook open in Excel or LibreOffice is waited for (`wait`
+    seconds), since a fate once known must reach the sheet."""
+    deadline, pause, tries = time.monotonic() + wait, 0.5, 0
+    while True:
         try:
-            table, _, _ = _outbox(backend, names, now)
-            if table is not None:
-                backend.apply(outbox.fates(table, outcomes), names.status)
-            return
+            with backend.session():
+                table = _outbox(backend, names)
+                if table is not None:
+                    _apply(backend, names, outbox.fates(table, outcomes, marked=marked))
+            return ""
         except Replan as err:
-            if attempt == RECORD_TRIES:
-                log.warning("the e-mails' fates could not be recorded: %s", err)
-                return
+            tries += 1
+            if tries == RECORD_TRIES:
+                return f"the Outbox kept changing: {err}"
             log.info("recording the e-mails' fates again: %s", err)
+        except WorkbookBusy as err:
+            if time.monotonic() + pause > deadline:
+                return str(err).split(";")[0]
+            log.info("waiting for the workbook to be closed, to record %d e-mails' fates",
+                     len(outcomes))  # fmt: skip
+            time.sleep(pause)
+            pause = min(pause * 2, RECORD_PAUSE)
+        except SheetpipeError as err:  # the storage failed: the fates are kept, not lost
+            return str(err)
+
+
+class FateStore:
+    """Fates the sheet could not take, in a small JSON file beside sheetpipe.toml, until a
+    later cycle writes them (Mailer.settle): what the mail server answered is never lost.
+    Each is kept with the Message-ID its row was marked `sending` with, so that it lands
+    only on a row still waiting for it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def load(self, sheet: str) -> tuple[dict[str, Outcome], dict[str, str]]:
+        kept = self._read().get(sheet, {})
+        outcomes = {i: (e["status"], e["message_id"],
+                        datetime.fromisoformat(e["sent"]) if e.get("sent") else None)
+                    for i, e in kept.items()}  # fmt: skip
+        return outcomes, {i: e.get("marked", "") for i, e in kept.items()}
+
+    def keep(self, sheet: str, outcomes: dict[str, Outcome], marked: dict[str, str]) -> None:
+        every = self._read()
+        every.setdefault(sheet, {}).update({
+            i: {"status": status, "message_id": message_id, "marked": marked.get(i, ""),
+                "sent": sent.isoformat() if sent else None}
+            for i, (status, message_id, sent) in outcomes.items()
+        })  # fmt: skip
+        self._write(every)
+
+    def forget(self, sheet: str, ids: Iterable[str]) -> None:
+        every = self._read()
+        for i in ids:
+            every.get(sheet, {}).pop(i, None)
+        self._write({k: v for k, v in every.items() if v})
+
+    def _read(self) -> dict[str, dict[str, dict]]:
+        try:
+            found = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as err:  # kept aside for a person, never overwritten
+            log.error("%s cannot be read (%s); it is left as it is", self.path, err)
+            raise OSError(errno.EIO, f"{self.path} cannot be read") from err
+        return found if isinstance(found, dict) else {}
+
+    def _write(self, every: dict) -> None:
+        if not every:
+            self.path.unlink(missing_ok=True)
+            return
+        temporary = self.path.with_name(f".{self.path.name}.tmp")
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(every, handle, indent=1)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)  # whole or not at all

@@ -93,6 +93,8 @@ def run_cycle(
     started = time.perf_counter()
     backend.start_cycle()
     composer = mailer.composer(backend) if mailer is not None else None
+    if mailer is not None and not dry_run:  # fates an earlier delivery could not write, first
+        mailer.settle(backend, names)
     side_problems = _move_submissions(inbox, backend, names, dry_run)
     for attempt in range(1, REPLANS + 1):
         try:

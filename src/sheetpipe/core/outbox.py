@@ -9,6 +9,12 @@ its SMTP transactions, and `sent` or `failed: …` after. A row a stopped run le
 until a person looks for its Message-ID and sets it to `sent`, or to `queued` to send it
 again.
 
+A queued alert follows its deal: when its batch goes, it is addressed to the deal's
+owner as the sheet says then (`address`), so a deal reassigned while its alert waited
+mails the new owner, and an alert queued for an owner without an Email is made once the
+Team has one. Every row is checked before anything is marked `sending`; a row that cannot
+go is failed alone, with the reason.
+
 Limits, on purpose: at most BATCH e-mails are in doubt after a kill; the daily cap
 counts the rows sent (or sending) on the sheet's today, so a person deleting Outbox rows
 lifts it.
@@ -17,7 +23,7 @@ lifts it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -37,6 +43,7 @@ WAITING_TOO_LONG = timedelta(minutes=30)  # queued this long: the SMTP server is
 # Task kinds that are alerts worth an e-mail, and the Settings switch of each.
 TASK_ALERTS = {"returning": "alert_on_new_lead", "hot": "alert_when_hot",
                "stalled": "alert_when_stalled"}  # fmt: skip
+ALERT_KINDS = frozenset({"new-lead", *TASK_ALERTS})  # e-mails that go to a deal's owner
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,7 @@ class Outgoing:
     to: str
     subject: str
     body: str
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -164,17 +172,19 @@ def queue(
         known.add(alert.id)
         row = {"ID": alert.id, "Kind": alert.kind, "Queued": now, "Status": QUEUED}
         member = members.get(cells.norm(alert.owner))
-        where = cells.a1(*alert.where, 1)
-        if member is None or not member.email:
-            row["Status"] = f"{FAILED}: {alert.owner or 'the deal'} has no Email in Team"
-            problems.append(Problem(where, _no_address(alert), "warning"))
+        why = owner_problem(alert.owner, member)
+        if why:
+            row["Status"] = f"{FAILED}: {why}"
+            problems.append(Problem(cells.a1(*alert.where, 1), _no_address(alert, why), "warning"))
             rows.append(row)
             continue
+        assert member is not None  # owner_problem says why otherwise
         row["To"] = member.email
         try:
             letter = composer.compose(alert, member)
         except MailProblem as err:
             row["Status"] = f"{FAILED}: {err}"
+            where = cells.a1(*alert.where, 1)
             problems.append(Problem(where, f"the {alert.kind} e-mail was not made: {err}"))
         else:
             row.update(Subject=letter.subject, Body=letter.body)
@@ -182,12 +192,40 @@ def queue(
     return rows
 
 
-def _no_address(alert: Alert) -> str:
+def _no_address(alert: Alert, why: str) -> str:
     who = f'"{alert.owner}"' if alert.owner else "it (no owner)"
+    fix = "give them an Email in Team" if why.endswith("has no Email in Team") else why + "; fix it"
     return (
-        f"the {alert.kind} e-mail for {who} was not sent: give them an Email in Team, then "
+        f"the {alert.kind} e-mail for {who} was not sent: {fix}, then "
         f"set the Outbox row {alert.id} to queued to send it."
     )
+
+
+def owner_problem(owner: str, member: Member | None) -> str:
+    """Why an alert cannot go to this owner ("" when it can): no Team row, no Email, or an
+    Email that is not one address."""
+    if member is None or not member.email:
+        return f"{owner or 'the deal'} has no Email in Team"
+    return address_problem(member.email, f"{member.name}'s Email in Team")
+
+
+_ATOM = r"[^@\s,;:<>()\[\]\"\\]+"  # no space, separator, quote or bracket
+ONE_ADDRESS = re.compile(rf"{_ATOM}@{_ATOM}")
+
+
+def address_problem(text: str, whose: str) -> str:
+    """Why `text` cannot be where an e-mail goes ("" when it can): exactly one plain
+    address. The mail server judges the rest (a 5xx fails the row); this catches what it
+    would not: a second address (a copy to someone else), a line break (a header of its
+    own), a name typed where the address belongs."""
+    shown = " ".join(text.split())
+    if not shown:
+        return f"{whose} is empty"
+    if ONE_ADDRESS.fullmatch(text.strip()):
+        return ""
+    if len(ONE_ADDRESS.findall(text)) > 1:
+        return f'{whose}, "{shown}", holds more than one address; an alert goes to one person'
+    return f'{whose}, "{shown}", is not an e-mail address'
 
 
 @dataclass(frozen=True)
@@ -203,20 +241,22 @@ class OutboxState:
 def read_outbox(outbox: Table | None, now: datetime, date_order: str) -> OutboxState:
     if outbox is None or outbox.index.empty:
         return OutboxState([], [], 0, None)
-    state = cells.texts(outbox.get("Status")).str.split(":").str[0].str.strip().str.casefold()
+    state = _states(outbox)
     sent_on = outbox.column("Sent").datetimes(date_order).dt.date
     sent_today = state.isin([SENT, SENDING]) & (sent_on == now.date())
     queued = state.index[state == QUEUED]
-    text = {c: cells.texts(outbox.get(c)) for c in ("ID", "To", "Subject", "Body", "Message-ID")}
-    waiting = [
-        Outgoing(row, text["ID"][row].strip(), text["To"][row].strip(), text["Subject"][row],
-                 text["Body"][row])
-        for row in queued
-    ]  # fmt: skip
+    text = {c: cells.texts(outbox.get(c))
+            for c in ("ID", "To", "Subject", "Body", "Message-ID", "Kind")}  # fmt: skip
+    waiting = {}  # by ID: a row copied by a person is the same cause, mailed once
+    for row in queued:
+        mail = Outgoing(row, text["ID"][row].strip(), text["To"][row].strip(),
+                        text["Subject"][row], text["Body"][row],
+                        text["Kind"][row].strip().casefold())  # fmt: skip
+        waiting.setdefault(mail.id, mail)
     doubt = [(row, text["Message-ID"][row]) for row in state.index[state == SENDING]]
     queued_at = outbox.column("Queued").datetimes(date_order)[queued]
     oldest = queued_at.min().floor("s").to_pydatetime() if queued_at.notna().any() else None
-    return OutboxState(waiting, doubt, int(sent_today.sum()), oldest)
+    return OutboxState(list(waiting.values()), doubt, int(sent_today.sum()), oldest)
 
 
 def report(state: OutboxState, tab: str, per_day: int, now: datetime) -> list[Problem]:
@@ -253,25 +293,175 @@ def next_batch(state: OutboxState, per_day: int) -> list[Outgoing]:
     return state.waiting[: min(room, BATCH)]
 
 
-def fates(outbox: Table, outcomes: dict[str, tuple[str, str, datetime | None]]) -> ChangeSet:
-    """The writes recording each e-mail's fate, by Outbox ID: (Status, Message-ID, Sent).
+@dataclass(frozen=True)
+class Addressed:
+    """A batch as it will go: who gets what, decided before anything is marked `sending`."""
+
+    ready: list[Outgoing]  # to send, with the To, Subject and Body they go with
+    remade: dict[str, Outgoing]  # of those, by ID, the ones made again for their owner now
+    refused: dict[str, str]  # ID → why it cannot go: failed alone, the rest go on
+
+
+class _Refused(Exception):
+    """This row cannot go; str() says why, for its Status."""
+
+
+def address(
+    batch: list[Outgoing],
+    pipelines: Mapping[str, Table],  # by slug of the pipeline's name, as alert IDs hold it
+    team: list[Member],
+    task_texts: Mapping[str, str],  # Task ID → Task: an alert task's detail
+    composer: Composer,
+) -> Addressed:
+    """Each queued row's recipient as the sheet holds it now. An alert follows its deal:
+    it goes to the deal's owner now, made again for them when its To is not their Email
+    (reassigned while it waited, a changed address, or queued when they had none). Any
+    other row goes to its own To. A row that cannot go is refused alone, with the reason."""
+    members = {cells.norm(m.name): m for m in team}
+    ready, remade, refused = [], {}, {}
+    for mail in batch:
+        try:
+            if not mail.id:  # fates are written by ID: without one, none could be
+                raise _Refused("the row has no ID; give it one no other row has")
+            deal = find_deal(mail.id, pipelines) if mail.kind in ALERT_KINDS else None
+            going = _as_written(mail) if deal is None else _for_owner(
+                mail, deal, members, team, task_texts, composer)  # fmt: skip
+        except _Refused as why:
+            refused[mail.id] = str(why)
+            continue
+        ready.append(going)
+        if going is not mail:
+            remade[mail.id] = going
+    return Addressed(ready, remade, refused)
+
+
+def _as_written(mail: Outgoing) -> Outgoing:
+    """A row that is no deal's alert (a person's own, or its deal is gone): as it is."""
+    why = address_problem(mail.to, "To")
+    if why:
+        raise _Refused(why)
+    if not mail.subject.strip():
+        raise _Refused("the Subject is empty")
+    return mail
+
+
+@dataclass(frozen=True)
+class DealNow:
+    """A deal as the sheet holds it when its alert goes."""
+
+    owner: str
+    cells: dict[str, str]
+    where: tuple[str, int]
+
+
+def find_deal(alert_id: str, pipelines: Mapping[str, Table]) -> DealNow | None:
+    """The deal an alert's ID names (`deals/D-0123/…`), or None when it is gone."""
+    found = ALERT_CAUSE.match(alert_id)
+    table = pipelines.get(found.group(1).casefold()) if found else None
+    if found is None or table is None or not table.has("ID"):
+        return None
+    ids = table.column("ID").stripped().str.casefold()
+    rows = ids.index[ids == found.group(2).casefold()]
+    if rows.empty:
+        return None
+    row = int(rows[0])
+    deal = DealRows(table.name, table, pd.DataFrame()).cells_of(row)
+    return DealNow(cells.text(table.get("Owner")[row]).strip(), deal, (table.name, row))
+
+
+ALERT_CAUSE = re.compile(r"^([^/]+)/([^/]+)/")  # deals/D-0123/new-lead → deals, D-0123
+
+
+def _for_owner(
+    mail: Outgoing,
+    deal: DealNow,
+    members: dict[str, Member],
+    team: list[Member],
+    task_texts: Mapping[str, str],
+    composer: Composer,
+) -> Outgoing:
+    member = members.get(cells.norm(deal.owner))
+    why = owner_problem(deal.owner, member)
+    if why:
+        raise _Refused(why)
+    assert member is not None
+    if mail.to.casefold() == member.email.casefold() and mail.subject.strip():
+        return mail  # theirs already, as queued (or as a person edited it)
+    detail = task_texts.get(mail.id) or _why_them(mail, deal, member, team)
+    alert = Alert(mail.id, mail.kind, member.name, deal.cells, deal.where, detail)
+    try:
+        letter = composer.compose(alert, member)
+    except MailProblem as err:
+        raise _Refused(str(err)) from None
+    return Outgoing(mail.row, mail.id, member.email, letter.subject, letter.body, mail.kind)
+
+
+def _why_them(mail: Outgoing, deal: DealNow, member: Member, team: list[Member]) -> str:
+    """The detail of an alert made again for its owner: why it is theirs."""
+    deal_id = deal.cells.get("ID") or "this deal"
+    before = [m for m in team if m.email and m.email.casefold() == mail.to.casefold()]
+    if before and before[0] is not member:
+        return f"{deal_id} is yours now; it was {before[0].name}'s when this e-mail was queued"
+    return f"you are the Owner of {deal_id} in {deal.where[0]}"
+
+
+def task_texts(tasks: Table | None, ids: Iterable[str]) -> dict[str, str]:
+    """Task ID → its Task, for these IDs (an alert task's e-mail tells its task)."""
+    if tasks is None or not tasks.has("Task ID"):
+        return {}
+    wanted = set(ids)
+    found = tasks.column("Task ID").stripped()
+    text = cells.texts(tasks.get("Task"))
+    return {i: text[row] for row, i in found.items() if i in wanted}
+
+
+def fates(
+    outbox: Table,
+    outcomes: Mapping[str, tuple[str, str, datetime | None]],
+    letters: Mapping[str, Outgoing] | None = None,
+    marked: Mapping[str, str] | None = None,
+) -> ChangeSet:
+    """The writes recording each e-mail's fate, by Outbox ID: (Status, Message-ID, Sent),
+    and for `letters` the To, Subject and Body they go with.
 
     Rows are found by ID in the Outbox as read now (people may have sorted it), and the
-    backend's guard checks that each still holds its ID before writing."""
+    backend's guard checks that each still holds its ID before writing. A fate goes to
+    the rows of its ID that wait for one: `queued`, or `sending` under the Message-ID it
+    was `marked` with (never over a status a person has since set, nor onto the row of
+    another send)."""
+    letters, marked = letters or {}, marked or {}
     ids = outbox.column("ID").stripped()
-    rows = {i: row for row, i in ids.items() if i in outcomes}
+    state = _states(outbox)
+    message_ids = cells.texts(outbox.get("Message-ID")).str.strip()
+
+    def waits(row: int, i: str) -> bool:
+        if state[row] == SENDING:
+            return message_ids[row] == marked.get(i, outcomes[i][1])
+        return state[row] == QUEUED
+
+    rows = {row: i for row, i in ids.items() if i in outcomes and waits(row, i)}
     changes = ChangeSet()
-    if not rows:  # deleted by a person meanwhile: nothing to record
+    if not rows:  # deleted or settled by a person meanwhile: nothing to record
         return changes
+    order = sorted(rows)
     for name, at in (("Status", 0), ("Message-ID", 1), ("Sent", 2)):
-        col = outbox.cols[cells.norm(name)]
-        order = sorted(rows.items(), key=lambda item: item[1])
-        changes.writes.append(ColumnWrite(outbox.name, col, name, [r for _, r in order],
-                                          [outcomes[i][at] for i, _ in order]))  # fmt: skip
+        values = [outcomes[rows[r]][at] for r in order]
+        changes.writes.append(ColumnWrite(outbox.name, outbox.cols[cells.norm(name)], name,
+                                          order, values))  # fmt: skip
+    letter_rows = [r for r in order if rows[r] in letters]
+    for name in ("To", "Subject", "Body") if letter_rows else ():
+        values = [getattr(letters[rows[r]], name.lower()) for r in letter_rows]
+        changes.writes.append(ColumnWrite(outbox.name, outbox.cols[cells.norm(name)], name,
+                                          letter_rows, values))  # fmt: skip
     to = cells.texts(outbox.get("To"))
-    changes.expect[outbox.name] = {r: (i, to[r]) for i, r in rows.items()}
+    changes.expect[outbox.name] = {r: (i, to[r]) for r, i in rows.items()}
     changes.expect_cols[outbox.name] = (outbox.cols["id"], outbox.cols["to"])
     return changes
+
+
+def _states(outbox: Table) -> pd.Series:
+    """Each row's Status word: `failed: 550 …` → failed."""
+    return cells.texts(outbox.get("Status")).str.split(":").str[0].str.strip().str.casefold()
 
 
 DEAL_IN_ID = re.compile(r"^[^/]+/([^/]+)/")  # deals/D-0123/new-lead → D-0123

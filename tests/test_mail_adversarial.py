@@ -1,0 +1,505 @@
+"""E-mail alerts against careless people and hostile cells, through a real SMTP server on
+loopback and real workbooks on disk: a row that cannot go fails alone and never strands
+its batch (issue 21, finding 1), a fate the server gave is never thrown away, even with
+the workbook open in LibreOffice (3), a waiting alert follows its deal to a new owner
+(11), `check --smtp` says what is wrong (15), and the behaviours mutation testing found
+untested (the Hot e-mail, the daily cap's level, how often a moved Outbox is re-read)."""
+
+from __future__ import annotations
+
+import os
+import ssl
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import openpyxl
+import pytest
+from aiosmtpd.controller import Controller
+
+from sheetpipe import mail
+from sheetpipe.backends.xlsx import XlsxBackend
+from sheetpipe.config import load_config
+from sheetpipe.errors import WorkbookBusy
+from sheetpipe.mail import open_mailer
+from sheetpipe.model import ChangeSet, ColumnWrite
+from sheetpipe.sync import run_cycle
+
+from .helpers import free_port, tabs, write_workbook
+from .test_mail import (
+    NOW,
+    Mailbox,
+    check,
+    config,
+    cycle,
+    outbox,
+    response,
+    set_status,
+    workbook,
+)
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on loopback (aiosmtpd); it keeps what it is given."""
+    yield from _server()
+
+
+@pytest.fixture
+def ascii_smtp():
+    """The same, without SMTPUTF8: it takes no address with letters beyond ASCII."""
+    yield from _server(enable_SMTPUTF8=False)
+
+
+def _server(**options):
+    inbox = Mailbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), **options)
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+TWO_LEADS = [response("P0", "p0@firm0.example", "Firm 0"), response("P1", "p1@firm1.example",
+                                                                      "Firm 1")]  # fmt: skip
+
+
+def set_cell(folder: Path, tab: str, row: int, header: str, value: object) -> None:
+    """What a person does: one cell retyped and saved."""
+    backend = XlsxBackend(folder / "pipeline.xlsx")
+    with backend.session():
+        col = backend.read().find(tab).header.index(header) + 1
+        backend.apply(ChangeSet(writes=[ColumnWrite(tab, col, header, [row], [value])]), "Status")
+
+
+def body(message) -> str:
+    return message.get_content().replace("\r\n", "\n")
+
+
+def statuses(folder: Path) -> list[str]:
+    return [r["Status"] for r in outbox(folder)]
+
+
+# ---- 1: a row that cannot go fails alone; fixed, it goes ------------------------------------
+
+
+def test_an_owner_given_an_email_after_failing_gets_the_alert_once_it_is_queued_again(
+    tmp_path, smtp
+):
+    """Status said: give them an Email, then set the row to queued. Doing exactly that
+    mails them the whole alert (it was never made), and records it on the row."""
+    workbook(tmp_path, [response()], team=[["Ana Ruiz", "", "Yes"]])
+    path = config(tmp_path, smtp.port)
+    cycle(path)
+    assert statuses(tmp_path) == ["failed: Ana Ruiz has no Email in Team"]
+    set_cell(tmp_path, "Team", 2, "Email", "ana@sales.example")
+    set_status(tmp_path, 2, "queued")
+    report = cycle(path, NOW + timedelta(minutes=5))
+    assert report.delivery.sent == 1 and report.delivery.error == ""
+    [message] = smtp.messages
+    assert smtp.recipients == [["ana@sales.example"]]
+    assert message["Subject"] == "New lead for you: Beta Ltd (D-0002)"
+    assert "Hi Ana Ruiz," in body(message) and "Contact: Cara Diaz" in body(message)
+    assert "Why you: you are the Owner of D-0002 in Deals" in body(message)
+    [row] = outbox(tmp_path)
+    assert (row["Status"], row["To"], row["Subject"]) == ("sent", "ana@sales.example",
+                                                          message["Subject"])  # fmt: skip
+    assert row["Body"] == body(message) and row["Message-ID"] == message["Message-ID"]
+
+
+def test_a_row_that_cannot_go_fails_alone_and_the_rest_of_its_batch_is_sent(tmp_path, smtp):
+    """Set back to queued with the Team still lacking the Email: that row fails again,
+    saying why; the other e-mail of the same batch goes, and nothing stays `sending`."""
+    workbook(tmp_path, TWO_LEADS, team=[["Ana Ruiz", "", "Yes"], ["Ben Ode", "ben@sales.example",
+                                                                  "Yes"]])  # fmt: skip
+    down = free_port()
+    cycle(config(tmp_path, down))
+    assert statuses(tmp_path) == ["failed: Ana Ruiz has no Email in Team", "queued"]
+    set_status(tmp_path, 2, "queued")
+    report = cycle(config(tmp_path, smtp.port), NOW + timedelta(minutes=5))
+    assert statuses(tmp_path) == ["failed: Ana Ruiz has no Email in Team", "sent"]
+    assert smtp.recipients == [["ben@sales.example"]]
+    assert (report.delivery.sent, report.delivery.failed, report.delivery.in_doubt) == (1, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("email", "status"),
+    [
+        ("ana at sales", 'failed: Ana Ruiz\'s Email in Team, "ana at sales", is not an e-mail '
+                         "address"),
+        ("ana@sales.example, eve@evil.example",
+         'failed: Ana Ruiz\'s Email in Team, "ana@sales.example, eve@evil.example", holds more '
+         "than one address; an alert goes to one person"),
+        ("Ana Ruiz", 'failed: Ana Ruiz\'s Email in Team, "Ana Ruiz", is not an e-mail address'),
+    ],
+)  # fmt: skip
+def test_a_team_email_that_is_not_one_address_fails_the_alert_with_the_reason(
+    tmp_path, smtp, email, status
+):
+    workbook(tmp_path, [response()], team=[["Ana Ruiz", email, "Yes"]])
+    report = cycle(config(tmp_path, smtp.port))
+    assert smtp.messages == []
+    assert statuses(tmp_path) == [status]
+    [problem] = [p for p in report.plan.problems if p.where == "Deals!A3"]
+    assert problem.level == "warning"
+    assert problem.message.endswith("; fix it, then set the Outbox row deals/D-0002/new-lead to "
+                                    "queued to send it.")  # fmt: skip
+
+
+def hand_made_row(folder: Path, values: dict) -> None:
+    """A person adds (or pastes) a row into Outbox in their spreadsheet program."""
+    book = openpyxl.load_workbook(folder / "pipeline.xlsx")
+    sheet = book["Outbox"]
+    header = [c.value for c in sheet[1]]
+    sheet.append([values.get(h) for h in header])
+    book.save(folder / "pipeline.xlsx")
+
+
+@pytest.mark.parametrize(
+    ("row", "status"),
+    [
+        ({"ID": "mine/1", "To": "a@x.example, b@y.example", "Subject": "Hi"},
+         'failed: To, "a@x.example, b@y.example", holds more than one address'),
+        ({"ID": "mine/1", "To": "a@x.example\nBcc: victim@y.example", "Subject": "Hi"},
+         'failed: To, "a@x.example Bcc: victim@y.example", holds more than one address'),
+        ({"ID": "mine/1", "To": "", "Subject": "Hi"}, "failed: To is empty"),
+        ({"ID": "mine/1", "To": "a@x.example", "Subject": ""}, "failed: the Subject is empty"),
+        ({"ID": "mine/1", "To": "a@x.example", "Subject": "Hi\nBcc: victim@y.example"},
+         "failed: the e-mail cannot be made: Header values may not contain linefeed"),
+        ({"ID": "", "To": "a@x.example", "Subject": "Hi"},
+         "failed: the row has no ID; give it one no other row has"),
+    ],
+)  # fmt: skip
+def test_a_hand_made_row_that_cannot_go_fails_alone_with_the_reason(tmp_path, smtp, row, status):
+    workbook(tmp_path, [response()])
+    cycle(config(tmp_path, free_port()))  # the server is down: the lead's alert waits
+    hand_made_row(tmp_path, {**row, "Status": "queued", "Body": "text"})
+    cycle(config(tmp_path, smtp.port), NOW + timedelta(minutes=5))
+    assert [m["Subject"] for m in smtp.messages] == ["New lead for you: Beta Ltd (D-0002)"]
+    first, second = statuses(tmp_path)
+    assert first == "sent" and second.startswith(status), second
+
+
+def test_a_hand_made_row_to_one_address_goes_as_written(tmp_path, smtp):
+    workbook(tmp_path, [response()])
+    cycle(config(tmp_path, smtp.port))
+    hand_made_row(tmp_path, {"ID": "mine/1", "To": "boss@sales.example", "Subject": "Note",
+                             "Body": "Call Cara.", "Status": "queued", "Kind": "note"})  # fmt: skip
+    cycle(config(tmp_path, smtp.port), NOW + timedelta(minutes=5))
+    assert smtp.recipients[-1] == ["boss@sales.example"]
+    assert body(smtp.messages[-1]) == "Call Cara.\n"
+    assert statuses(tmp_path) == ["sent", "sent"]
+
+
+def test_a_row_copied_by_a_person_is_one_cause_and_mails_once(tmp_path, smtp):
+    """Two rows with one ID (a paste): one e-mail, its fate on both rows, and no batch
+    after batch re-sending the copy up to the daily cap."""
+    workbook(tmp_path, [response()])
+    cycle(config(tmp_path, free_port()))
+    [queued] = outbox(tmp_path)
+    hand_made_row(tmp_path, queued)
+    report = cycle(config(tmp_path, smtp.port), NOW + timedelta(minutes=5))
+    assert len(smtp.messages) == 1 and report.delivery.sent == 1
+    rows = outbox(tmp_path)
+    assert [r["Status"] for r in rows] == ["sent", "sent"]
+    assert rows[0]["Message-ID"] == rows[1]["Message-ID"] == smtp.messages[0]["Message-ID"]
+
+
+def test_an_outbox_row_deleted_while_its_email_goes_is_not_an_error(tmp_path, smtp):
+    workbook(tmp_path, [response()])
+
+    def person_deletes(message):
+        book = openpyxl.load_workbook(tmp_path / "pipeline.xlsx")
+        book["Outbox"].delete_rows(2)
+        book.save(tmp_path / "pipeline.xlsx")
+
+    smtp.on_data = person_deletes
+    report = cycle(config(tmp_path, smtp.port))
+    assert len(smtp.messages) == 1 and report.delivery.sent == 1
+    assert outbox(tmp_path) == []
+    smtp.on_data = None
+    cycle(config(tmp_path, smtp.port), NOW + timedelta(minutes=5))
+    assert len(smtp.messages) == 1, "a deleted row is not queued again"
+
+
+def test_an_address_the_server_cannot_take_fails_that_row_only(tmp_path, ascii_smtp):
+    """A Team Email with letters beyond ASCII, to a server without SMTPUTF8: that row
+    fails with the reason (it never left), the next one goes."""
+    team = [["Ana Ruiz", "aná@sales.example", "Yes"], ["Ben Ode", "ben@sales.example", "Yes"]]
+    workbook(tmp_path, TWO_LEADS, team=team)
+    smtp = ascii_smtp
+    report = cycle(config(tmp_path, smtp.port))
+    assert statuses(tmp_path) == [
+        "failed: the server takes no address with letters beyond ASCII (it lacks SMTPUTF8)",
+        "sent",
+    ]
+    assert smtp.recipients == [["ben@sales.example"]] and report.delivery.in_doubt == 0
+
+
+# ---- 3: a fate once known is recorded, whatever holds the workbook ---------------------------
+
+
+def office_opens(folder: Path, for_seconds: float | None):
+    """An on_data hook: LibreOffice opens the workbook the moment the server takes the
+    e-mail (its lock file appears), and closes it `for_seconds` later (None: stays)."""
+    lock = folder / ".~lock.pipeline.xlsx#"
+
+    def hook(message):
+        lock.write_text("someone,at,their,desk;", encoding="utf-8")
+        if for_seconds is not None:
+            threading.Timer(for_seconds, lambda: lock.unlink(missing_ok=True)).start()
+
+    return hook, lock
+
+
+def test_a_workbook_opened_while_the_fates_are_recorded_is_waited_for(tmp_path, smtp):
+    workbook(tmp_path, TWO_LEADS)
+    smtp.on_data, _ = office_opens(tmp_path, 1.5)
+    report = cycle(config(tmp_path, smtp.port))
+    assert report.delivery.sent == 2 and report.delivery.error == ""
+    assert statuses(tmp_path) == ["sent", "sent"]
+    assert [r["Message-ID"] for r in outbox(tmp_path)] == [m["Message-ID"] for m in smtp.messages]
+
+
+def test_fates_the_workbook_never_took_are_kept_and_written_first_at_the_next_cycle(
+    tmp_path, smtp, monkeypatch
+):
+    monkeypatch.setattr(mail, "RECORD_WAIT", 0.5)
+    workbook(tmp_path, TWO_LEADS)
+    path = config(tmp_path, smtp.port)
+    smtp.on_data, lock = office_opens(tmp_path, None)
+    report = cycle(path)
+    kept = tmp_path / "sheetpipe.mail-fates.json"
+    assert report.delivery.sent == 2 and kept.exists()
+    assert f"2 kept in {kept}, written at the next cycle" in report.delivery.error
+    assert statuses(tmp_path) == ["sending", "sending"]  # what the workbook could hold
+    smtp.on_data = None
+    with pytest.raises(WorkbookBusy):  # still open: the cycle waits, as every cycle does
+        cycle(path, NOW + timedelta(minutes=5))
+    assert kept.exists()
+    lock.unlink()
+    later = cycle(path, NOW + timedelta(minutes=10))
+    assert statuses(tmp_path) == ["sent", "sent"] and not kept.exists()
+    assert [r["Message-ID"] for r in outbox(tmp_path)] == [m["Message-ID"] for m in smtp.messages]
+    assert [r["Sent"] for r in outbox(tmp_path)] == [NOW, NOW]
+    assert not any("a run stopped while sending" in p.message for p in later.plan.problems)
+    assert len(smtp.messages) == 2
+
+
+def test_a_kept_fate_never_overwrites_what_a_person_set_since(tmp_path, smtp, monkeypatch):
+    """The person read "may have gone", found it in the Sent folder and typed sent:
+    their row is left as they set it."""
+    monkeypatch.setattr(mail, "RECORD_WAIT", 0.2)
+    workbook(tmp_path, [response()])
+    path = config(tmp_path, smtp.port)
+    smtp.on_data, lock = office_opens(tmp_path, None)
+    cycle(path)
+    lock.unlink()
+    set_status(tmp_path, 2, "sent (checked by Ana)")
+    smtp.on_data = None
+    cycle(path, NOW + timedelta(minutes=5))
+    assert statuses(tmp_path) == ["sent (checked by Ana)"]
+    assert not (tmp_path / "sheetpipe.mail-fates.json").exists()
+
+
+class MovingOutbox(XlsxBackend):
+    """Someone saves the workbook right after each of the first `saves` reads that look
+    for the e-mails' rows to record their fates: each write finds it moved."""
+
+    def __init__(self, path: Path, saves: int):
+        super().__init__(path)
+        self.saves, self.record_reads = saves, 0
+
+    def read(self, only=None):
+        snapshot = super().read(only)
+        if only is not None and tuple(only) == ("Outbox",):
+            self.record_reads += 1
+            if self.record_reads <= self.saves:
+                stat = self.path.stat()
+                os.utime(self.path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+        return snapshot
+
+
+@pytest.mark.parametrize("saves", [mail.RECORD_TRIES - 1, mail.RECORD_TRIES])
+def test_a_moved_outbox_is_read_again_up_to_record_tries_times(tmp_path, smtp, saves):
+    workbook(tmp_path, [response()])
+    loaded = load_config(config(tmp_path, smtp.port))
+    backend = MovingOutbox(loaded.workbook, saves)
+    report = run_cycle(backend, loaded.names, NOW, mailer=open_mailer(loaded))
+    assert backend.record_reads == mail.RECORD_TRIES
+    kept = tmp_path / "sheetpipe.mail-fates.json"
+    if saves < mail.RECORD_TRIES:
+        assert statuses(tmp_path) == ["sent"] and not kept.exists()
+    else:  # it kept moving: the fate waits beside the config, and lands next cycle
+        assert statuses(tmp_path) == ["sending"] and kept.exists()
+        assert "the Outbox kept changing" in report.delivery.error
+        cycle(config(tmp_path, smtp.port), NOW + timedelta(minutes=5))
+        assert statuses(tmp_path) == ["sent"] and not kept.exists()
+    assert len(smtp.messages) == 1
+
+
+# ---- 11: a waiting alert follows its deal -----------------------------------------------------
+
+
+def test_a_deal_reassigned_while_its_alert_waits_mails_the_new_owner_only(tmp_path, smtp):
+    workbook(tmp_path, [response()])
+    cycle(config(tmp_path, free_port()))  # the server is down: the alert waits
+    assert [(r["To"], r["Status"]) for r in outbox(tmp_path)] == [("ana@sales.example", "queued")]
+    set_cell(tmp_path, "Deals", 3, "Owner", "Ben Ode")  # the manager hands the lead to Ben
+    cycle(config(tmp_path, smtp.port), NOW + timedelta(minutes=5))
+    [message] = smtp.messages
+    assert smtp.recipients == [["ben@sales.example"]]
+    assert "Hi Ben Ode," in body(message)
+    assert "Why you: D-0002 is yours now; it was Ana Ruiz's when this e-mail was queued" in body(
+        message
+    )
+    [row] = outbox(tmp_path)
+    assert (row["To"], row["Status"], row["Body"]) == ("ben@sales.example", "sent", body(message))
+
+
+def test_a_waiting_alert_goes_to_the_owners_email_as_team_has_it_now(tmp_path, smtp):
+    workbook(tmp_path, [response()])
+    cycle(config(tmp_path, free_port()))
+    set_cell(tmp_path, "Team", 2, "Email", "ana.ruiz@sales.example")  # Ana's new address
+    cycle(config(tmp_path, smtp.port), NOW + timedelta(minutes=5))
+    assert smtp.recipients == [["ana.ruiz@sales.example"]]
+    assert "Hi Ana Ruiz," in body(smtp.messages[0])
+
+
+def test_a_deal_reassigned_to_someone_without_an_email_fails_its_alert_and_mails_nobody(
+    tmp_path, smtp
+):
+    workbook(tmp_path, [response()])
+    cycle(config(tmp_path, free_port()))
+    set_cell(tmp_path, "Deals", 3, "Owner", "Cy New")  # not in Team
+    cycle(config(tmp_path, smtp.port), NOW + timedelta(minutes=5))
+    assert smtp.messages == []
+    assert statuses(tmp_path) == ["failed: Cy New has no Email in Team"]
+
+
+def test_a_reassigned_stalled_alert_keeps_its_task_and_greets_the_new_owner(tmp_path, smtp):
+    quiet = {"Deal": "Gamma", "Stage": "Contact", "Owner": "Ben Ode",
+             "Last contact": NOW.date() - timedelta(days=20)}  # fmt: skip
+    workbook(tmp_path, [], deals=[quiet], settings={"Alert when Stalled": "Yes"})
+    cycle(config(tmp_path, free_port()))
+    set_cell(tmp_path, "Deals", 2, "Owner", "Ana Ruiz")
+    cycle(config(tmp_path, smtp.port), NOW + timedelta(minutes=5))
+    [message] = smtp.messages
+    assert message["To"] == "ana@sales.example" and message["Subject"] == "Stalled: Gamma (D-0001)"
+    assert "Hi Ana Ruiz," in body(message)
+    assert "Deal stalled: no contact for 20 days" in body(message)
+
+
+def test_a_waiting_alert_a_person_retyped_for_its_owner_goes_as_they_wrote_it(tmp_path, smtp):
+    workbook(tmp_path, [response()])
+    cycle(config(tmp_path, free_port()))
+    set_cell(tmp_path, "Outbox", 2, "Subject", "Call Cara today")
+    cycle(config(tmp_path, smtp.port), NOW + timedelta(minutes=5))
+    assert [m["Subject"] for m in smtp.messages] == ["Call Cara today"]
+
+
+# ---- 15: check --smtp says what is wrong -------------------------------------------------------
+
+
+def test_check_smtp_with_a_login_against_a_server_offering_none_says_so(tmp_path, smtp):
+    section = (f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
+               'user = "alerts"\npassword_env = "SMTP_PASSWORD"\n'
+               'sender = "pipeline@sales.example"\n')  # fmt: skip
+    done = check(tmp_path, section, {"SMTP_PASSWORD": "s3cret"})
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line == (
+        f"Error: SMTP 127.0.0.1:{smtp.port}: the server offers no login (no AUTH, unencrypted): "
+        "if it relays without one, leave out [smtp] user and its password; if it offers one "
+        'only over TLS, use security = "starttls" or "ssl"'
+    )
+    assert "STARTTLS" not in line and "s3cret" not in done.stdout + done.stderr
+
+
+@pytest.fixture
+def implicit_tls_smtp(tmp_path):
+    """An SMTP server that speaks TLS at once (as port 465 does)."""
+    import trustme
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    controller = Controller(Mailbox(), hostname="127.0.0.1", port=free_port(),
+                            ssl_context=context)  # fmt: skip
+    controller.start()
+    yield controller.port
+    controller.stop()
+
+
+@pytest.mark.parametrize("security", ["starttls", "none"])
+def test_check_smtp_on_a_port_that_speaks_tls_at_once_says_use_ssl(
+    tmp_path, implicit_tls_smtp, security
+):
+    section = (f'[smtp]\nhost = "127.0.0.1"\nport = {implicit_tls_smtp}\n'
+               f'security = "{security}"\nsender = "pipeline@sales.example"\ntimeout = "1s"\n')  # fmt: skip
+    done = check(tmp_path, section)
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"Error: SMTP 127.0.0.1:{implicit_tls_smtp}: this port speaks TLS at "
+                           'once (as 465 does): use security = "ssl"')  # fmt: skip
+    assert "SMTPServerDisconnected" not in line
+
+
+def test_check_smtp_on_a_silent_port_says_it_never_greeted(tmp_path):
+    """A port that takes the connection and says nothing (no SMTP, no TLS)."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        section = (f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "starttls"\n'
+                   'sender = "pipeline@sales.example"\ntimeout = "1s"\n')  # fmt: skip
+        done = check(tmp_path, section)
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert "never greeted" in line and "check [smtp] port and security" in line
+    assert "SMTPServerDisconnected" not in line
+
+
+# ---- what mutation testing found untested ------------------------------------------------------
+
+
+def test_a_deal_turning_hot_mails_its_owner_when_settings_ask_for_it(tmp_path, smtp):
+    sheets = tabs([{"Deal": "Acme", "Stage": "Contact", "Owner": "Ben Ode", "Source": "Referral",
+                    "Last contact": NOW.date()}],
+                  weights=[["Source", "is", "Referral", 65, "", ""]],
+                  settings={"Alert when Hot": "Yes"})  # fmt: skip
+    sheets["Team"] = [["Name", "Email", "Active"], ["Ben Ode", "ben@sales.example", "Yes"]]
+    sheets["Web leads"] = [["Submitted at", "Full name", "E-mail", "Organisation"]]
+    write_workbook(tmp_path / "pipeline.xlsx", sheets)
+    cycle(config(tmp_path, smtp.port))
+    [message] = smtp.messages
+    assert message["To"] == "ben@sales.example"
+    assert message["Subject"] == "Hot deal: Acme (D-0001)"
+    assert "Acme is Hot: score 65 (SQL from 60)." in body(message)
+    [row] = outbox(tmp_path)
+    assert row["Kind"] == "hot" and row["ID"].endswith("/hot") and row["Status"] == "sent"
+    cycle(config(tmp_path, smtp.port), NOW + timedelta(hours=1))
+    assert len(smtp.messages) == 1, "Hot once is one e-mail"
+
+
+def test_a_hot_deal_mails_nobody_when_alert_when_hot_is_off(tmp_path, smtp):
+    sheets = tabs([{"Deal": "Acme", "Stage": "Contact", "Owner": "Ben Ode", "Source": "Referral",
+                    "Last contact": NOW.date()}],
+                  weights=[["Source", "is", "Referral", 65, "", ""]])  # fmt: skip
+    sheets["Team"] = [["Name", "Email", "Active"], ["Ben Ode", "ben@sales.example", "Yes"]]
+    sheets["Web leads"] = [["Submitted at", "Full name", "E-mail", "Organisation"]]
+    write_workbook(tmp_path / "pipeline.xlsx", sheets)
+    report = cycle(config(tmp_path, smtp.port))
+    assert smtp.messages == [] and report.plan.mail_queued == 0
+
+
+def test_the_daily_cap_reached_is_a_warning_not_an_error(tmp_path, smtp):
+    leads = [response(f"P{i}", f"p{i}@firm{i}.example", f"Firm {i}") for i in range(2)]
+    workbook(tmp_path, leads, settings={"E-mails per day": 1})
+    cycle(config(tmp_path, smtp.port))
+    later = cycle(config(tmp_path, smtp.port), NOW + timedelta(hours=1))
+    [capped] = [p for p in later.plan.problems if "cap of 1" in p.message]
+    assert (capped.where, capped.level) == ("Outbox tab", "warning")
+    assert later.plan.errors == []
