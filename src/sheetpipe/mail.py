@@ -3,8 +3,14 @@
 The core decides which alerts a cycle wants and queues them in Outbox (core/outbox.py);
 this module fills in their templates and carries queued rows to the mail server:
 
-    read Outbox → mark a batch `sending` (each with its Message-ID) → one SMTP
-    transaction per e-mail → read again → record `sent` / `failed: …` / `queued`
+    read Outbox, Team and the deals → address each row of a batch to its deal's owner
+    now, and make its message (a row that cannot go is failed alone) → mark the batch
+    `sending` (each with its Message-ID) → one SMTP transaction per e-mail → read again
+    → record `sent` / `failed: …` / `queued`
+
+A fate the server gave is never dropped: a workbook open in Excel or LibreOffice is
+waited for (RECORD_WAIT), and fates the sheet still will not take are kept in a small
+file beside sheetpipe.toml (FateStore), written at the start of the next cycle.
 
 Templates are Jinja2, sandboxed (a template cannot reach Python) and strict (a field
 it names that the deal lacks stops that e-mail with a problem, rather than mailing a
