@@ -185,16 +185,21 @@ def test_the_journal_writes_into_the_columns_config_maps_and_the_usual_headers(t
     sheets["Web leads"] = [["Timestamp", "Your name", "E-mail address", "Firm", "Utm source"]]
     write_workbook(tmp_path / "pipeline.xlsx", sheets)
     write_config(tmp_path, extra='[[intake]]\ntab = "Web leads"\n[intake.columns]\n'
-                 '"Company" = "Firm"\n[serve]\njournal = "journal.sqlite"\n')  # fmt: skip
+                 '"Company" = "Firm"\n"Phone" = "Mobile number"\n'
+                 '[serve]\njournal = "journal.sqlite"\n')  # fmt: skip
     Journal(tmp_path / "journal.sqlite").add(
         {"Name": "Ola", "Email": "ola@fjord.example", "Company": "Fjord", "Phone": "+47 22 00"}
     )
     assert sheetpipe(tmp_path, "sync").returncode == 0
     header, row = rows_of(tmp_path / "pipeline.xlsx", "Web leads")
     assert header == ["Timestamp", "Your name", "E-mail address", "Firm", "Utm source",
-                      "Phone", "Message", "Submission ID", "Intake status", "Intake key"]  # fmt: skip
-    assert row[1:4] == ["Ola", "ola@fjord.example", "Fjord"] and row[4] == "web form"
+                      "Mobile number", "Message", "Submission ID", "Intake status",
+                      "Intake key"]  # fmt: skip
+    assert row[1:5] == ["Ola", "ola@fjord.example", "Fjord", "web form"]
     assert row[0] and row[5] == "+47 22 00"
+    assert row[8].startswith("Created D-0002 for Ana")
+    [deal] = [d for d in records(tmp_path / "pipeline.xlsx", "Deals") if d["Deal"] == "Fjord"]
+    assert (deal["Phone"], deal["Source"]) == ("+47 22 00", "web form")
 
 
 # ---- the rotation reads only the turns it wrote (finding 7) ------------------------------
@@ -279,6 +284,24 @@ def test_the_turn_of_a_won_deal_dealt_out_is_read_from_history_in_its_own_words(
     assert sheet.status()[0].endswith(" for Ben (round-robin, turn 5)")
 
 
+def test_a_team_member_removed_gets_no_more_leads_and_the_turns_count_on():
+    sheet = handled(*(response(f"P{i}", f"p{i}@c{i}.example", f"C{i}") for i in range(2)),
+                    team=THREE)  # fmt: skip
+    sheet.snap.find("Team").rows.pop(2)  # Ben left
+    sheet.respond(*(response(f"Q{i}", f"q{i}@d{i}.example", f"D{i}") for i in range(3)))
+    sheet.cycle()
+    assert [d["Owner"] for d in sheet.deals()] == ["Ana", "Ben", "Ana", "Cy", "Ana"]
+    assert sheet.status()[-1].endswith("(round-robin, turn 5)")
+
+
+def test_a_turn_on_a_second_line_of_a_status_is_no_turn():
+    sheet = handled(response("Old", "old@o.example", "Old"), team=THREE)
+    sheet.set(FORM, 2, "Intake status", "Created D-0001 for Ana\n(round-robin, turn 50)")
+    sheet.respond(response("Dan Wu", "dan@delta.example", "Delta"))
+    sheet.cycle()
+    assert sheet.status()[1] == "Created D-0002 for Ana (round-robin, turn 1)"
+
+
 # ---- a company keeps its owner when they can take it (finding 8) ------------------------
 
 
@@ -290,7 +313,7 @@ def test_the_turn_of_a_won_deal_dealt_out_is_read_from_history_in_its_own_words(
             f"is out until {(TODAY + timedelta(2)).isoformat()}",
         ),
         ({"Out from": TODAY - timedelta(1)}, "is out"),
-        ({"Capacity": 1}, "is at capacity, 1 open deals of 1"),
+        ({"Capacity": 1}, "is at capacity: 1 open deal, Capacity 1"),
         ({"Pipelines": "Customers"}, "does not work on Deals"),
         ({"Active": "No"}, "is not active in Team"),
     ],
@@ -340,7 +363,14 @@ def test_a_company_owner_at_capacity_only_after_this_cycles_leads_is_passed_over
                     team=team, deals=deals)  # fmt: skip
     assert [d["Owner"] for d in sheet.deals()] == ["Ben", "Ben", "Ana", "Ana"]
     assert sheet.status()[0] == "Created D-0002 for Ben (owns the company's deal D-0001)"
-    assert sheet.status()[1].endswith("is at capacity, 2 open deals of 2)")
+    assert sheet.status()[1].endswith("is at capacity: 2 open deals, Capacity 2)")
+
+
+def test_a_closed_deal_or_one_without_an_owner_decides_nothing_about_the_company():
+    deals = [existing(Stage="Lost", Owner="Ben"), existing(ID="D-0002", Owner=None,
+                                                           Email="al@acme.example")]  # fmt: skip
+    sheet = handled(response("Zoe Park", "zoe@acme.example", "Acme"), deals=deals)
+    assert sheet.status() == ["Created D-0003 for Ana (round-robin, turn 1)"]
 
 
 def team_workbook(folder: Path, ben_out: bool) -> Path:
@@ -409,6 +439,17 @@ def test_a_shared_phone_merged_by_a_person_puts_the_other_email_and_company_on_t
         "deal: contact Zed Ames, email zed@zeta.example, company Zeta): Hi"
     ]
     assert sheet.deals()[0]["Email"] == "bob@acme.example", "what the deal holds stays"
+
+
+def test_a_merge_lists_nothing_the_deal_already_says_in_other_case_spacing_or_format():
+    deals = [existing(Contact="Robert Marsh", Phone=SWITCHBOARD)]
+    sheet = Sheet([response("robert  MARSH", "BOB@acme.example", "ACME", "020 7946 0958")],
+                  deals=deals, settings={"Phone region": "GB"})  # fmt: skip
+    sheet.cycle()
+    tasks = [r for r in sheet.snap.find("Tasks").rows[1:] if r[5] == "returning"]
+    assert [t[0] for t in tasks] == [
+        "Returning lead: robert  MARSH got in touch again through Form Responses 1."
+    ]
 
 
 @pytest.mark.parametrize(

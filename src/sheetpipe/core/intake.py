@@ -3,10 +3,12 @@
 A response is taken when its `Intake status` cell is empty. sheetpipe then writes what it
 did there (`Created D-0123 for Ana Ruiz (round-robin, turn 18)`, `Merged into D-0045
 (same e-mail)`, `Possible duplicate of D-0045 …`, `Rejected: …`) and, in `Intake key`, a
-digest of the response as it read it. A response edited later (Google Forms lets people
-edit theirs) no longer matches its key and is handled again: a created or merged deal
-gets the cells it lacks, a rejected or doubtful one is decided afresh. A person answers a
-possible duplicate by writing `create` or `merge` (or `merge into D-0045`) in its status.
+digest of what the response says: its answers to the lead fields (see _digest). A response
+edited later (Google Forms lets people edit theirs) no longer matches its key and is
+handled again: a created or merged deal gets the cells it lacks, a rejected or doubtful
+one is decided afresh. A column added, moved or filled by a person is no edit. A person
+answers a possible duplicate by writing `create` or `merge` (or `merge into D-0045`) in
+its status.
 
 New deals are planned in the same cycle as the rest of their pipeline: plan_cycle plans
 the pipeline tab with the new rows in it (`IntakeCycle.tabs`), then `finish` turns the
@@ -59,7 +61,7 @@ MERGE_INTO = re.compile(r"^merge(?: into)?\s+(\S+)$", re.I)
 # person's note) is not read: the owner is followed by sheetpipe's own "(owner as given)".
 _NOTE = r"(?:; (?:[^()]|\([^()]*\))*)?"  # a note; a name in it may hold "(EMEA)"
 ASSIGNED = re.compile(
-    rf"Created \S+ for .+ \({TURN_PATTERN}{_NOTE}\)"
+    rf"Created \S* for .+ \({TURN_PATTERN}{_NOTE}\)"
     r"(?: \(the deal is no longer in [^()]*\))?(?: · edited \d{4}-\d{2}-\d{2})?"
 )
 # The same in History's By, for a won deal's row dealt out in the next pipeline

@@ -28,8 +28,10 @@ from sheetpipe.core.table import Table
 from sheetpipe.model import Problem
 
 MAX_WEIGHT = 100
-MAX_TURN = 999_999_999  # a billion deals handed out; a longer number is no turn sheetpipe wrote
-# An assignment's reason as written (next_owner) and as read back: the turn, 1 to MAX_TURN.
+# An assignment's reason as written (next_owner) and as read back: the turn, from 1 to
+# MAX_TURN (nine digits: a billion deals handed out); a longer number is no turn sheetpipe
+# wrote, and a turn is never written with a leading 0.
+MAX_TURN = 999_999_999
 TURN_WORDS = "round-robin, turn {turn}"
 TURN_PATTERN = r"round-robin, turn ([1-9][0-9]{0,8})"
 MAX_TURN_TEXT = 1000  # what sheetpipe writes for an assignment is a line; a longer cell is not it
@@ -157,8 +159,7 @@ def last_turn(texts: Iterable[str], pattern: re.Pattern[str]) -> int:
     """The highest turn of the texts `pattern` matches whole (its group 1 is the turn; 0
     when none does): texts in the form sheetpipe writes for an assignment, nothing else."""
     found = (pattern.fullmatch(t) for t in texts if len(t) <= MAX_TURN_TEXT)
-    turns = (int(m.group(1)) for m in found if m is not None)
-    return max((t for t in turns if t <= MAX_TURN), default=0)
+    return max((int(m.group(1)) for m in found if m is not None), default=0)
 
 
 class RoundRobin:
@@ -189,7 +190,8 @@ class RoundRobin:
             return f"does not work on {pipeline}"
         held = self.open_deals[norm(member.name)]
         if member.capacity is not None and held >= member.capacity:
-            return f"is at capacity, {held} open deals of {member.capacity}"
+            deals = f"{held} open deal" + ("" if held == 1 else "s")
+            return f"is at capacity: {deals}, Capacity {member.capacity}"
         return None
 
     def next_owner(self, pipeline: str) -> tuple[str, str] | None:
