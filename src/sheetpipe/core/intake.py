@@ -177,7 +177,8 @@ class IntakeCycle:
 
     def robin(self, pipelines: dict[str, Table | None], stages: Stages) -> RoundRobin:
         """The rotation, read from the sheet when first needed: Team, who holds how many
-        open deals, and the last turn any status or Source recorded."""
+        open deals, and the last turn sheetpipe recorded for an assignment (an intake
+        status, or the History row of a won deal dealt out in the next pipeline)."""
         if self._robin is None:
             team_tab = self.snapshot.find(self.names.team)
             team_table = read_table(team_tab, date_cells=self.snapshot.date_cells) if (
