@@ -52,7 +52,7 @@ def test_a_person_fills_in_the_form_in_a_browser_and_a_cycle_makes_the_deal(
     base, journal = serve(FormRules(min_seconds=1), Journal(tmp_path / "journal.sqlite"))
     browser.get(f"{base}/form")
     assert browser.title == "Get in touch"
-    trap = browser.find_element(By.NAME, "website")
+    trap = browser.find_element(By.NAME, "sp_hp_url_confirm")
     assert not trap.is_displayed(), "a person never sees the honeypot"
     type_into(browser, Name="Cara Diaz", Email="cara@beta.example", Company="Beta Ltd",
               Message="Please call me\nafter 3pm")  # fmt: skip

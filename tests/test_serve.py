@@ -61,8 +61,9 @@ def test_the_form_is_served_with_its_fields_a_hidden_trap_and_a_token(serve):
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     for name in ("Name", "Email", "Company", "Phone", "Message"):
         assert f'name="{name}"' in page.text
-    assert 'class="trap" aria-hidden="true"' in page.text and 'name="website"' in page.text
-    assert re.fullmatch(r"\d+\.[0-9a-f]{64}", token_of(page.text))
+    assert 'class="trap" aria-hidden="true"' in page.text
+    assert 'name="sp_hp_url_confirm"' in page.text, "a name no real form uses"
+    assert re.fullmatch(r"\d+\.[0-9a-f]{16}\.[0-9a-f]{64}", token_of(page.text))
 
 
 def test_a_submission_is_journaled_before_the_answer_and_becomes_one_deal(tmp_path, serve):
@@ -144,7 +145,7 @@ def test_google_unreachable_for_hours_then_every_submission_lands_once(tmp_path,
 
 def test_a_bot_filling_the_hidden_field_is_thanked_and_forgotten(serve):
     base, journal = serve()
-    answer = fill(base, Name="Bot", Email="bot@spam.example", website="http://spam.example")
+    answer = fill(base, Name="Bot", Email="bot@spam.example", sp_hp_url_confirm="http://x.example")
     assert answer.status_code == 200 and "Thank you" in answer.text
     assert journal.waiting() == []
 

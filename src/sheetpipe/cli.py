@@ -237,10 +237,12 @@ def serve(config_path: Path, host: str | None, port: int | None) -> None:
     if config.serve is None:
         raise click.UsageError(f"{config_path} has no [serve] section (see the README)")
     s = config.serve
-    rules = FormRules(min_seconds=s.min_seconds, per_minute=s.per_minute, title=s.title)
+    rules = FormRules.of(s)  # reads the webhook's secret: missing, serve does not start
     # A journal it cannot write would lose what it acknowledges: refuse to start (one line).
     app = make_app(Journal(s.journal).open(), rules)
-    uvicorn.run(app, host=host or s.host, port=port or s.port, log_level="info")
+    # proxy_headers off: the app believes X-Forwarded-For from [serve] trusted_proxies only.
+    uvicorn.run(app, host=host or s.host, port=port or s.port, log_level="info",
+                proxy_headers=False)  # fmt: skip
 
 
 @cli.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -52,7 +53,8 @@ class SmtpConfig:
         return f"SMTP {self.host}:{self.port}"
 
 
-SERVE_KEYS = ("tab", "journal", "host", "port", "min_seconds", "per_minute", "title")
+SERVE_KEYS = ("tab", "journal", "host", "port", "min_seconds", "per_minute", "title",
+              "trusted_proxies", "webhook_secret_env", "webhook_secret_file")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,13 @@ class ServeConfig:
     min_seconds: float = 3.0
     per_minute: int = 5
     title: str = "Get in touch"
+    # Whose X-Forwarded-For is believed: the default suits a proxy on this machine (the
+    # README's nginx); a proxy on another host is named here. Anyone else could spoof it.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
+    # The webhook's shared secret, read when `serve` starts: never in sheetpipe.toml.
+    # Neither set: POST /api/leads takes posts from anyone (the form has its own token).
+    webhook_secret_env: str = ""
+    webhook_secret_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -296,12 +305,59 @@ def parse_serve(
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
                                   or not low <= value <= high):  # fmt: skip
             problems.append(f"[serve] {key} = {value!r} must be a number from {low} to {high}")
+    proxies = _trusted_proxies(raw.get("trusted_proxies", list(ServeConfig.trusted_proxies)),
+                               problems)  # fmt: skip
+    secret = _webhook_secret_source(raw, folder, problems)
     if len(problems) > before:
         return None
     journal = raw.get("journal", "sheetpipe-journal.sqlite")
     kinds = {"host": str, "port": int, "min_seconds": float, "per_minute": int, "title": str}
     given = {key: kind(raw[key]) for key, kind in kinds.items() if key in raw}  # else defaults
-    return ServeConfig(str(tab).strip(), (folder / str(journal)).resolve(), **given)
+    return ServeConfig(str(tab).strip(), (folder / str(journal)).resolve(), **given,
+                       trusted_proxies=proxies, **secret)  # fmt: skip
+
+
+def _trusted_proxies(raw: object, problems: list[str]) -> tuple[str, ...]:
+    """[serve] trusted_proxies: addresses or networks (10.0.0.5, 10.0.0.0/24). A typo
+    must not pass quietly: the proxy would not be believed, and all its visitors would
+    share one rate limit. "*" is refused: anyone could then choose their own address."""
+    example = 'e.g. trusted_proxies = ["10.0.0.5"]'
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        problems.append(f"[serve] trusted_proxies must be a list of addresses, {example}")
+        return ()
+    for item in raw:
+        try:
+            ipaddress.ip_network(item.strip(), strict=False)
+        except ValueError:
+            problems.append(f'[serve] trusted_proxies: "{item}" is not an IP address or '
+                            f"network, {example}")  # fmt: skip
+    return tuple(item.strip() for item in raw)
+
+
+def _webhook_secret_source(raw: dict, folder: Path, problems: list[str]) -> dict:
+    """Where the webhook's secret is kept: an environment variable or a file, one of them."""
+    if "webhook_secret" in raw:
+        problems.append(
+            "[serve] webhook_secret: a secret does not belong in sheetpipe.toml; set "
+            'webhook_secret_env = "SHEETPIPE_WEBHOOK_SECRET" or webhook_secret_file instead'
+        )
+    found = {}
+    for key in ("webhook_secret_env", "webhook_secret_file"):
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            problems.append(f'[serve] {key} must be a name in quotes, e.g. {key} = '
+                            f'"{SECRET_EXAMPLES[key]}"')  # fmt: skip
+        elif value is not None:
+            found[key] = value.strip()
+    if len(found) == 2:
+        problems.append("[serve] webhook_secret_env and webhook_secret_file: set one of them")
+    if "webhook_secret_file" in found:
+        found["webhook_secret_file"] = (folder / found["webhook_secret_file"]).resolve()
+    return found
+
+
+SECRET_EXAMPLES = {"webhook_secret_env": "SHEETPIPE_WEBHOOK_SECRET",
+                   "webhook_secret_file": "webhook-secret"}  # fmt: skip
 
 
 def parse_smtp(raw: object, folder: Path, problems: list[str]) -> SmtpConfig | None:

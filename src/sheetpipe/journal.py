@@ -118,6 +118,22 @@ class Journal:
                 db.execute("INSERT INTO secret (value) VALUES (?)", found)
         return bytes.fromhex(found[0])
 
+    def claim_form_token(self, token: str, content: str, expires: float, now: float) -> str | None:
+        """Mark a form token used (sheetpipe/serve.py: each form is sent once). None when
+        this call claimed it; else the `content` it was first claimed with. Kept here, on
+        disk, so a restart does not make used tokens good again; forgotten once expired."""
+        with self._db() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS form_tokens "
+                       "(token TEXT PRIMARY KEY, content TEXT, expires REAL)")  # fmt: skip
+            db.execute("DELETE FROM form_tokens WHERE expires < ?", (now,))
+            # One statement: two requests racing with one token cannot both claim it.
+            claimed = db.execute("INSERT OR IGNORE INTO form_tokens VALUES (?, ?, ?)",
+                                 (token, content, expires)).rowcount  # fmt: skip
+            if claimed:
+                return None
+            return db.execute("SELECT content FROM form_tokens WHERE token = ?",
+                              (token,)).fetchone()[0]  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Inbox:
