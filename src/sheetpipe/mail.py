@@ -357,6 +357,7 @@ class Delivery:
     error: str = ""  # why the server took nothing, or why fates wait for the next cycle
     fates: dict[str, str] = field(default_factory=dict)  # Outbox ID → status written
     handled: set[str] = field(default_factory=set)  # IDs taken this delivery: each once
+    inputs: BatchInputs | None = None  # the recipients' tabs, read with the first batch
 
     def line(self) -> str:
         said = f"mail: {self.sent} sent, {self.failed} failed"
@@ -412,7 +413,7 @@ class Mailer:
     def _one_batch(self, backend: Backend, names: Names, now: datetime, done: Delivery) -> bool:
         """Send one batch; True when the next one may follow."""
         with backend.session():
-            found = _read_batch(backend, names, now)
+            found = done.inputs = _read_batch(backend, names, now, done.inputs)
             batch = [m for m in found.batch if m.id not in done.handled]
             if not batch or found.table is None:
                 return False
@@ -531,10 +532,19 @@ class BatchInputs:
     tasks: dict[str, str]  # Task ID → Task, for the batch's alert tasks
 
 
-def _read_batch(backend: Backend, names: Names, now: datetime) -> BatchInputs:
+def _read_batch(
+    backend: Backend, names: Names, now: datetime, known: BatchInputs | None
+) -> BatchInputs:
     """The next batch, with the deals, Team and tasks their recipients come from (one
-    read: on Google one request however many tabs)."""
-    tabs = (names.outbox, names.settings, names.team, names.tasks, *names.pipelines)
+    read: on Google one request however many tabs).
+
+    Those tabs are read for a delivery's first batch only; later batches take them from
+    `known`. Re-reading 20 k deals for each batch of ten cost a 100-lead cycle 28 s
+    instead of 5 s (docs/benchmarks.md (f)); an owner changed in the seconds a delivery
+    takes is met by the next cycle's."""
+    tabs = (names.outbox, names.settings)
+    if known is None:
+        tabs += (names.team, names.tasks, *names.pipelines)
     snapshot = backend.read(only=tabs)
     settings = settings_of(snapshot, names.settings)
     local = local_now(now, settings)
@@ -546,9 +556,11 @@ def _read_batch(backend: Backend, names: Names, now: datetime) -> BatchInputs:
     found = table(names.outbox)
     state = outbox.read_outbox(found, local, settings.date_order)
     batch = outbox.next_batch(state, int(settings.e_mails_per_day))
+    if known is not None:
+        return BatchInputs(found, local, batch, known.pipelines, known.team, known.tasks)
     pipelines = {slug(n): t for n in names.pipelines if (t := table(n, dict(names.columns)))}
     team = read_team(table(names.team), settings.date_order, [])
-    tasks = outbox.task_texts(table(names.tasks), (m.id for m in batch))
+    tasks = outbox.task_texts(table(names.tasks), (m.id for m in state.waiting))
     return BatchInputs(found, local, batch, pipelines, team, tasks)
 
 
