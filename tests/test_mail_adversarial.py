@@ -503,3 +503,11 @@ def test_the_daily_cap_reached_is_a_warning_not_an_error(tmp_path, smtp):
     [capped] = [p for p in later.plan.problems if "cap of 1" in p.message]
     assert (capped.where, capped.level) == ("Outbox tab", "warning")
     assert later.plan.errors == []
+
+
+def test_a_deliverys_log_line_says_what_went_and_what_is_in_doubt():
+    from sheetpipe.mail import Delivery
+
+    assert Delivery(sent=3, failed=1).line() == "mail: 3 sent, 1 failed"
+    assert Delivery(sent=2, in_doubt=1, error="the server closed the connection").line() == (
+        "mail: 2 sent, 0 failed, 1 in doubt; the server closed the connection")  # fmt: skip

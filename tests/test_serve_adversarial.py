@@ -526,3 +526,22 @@ def test_the_answers_never_carry_what_was_sent(server):
     assert signed.status_code == 422 and "<script>" not in signed.text
     wrong = send(base, body, "application/json", Authorization=f"Bearer {hostile}")
     assert wrong.status_code == 401 and "<script>" not in wrong.text
+
+
+def test_each_refusal_says_in_words_what_to_send_instead(server):
+    """A form service's developer reads these answers: each names the fix, word for word."""
+    base, journal = server()
+    said = {
+        b'["a"]': (400, 'Send one JSON object of fields, e.g. {"Email": …}.'),
+        b'{"Name": "Cara"}': (422, "Please give an e-mail address or a phone number."),
+        b'{"Email": "cara@"}': (422, "The e-mail address is not valid."),
+    }
+    for body, (status, words) in said.items():
+        answer = send(base, body, "application/json")
+        assert (answer.status_code, answer.json()["error"]) == (status, words), body
+    bad = send(base, b"--x\r\nnot a part", "multipart/form-data")  # no boundary
+    assert (bad.status_code, bad.json()["error"]) == (400, "The multipart body could not be read.")
+    other = send(base, b"Email: a@b.example", "text/plain")
+    assert other.status_code == 415
+    assert "(application/x-www-form-urlencoded or multipart/form-data)." in other.json()["error"]
+    assert journal.waiting() == []
