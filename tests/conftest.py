@@ -15,7 +15,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
     imported = Path(sheetpipe.__file__).resolve().parent
     if os.environ.get("MUTANT_UNDER_TEST") is not None:
-        return  # mutmut runs the tests on its mutated copy of src/, on purpose
+        # mutmut runs the tests on its mutated copy of src/, on purpose; the sheetpipe
+        # commands tests start in subprocesses must run that copy too, or what they
+        # kill goes unseen (they would import the installed, unmutated package).
+        path = [str(imported.parent), *filter(None, [os.environ.get("PYTHONPATH")])]
+        os.environ["PYTHONPATH"] = os.pathsep.join(path)
+        return
     if imported.is_relative_to(SOURCE) and not os.environ.get("SHEETPIPE_TEST_CHECKOUT"):
         raise pytest.UsageError(
             f"sheetpipe is imported from the checkout ({imported}), not from an installed "
