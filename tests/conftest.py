@@ -79,8 +79,9 @@ def emulator():
 
 @pytest.fixture
 def serve(tmp_path):
-    """`sheetpipe serve`'s app on a real uvicorn server on loopback, in a thread:
-    `serve(rules, journal)` → (base URL, journal)."""
+    """`sheetpipe serve`'s app on a real uvicorn server on loopback, in a thread, with
+    uvicorn's own X-Forwarded-For handling off as the command runs it (the app decides
+    whom it believes): `serve(rules, journal)` → (base URL, journal)."""
     import threading
     import time
 
@@ -96,7 +97,8 @@ def serve(tmp_path):
     def start(rules: FormRules | None = None, journal: Journal | None = None):
         journal = journal or Journal(tmp_path / "journal.sqlite")
         config = uvicorn.Config(make_app(journal, rules or FormRules(min_seconds=0)),
-                                host="127.0.0.1", port=free_port(), log_level="warning")  # fmt: skip
+                                host="127.0.0.1", port=free_port(), log_level="warning",
+                                proxy_headers=False)  # fmt: skip
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import openpyxl
+import requests
 
 from sheetpipe.backends.memory import MemoryBackend
 from sheetpipe.core.contract import Names
@@ -107,3 +111,25 @@ def write_config(folder: Path, workbook: str = "pipeline.xlsx", extra: str = "")
     path = folder / "sheetpipe.toml"
     path.write_text(f'[sheet]\nbackend = "xlsx"\npath = "{workbook}"\n{extra}', encoding="utf-8")
     return path
+
+
+@contextmanager
+def serving(command: list[str], folder: Path, port: int, env: dict[str, str] | None = None):
+    """`sheetpipe serve --port PORT` in its own process, once it answers, until the block
+    ends: yields the process."""
+    process = subprocess.Popen([*command, "serve", "--port", str(port)], cwd=folder, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while process.poll() is None:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/form", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "sheetpipe serve did not answer in 60 s"
+                time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(30)

@@ -16,10 +16,8 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from email.policy import default as default_policy
 from pathlib import Path
 
@@ -28,7 +26,7 @@ import requests
 from aiosmtpd.controller import Controller
 from python_calamine import CalamineWorkbook
 
-from .helpers import free_port
+from .helpers import free_port, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -70,28 +68,6 @@ def run(command: Path, *args: str, cwd: Path) -> str:
     return done.stdout
 
 
-@contextmanager
-def serving(command: Path, folder: Path, port: int) -> Iterator[str]:
-    """`sheetpipe serve` in its own process, until the block ends."""
-    server = subprocess.Popen([str(command), "serve", "--port", str(port)], cwd=folder,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, server.stdout.read()
-            try:
-                requests.get(f"{base}/form", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "sheetpipe serve did not answer in 60 s"
-                time.sleep(0.1)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(30)
-
-
 def sheet(folder: Path, tab: str) -> list[dict]:
     rows = CalamineWorkbook.from_path(str(folder / "pipeline.xlsx")).get_sheet_by_name(tab)
     header, *body = rows.to_python()
@@ -111,7 +87,9 @@ def form_to_owners_inbox(command: Path, folder: Path, smtp: tuple[Inbox, int]) -
             f'\n[serve]\ntab = "Web leads"\njournal = "journal.sqlite"\nport = {web_port}\n'
             "min_seconds = 0\n"
         )
-    with serving(command, demo, web_port) as base:
+    with serving([str(command)], demo, web_port) as server:
+        assert server.poll() is None, server.stdout.read()
+        base = f"http://127.0.0.1:{web_port}"
         page = requests.get(f"{base}/form", timeout=10)
         token = re.search(r'name="_token" value="([^"]+)"', page.text).group(1)
         answer = requests.post(f"{base}/form", timeout=10, data={

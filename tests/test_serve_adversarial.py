@@ -11,12 +11,9 @@ import http.client
 import json
 import os
 import re
-import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,39 +22,18 @@ import requests
 from sheetpipe.config import load_config
 from sheetpipe.errors import ConfigError
 from sheetpipe.journal import Journal
-from sheetpipe.serve import FormRules, RateLimit, form_token, make_app
+from sheetpipe.serve import FormRules, RateLimit, form_token
 
-from .helpers import free_port, write_config
+from .helpers import free_port, serving, write_config
 
 SECRET = b"s3cret-for-the-webhook-0123456789"
 INTAKE = '[[intake]]\ntab = "Web leads"\n'
 
 
 @pytest.fixture
-def server(tmp_path):
-    """The app on a real uvicorn server on loopback, with uvicorn's own X-Forwarded-For
-    handling off, as `sheetpipe serve` runs it: `server(rules)` → (base URL, journal)."""
-    import uvicorn
-
-    running = []
-
-    def start(rules: FormRules | None = None, journal: Journal | None = None):
-        journal = journal or Journal(tmp_path / "journal.sqlite")
-        config = uvicorn.Config(make_app(journal, rules or FormRules(min_seconds=0)),
-                                host="127.0.0.1", port=free_port(), log_level="warning",
-                                proxy_headers=False)  # fmt: skip
-        served = uvicorn.Server(config)
-        thread = threading.Thread(target=served.run, daemon=True)
-        thread.start()
-        while not served.started:
-            time.sleep(0.01)
-        running.append((served, thread))
-        return f"http://127.0.0.1:{config.port}", journal
-
-    yield start
-    for served, thread in running:
-        served.should_exit = True
-        thread.join(10)
+def server(serve):
+    """conftest's `serve`: the app on uvicorn as `sheetpipe serve` runs it."""
+    return serve
 
 
 def token_of(page: str) -> str:
@@ -193,26 +169,9 @@ def test_with_a_secret_the_form_still_takes_visitors(server):
     assert len(journal.waiting()) == 1
 
 
-@contextmanager
 def sheetpipe_serve(folder: Path, port: int, env: dict[str, str]):
     """The `sheetpipe serve` command in its own process, until the block ends."""
-    command = [sys.executable, "-m", "sheetpipe", "serve", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=folder, env={**os.environ, **env}, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while process.poll() is None:
-            try:
-                requests.get(f"http://127.0.0.1:{port}/form", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "sheetpipe serve did not answer in 60 s"
-                time.sleep(0.1)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.wait(30)
+    return serving([sys.executable, "-m", "sheetpipe"], folder, port, {**os.environ, **env})
 
 
 def test_sheetpipe_serve_takes_the_secret_from_the_environment_and_trusts_no_one_told(tmp_path):
