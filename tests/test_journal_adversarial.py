@@ -168,3 +168,82 @@ def test_the_daemon_keeps_cycling_while_its_journal_is_bad_and_takes_a_new_one(t
         daemon.terminate()
         daemon.communicate(timeout=60)
     assert daemon.returncode == 0
+
+
+# ---- the move, in-process (what mutation testing found unchecked) --------------------------
+
+
+def moved(tmp_path: Path, header: list[str] | None, submissions: list[dict], extra: str = ""):
+    """Submissions kept in a journal, moved into `TAB` (made when `header` is None) of a
+    workbook on disk by journal.move_into; returns the tab's rows as the file has them."""
+    from datetime import UTC, datetime
+
+    from sheetpipe.backends.xlsx import XlsxBackend
+    from sheetpipe.config import load_config
+    from sheetpipe.journal import move_into
+
+    sheets = tabs([{"Deal": "Acme", "Stage": "Contact", "Owner": "Ana"}],
+                  settings={"Timezone": "Europe/Oslo"})  # fmt: skip
+    if header is not None:
+        sheets[TAB] = [header]
+    write_workbook(tmp_path / "pipeline.xlsx", sheets)
+    loaded = load_config(write_config(tmp_path, extra=f'[[intake]]\ntab = "{TAB}"\n{extra}'))
+    journal = Journal(tmp_path / "journal.sqlite")
+    for fields in submissions:
+        journal.add(fields, received=datetime(2026, 3, 9, 9, 15, 30, 123456, tzinfo=UTC))
+    assert move_into(journal, XlsxBackend(loaded.workbook), TAB, loaded.names) == len(submissions)
+    return CalamineWorkbook.from_path(str(tmp_path / "pipeline.xlsx")).get_sheet_by_name(
+        TAB).to_python()  # fmt: skip
+
+
+def test_a_move_adds_each_missing_column_under_its_own_header_at_the_right_end(tmp_path):
+    from datetime import datetime
+
+    header, row = moved(
+        tmp_path,
+        ["Timestamp", "Full name", "Notes from sales"],
+        [{"Name": "Ola", "Email": "ola@fjord.example", "Phone": "+47 22"}],
+    )
+    assert header == ["Timestamp", "Full name", "Notes from sales", "Email", "Company", "Phone",
+                      "Message", "Source", "Submission ID"]  # fmt: skip
+    # The time in Settings' time zone, to the second, under the tab's own timestamp column.
+    assert row[0] == datetime(2026, 3, 9, 10, 15, 30)
+    assert row[1:7] == ["Ola", "", "ola@fjord.example", "", "+47 22", ""]
+    assert row[7] == "web form" and len(row[8]) == 32
+
+
+def test_a_move_keeps_the_source_a_submission_names(tmp_path):
+    _, first, second = moved(tmp_path, None, [{"Name": "Ola", "Source": "Newsletter"},
+                                              {"Name": "Kari"}])  # fmt: skip
+    assert (first[6], second[6]) == ("Newsletter", "web form")
+
+
+def test_a_second_move_into_the_tab_it_made_adds_no_column(tmp_path):
+    from datetime import UTC, datetime
+
+    from sheetpipe.backends.xlsx import XlsxBackend
+    from sheetpipe.config import load_config
+    from sheetpipe.journal import COLUMNS, move_into
+
+    header, _ = moved(tmp_path, None, [{"Name": "Ola"}])
+    assert header == list(COLUMNS)
+    loaded = load_config(tmp_path / "sheetpipe.toml")
+    journal = Journal(tmp_path / "journal.sqlite")
+    journal.add({"Name": "Kari", "Fax": "12"}, received=datetime(2026, 3, 9, tzinfo=UTC))
+    move_into(journal, XlsxBackend(loaded.workbook), TAB, loaded.names)
+    again, first, second = CalamineWorkbook.from_path(
+        str(tmp_path / "pipeline.xlsx")).get_sheet_by_name(TAB).to_python()  # fmt: skip
+    assert again == list(COLUMNS), "nothing added: the tab has a column for every field"
+    assert (first[1], second[1]) == ("Ola", "Kari") and first[7] != second[7]
+
+
+def test_a_move_writes_into_the_columns_config_maps_for_that_tab(tmp_path):
+    header, row = moved(
+        tmp_path,
+        ["Submitted at", "Contact person"],
+        [{"Name": "Ola", "Phone": "+47 22"}],
+        '[intake.columns]\n"Name" = "Contact person"\n"Phone" = "Mobile"\n',
+    )
+    assert header[:2] == ["Submitted at", "Contact person"] and "Mobile" in header
+    assert "Name" not in header and "Phone" not in header
+    assert row[1] == "Ola" and row[header.index("Mobile")] == "+47 22"

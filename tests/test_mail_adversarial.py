@@ -511,3 +511,310 @@ def test_a_deliverys_log_line_says_what_went_and_what_is_in_doubt():
     assert Delivery(sent=3, failed=1).line() == "mail: 3 sent, 1 failed"
     assert Delivery(sent=2, in_doubt=1, error="the server closed the connection").line() == (
         "mail: 2 sent, 0 failed, 1 in doubt; the server closed the connection")  # fmt: skip
+
+
+# ---- the connection, in-process (the subprocess tests above are invisible to mutmut) -------
+
+
+def tls_server(tmp_path: Path, *, implicit: bool, handler: Mailbox | None = None,
+               **options) -> tuple[Controller, Mailbox]:  # fmt: skip
+    """A real SMTP server on loopback with a certificate from a test CA (ca.pem in
+    tmp_path): STARTTLS, or TLS at once as port 465 speaks it when `implicit`."""
+    import trustme
+
+    from .test_mail import Accounts
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    # aiosmtpd offers AUTH over implicit TLS only when told TLS is not required for it.
+    tls = ({"ssl_context": context, "auth_require_tls": False} if implicit
+           else {"tls_context": context, "require_starttls": True})  # fmt: skip
+    options.setdefault("authenticator", Accounts("alerts", "s3cret"))
+    inbox = handler or Mailbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), **tls, **options)
+    controller.start()
+    inbox.port = controller.port
+    return controller, inbox
+
+
+def trusted_ca() -> str:
+    import trustme
+
+    return trustme.CA().cert_pem.bytes().decode()
+
+
+def login_section(port: int, security: str, password: str = 'password_env = "SMTP_PASSWORD"'):
+    return (f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "{security}"\n'
+            f'user = "alerts"\n{password}\nsender = "pipeline@sales.example"\n'
+            'ca_file = "ca.pem"\n')  # fmt: skip
+
+
+def check_in_process(tmp_path: Path, section: str) -> str:
+    write_workbook(tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Contact"}]))
+    from .helpers import write_config
+
+    return mail.check_smtp(load_config(write_config(tmp_path, extra=section)).smtp)
+
+
+@pytest.mark.parametrize(("implicit", "security", "said"),
+                         [(False, "starttls", "STARTTLS"), (True, "ssl", "over TLS")])  # fmt: skip
+def test_check_smtp_logs_in_over_starttls_and_over_tls_at_once(
+    tmp_path, monkeypatch, implicit, security, said
+):
+    monkeypatch.setenv("SMTP_PASSWORD", "s3cret")
+    controller, inbox = tls_server(tmp_path, implicit=implicit)
+    try:
+        line = check_in_process(tmp_path, login_section(inbox.port, security))
+    finally:
+        controller.stop()
+    assert line == f"SMTP 127.0.0.1:{inbox.port}: connected ({said}), logged in as alerts."
+
+
+def test_a_refused_login_names_the_password_file_it_read_and_never_its_content(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "smtp-password").write_text("wrong-one\n", encoding="utf-8")
+    controller, inbox = tls_server(tmp_path, implicit=False)
+    section = login_section(inbox.port, "starttls", 'password_file = "smtp-password"')
+    try:
+        with pytest.raises(mail.MailError) as refused:
+            check_in_process(tmp_path, section)
+        monkeypatch.setenv("SMTP_PASSWORD", "wrong-two")
+        with pytest.raises(mail.MailError) as from_env:
+            check_in_process(tmp_path, login_section(inbox.port, "starttls"))
+    finally:
+        controller.stop()
+    assert str(refused.value).endswith(
+        f"check [smtp] user and the password in {tmp_path / 'smtp-password'}"
+    )
+    assert str(from_env.value).endswith("check [smtp] user and the password in $SMTP_PASSWORD")
+    assert "wrong-one" not in str(refused.value) and "wrong-two" not in str(from_env.value)
+
+
+class NoLogin(Mailbox):
+    """A relay that offers no AUTH at all, not even after STARTTLS."""
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        session.host_name = hostname
+        return [r for r in responses if "AUTH" not in r]
+
+
+@pytest.mark.parametrize(("security", "over", "hint"), [
+    ("starttls", "after STARTTLS", ""),
+    ("ssl", "over TLS", ""),
+    ("none", "unencrypted", '; if it offers one only over TLS, use security = "starttls" or "ssl"'),
+])  # fmt: skip
+def test_a_login_against_a_server_offering_none_says_how_it_was_asked(
+    tmp_path, monkeypatch, security, over, hint
+):
+    monkeypatch.setenv("SMTP_PASSWORD", "s3cret")
+    if security == "none":  # a plain relay
+        (tmp_path / "ca.pem").write_text(trusted_ca(), encoding="utf-8")
+        controller = Controller(NoLogin(), hostname="127.0.0.1", port=free_port())
+        controller.start()
+    else:
+        controller, _ = tls_server(tmp_path, implicit=security == "ssl", handler=NoLogin())
+    try:
+        with pytest.raises(mail.MailError) as refused:
+            check_in_process(tmp_path, login_section(controller.port, security))
+    finally:
+        controller.stop()
+    assert str(refused.value) == (
+        f"SMTP 127.0.0.1:{controller.port}: the server offers no login (no AUTH, {over}): if it "
+        f"relays without one, leave out [smtp] user and its password{hint}")  # fmt: skip
+
+
+@pytest.mark.parametrize(("content", "why"), [(None, "No such file or directory"),
+                                              ("not a certificate", "")])  # fmt: skip
+def test_a_ca_file_that_cannot_be_used_is_named_with_what_to_do(tmp_path, smtp, content, why):
+    section = (f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "starttls"\n'
+               'sender = "pipeline@sales.example"\nca_file = "ca.pem"\n')  # fmt: skip
+    if content is not None:
+        (tmp_path / "ca.pem").write_text(content, encoding="utf-8")
+    with pytest.raises(mail.MailError) as refused:
+        check_in_process(tmp_path, section)
+    said = str(refused.value)
+    assert said.startswith(f"SMTP 127.0.0.1:{smtp.port}: [smtp] ca_file {tmp_path / 'ca.pem'} "
+                           f"cannot be used ({why}")  # fmt: skip
+    assert said.endswith("point it at the PEM file of the CA that signed the server's certificate")
+
+
+def test_a_server_offering_no_login_method_sheetpipe_speaks_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("SMTP_PASSWORD", "s3cret")
+    controller, inbox = tls_server(tmp_path, implicit=False,
+                                   auth_exclude_mechanism=["LOGIN", "PLAIN"])  # fmt: skip
+    try:
+        with pytest.raises(mail.MailError) as refused:
+            check_in_process(tmp_path, login_section(inbox.port, "starttls"))
+    finally:
+        controller.stop()
+    assert str(refused.value) == (
+        f"SMTP 127.0.0.1:{inbox.port}: the server offers no login sheetpipe can use (AUTH with "
+        "no method; sheetpipe logs in with CRAM-MD5, LOGIN, PLAIN): ask its administrator for "
+        "one of those")  # fmt: skip
+
+
+def test_a_tls_at_once_port_with_the_wrong_security_says_use_ssl_in_process(tmp_path):
+    controller, inbox = tls_server(tmp_path, implicit=True, authenticator=None)
+    section = (f'[smtp]\nhost = "127.0.0.1"\nport = {inbox.port}\nsecurity = "starttls"\n'
+               'sender = "pipeline@sales.example"\ntimeout = "1s"\n')  # fmt: skip
+    try:
+        with pytest.raises(mail.MailError) as refused:
+            check_in_process(tmp_path, section)
+    finally:
+        controller.stop()
+    assert 'this port speaks TLS at once (as 465 does): use security = "ssl"' in str(refused.value)
+
+
+def test_alerts_go_over_tls_at_once_with_a_login(tmp_path, monkeypatch):
+    """security = "ssl" (port 465's implicit TLS): the lead's owner gets the e-mail."""
+    monkeypatch.setenv("SMTP_PASSWORD", "s3cret")
+    controller, inbox = tls_server(tmp_path, implicit=True)
+    workbook(tmp_path, [response()])
+    section = login_section(inbox.port, "ssl").removeprefix("[smtp]\n")
+    try:
+        report = cycle(_config_with(tmp_path, section))
+    finally:
+        controller.stop()
+    assert report.delivery.sent == 1 and statuses(tmp_path) == ["sent"]
+    [message] = inbox.messages
+    assert message["To"] == "ana@sales.example"
+
+
+def _config_with(folder: Path, smtp_lines: str) -> Path:
+    from .helpers import write_config
+
+    return write_config(folder, extra=f'[[intake]]\ntab = "Web leads"\n[smtp]\n{smtp_lines}')
+
+
+def test_a_postman_leaves_no_connection_behind(tmp_path, smtp):
+    workbook(tmp_path, [response()])
+    loaded = load_config(config(tmp_path, smtp.port))
+    with mail.Postman(loaded.smtp) as postman:
+        assert postman.smtp is not None
+    assert postman.smtp is None
+    postman._close()  # closing again is harmless
+    with pytest.raises(AssertionError):
+        postman.send(
+            postman.message(mail.outbox.Outgoing(2, "x", "to@b.example", "S", "B"), "<m@x>"), NOW
+        )
+
+
+def test_a_message_the_server_refuses_for_good_fails_with_its_words(tmp_path, smtp):
+    workbook(tmp_path, [response()])
+    smtp.answer = "554 5.6.0 Message   content rejected"
+    report = cycle(config(tmp_path, smtp.port))
+    assert statuses(tmp_path) == ["failed: 554 5.6.0 Message content rejected"]
+    assert report.delivery.failed == 1 and report.delivery.in_doubt == 0
+
+
+def test_a_template_with_a_syntax_error_names_its_line_in_the_file(tmp_path, smtp):
+    from .test_mail import own_template
+
+    own = own_template(tmp_path, "Subject: Lead {{ deal['Deal'] }}\n\nHello\n{{ owner.name }\n")
+    workbook(tmp_path, [response()])
+    cycle(config(tmp_path, smtp.port, own))
+    [row] = outbox(tmp_path)
+    assert row["Status"].startswith("failed: new-lead.txt line 4: ")
+    assert smtp.messages == []
+
+
+def test_a_template_folder_without_the_kind_falls_back_to_the_default(tmp_path, smtp):
+    (tmp_path / "mail").mkdir()
+    (tmp_path / "mail" / "stalled.txt").write_text("Subject: s\n\nb\n", encoding="utf-8")
+    workbook(tmp_path, [response()])
+    cycle(config(tmp_path, smtp.port, 'templates = "mail"\n'))
+    [message] = smtp.messages
+    assert message["Subject"] == "New lead for you: Beta Ltd (D-0002)"
+    assert mail._default_template("no-such-kind.txt") is None
+
+
+def test_more_than_one_batch_goes_to_each_owner_read_once(tmp_path, smtp):
+    """25 leads: three batches of at most BATCH; Team, Tasks and the deals are read by
+    the first batch only, and later batches still address and time each e-mail."""
+    from sheetpipe.core.outbox import BATCH
+
+    leads = [response(f"P{i}", f"p{i}@firm{i}.example", f"Firm {i}") for i in range(25)]
+    workbook(tmp_path, leads)
+    loaded = load_config(config(tmp_path, smtp.port))
+    backend = ReadCounting(loaded.workbook)
+    report = run_cycle(backend, loaded.names, NOW, mailer=open_mailer(loaded))
+    assert report.delivery.sent == 25 and len(smtp.messages) == 25 > 2 * BATCH
+    rows = outbox(tmp_path)
+    assert {r["Status"] for r in rows} == {"sent"} and {r["Sent"] for r in rows} == {NOW}
+    assert [m["To"] for m in smtp.messages] == [r["To"] for r in rows]
+    assert {m["To"] for m in smtp.messages} == {"ana@sales.example", "ben@sales.example"}
+    team_reads = [only for only in backend.reads_of if only and "Team" in only]
+    batch_reads = [only for only in backend.reads_of if only and "Outbox" in only[:1]]
+    assert len(team_reads) == 1 and len(batch_reads) >= 3, "Team read by the first batch only"
+
+
+class ReadCounting(XlsxBackend):
+    def __init__(self, path: Path):
+        super().__init__(path)
+        self.reads_of: list[tuple[str, ...] | None] = []
+
+    def read(self, only=None):
+        self.reads_of.append(tuple(only) if only is not None else None)
+        return super().read(only)
+
+
+def test_a_workbook_opened_before_the_emails_leave_sends_nothing_and_says_so(tmp_path, smtp):
+    workbook(tmp_path, [response()])
+    path = config(tmp_path, smtp.port)
+    smtp.answer = "451 RCPT Try again later"
+    cycle(path)
+    assert statuses(tmp_path) == ["queued"]
+    smtp.answer = "250 Message accepted"
+    (tmp_path / ".~lock.pipeline.xlsx#").write_text("someone,at,their,desk;", encoding="utf-8")
+    loaded = load_config(path)
+    done = open_mailer(loaded).deliver(XlsxBackend(loaded.workbook), loaded.names, NOW)
+    assert done.error == ("the workbook was opened in Excel or LibreOffice before the e-mails "
+                          "left; they wait for the next cycle")  # fmt: skip
+    assert smtp.messages == [] and done.sent == 0
+
+
+def test_a_surprise_while_recording_fates_keeps_them_for_the_next_cycle(tmp_path, smtp,
+                                                                       monkeypatch):  # fmt: skip
+    workbook(tmp_path, [response()])
+    path = config(tmp_path, smtp.port)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in recording")
+
+    monkeypatch.setattr(mail, "_write_fates", broken)
+    with pytest.raises(RuntimeError):
+        cycle(path)
+    kept = tmp_path / "sheetpipe.mail-fates.json"
+    [message] = smtp.messages
+    assert kept.exists() and message["Message-ID"] in kept.read_text(encoding="utf-8")
+    monkeypatch.undo()
+    cycle(path, NOW + timedelta(minutes=5))
+    assert statuses(tmp_path) == ["sent"] and not kept.exists() and len(smtp.messages) == 1
+
+
+def test_fates_nobody_can_keep_are_logged_with_their_message_ids(tmp_path, smtp, caplog):
+    workbook(tmp_path, [response()])
+    loaded = load_config(config(tmp_path, smtp.port))
+    mailer = mail.Mailer(loaded.smtp, kept=None)
+    marked = {"D-0002/new-lead": "<abc@sales.example>"}
+    with caplog.at_level("ERROR", logger=mail.log.name):
+        said = mailer._keep(XlsxBackend(loaded.workbook), {"D-0002/new-lead": ("sent", "", NOW)},
+                            marked, "the disk is full")  # fmt: skip
+    assert said == "the e-mails' fates could not be written (the disk is full); see the log"
+    assert "set these Outbox rows by hand: D-0002/new-lead sent <abc@sales.example>" in caplog.text
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", "{not json"])
+def test_a_fate_file_that_is_not_ours_never_stops_the_mail(tmp_path, smtp, caplog, content):
+    kept = tmp_path / "sheetpipe.mail-fates.json"
+    kept.write_text(content, encoding="utf-8")
+    workbook(tmp_path, [response()])
+    with caplog.at_level("ERROR", logger=mail.log.name):
+        report = cycle(config(tmp_path, smtp.port))
+    assert report.delivery.sent == 1 and statuses(tmp_path) == ["sent"]
+    if content.startswith("{"):  # unreadable: left for a person, and said
+        assert kept.read_text(encoding="utf-8") == content
+        assert f"{kept} cannot be read (" in caplog.text and "it is left as it is" in caplog.text

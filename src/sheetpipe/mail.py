@@ -61,6 +61,7 @@ from sheetpipe.model import ChangeSet
 log = logging.getLogger("sheetpipe")
 RECORD_TRIES = 4  # reads to find the rows again when the Outbox moves under the write
 RECORD_WAIT = 120.0  # seconds to wait for a workbook open in Excel or LibreOffice to record
+LOGIN_METHODS = frozenset({"PLAIN", "LOGIN", "CRAM-MD5"})  # what smtplib.SMTP.login speaks
 RECORD_PAUSE = 5.0  # the longest pause between two looks at whether it is still open
 
 
@@ -99,30 +100,36 @@ class Templates:
             "sheet": self.sheet,
         }
         try:
-            subject, body, offset = self._parts(name)
+            subject, body = self._parts(name)
             return _letter(subject.render(fields), body.render(fields), name)
         except jinja2.TemplateNotFound:
             raise MailProblem(f"no template {name}") from None
-        except jinja2.TemplateSyntaxError as err:
-            raise MailProblem(f"{name} line {(err.lineno or 0) + offset}: {err.message}") from None
         except jinja2.UndefinedError as err:
             raise MailProblem(f"{name}: {err.message} (the deal lacks that field)") from None
         except jinja2.TemplateError as err:  # the sandbox refused something
             raise MailProblem(f"{name}: {err}") from None
 
-    def _parts(self, name: str) -> tuple[jinja2.Template, jinja2.Template, int]:
-        """The subject line and the body as two templates (and the body's first line), so
-        that a line break in a deal's cell can only ever reach the body."""
+    def _parts(self, name: str) -> tuple[jinja2.Template, jinja2.Template]:
+        """The subject line and the body as two templates, so that a line break in a
+        deal's cell can only ever reach the body."""
         source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
         found = SUBJECT_LINE.search(source)
         if found is None:
             raise MailProblem(f"{name}: it needs a line Subject: … before the body")
-        offset = source.count("\n", 0, found.end()) + 1
+        subject_line = source.count("\n", 0, found.start()) + 1
         return (
-            self.env.from_string(found.group(1)),
-            self.env.from_string(source[found.end() :].removeprefix("\n")),
-            offset,
+            self._compile(found.group(1), name, subject_line),
+            self._compile(source[found.end() :].removeprefix("\n"), name, subject_line + 1),
         )
+
+    def _compile(self, text: str, name: str, first_line: int) -> jinja2.Template:
+        """`text`, which starts at `first_line` of the file `name`: an error names the
+        file's line, where the person who wrote it will look."""
+        try:
+            return self.env.from_string(text)
+        except jinja2.TemplateSyntaxError as err:
+            line = (err.lineno or 1) + first_line - 1
+            raise MailProblem(f"{name} line {line}: {err.message}") from None
 
 
 SUBJECT_LINE = re.compile(r"^Subject:(.*)$", re.M | re.I)
@@ -171,7 +178,7 @@ class Postman:
 
     def _connect(self) -> smtplib.SMTP:
         config = self.config
-        context = ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
+        context = _tls_context(config)
         if config.security == "ssl":
             self.smtp = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,
                                          context=context)  # fmt: skip
@@ -199,6 +206,13 @@ class Postman:
 
     def _login(self, smtp: smtplib.SMTP) -> None:
         config = self.config
+        smtp.ehlo_or_helo_if_needed()
+        offered = smtp.esmtp_features.get("auth", "").upper().split()
+        if smtp.has_extn("auth") and not LOGIN_METHODS.intersection(offered):
+            raise MailError(f"{config.describe()}: the server offers no login sheetpipe can use "
+                            f"(AUTH {' '.join(offered) or 'with no method'}; sheetpipe logs in "
+                            f"with {', '.join(sorted(LOGIN_METHODS))}): ask its administrator "
+                            "for one of those")  # fmt: skip
         try:
             smtp.login(config.user, _password(config))
         except smtplib.SMTPNotSupportedError:  # AUTH is not among the EHLO's extensions
@@ -257,6 +271,17 @@ class Postman:
         message["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
         message.set_content(mail.body)
         return message
+
+
+def _tls_context(config: SmtpConfig) -> ssl.SSLContext:
+    """The certificates trusted: the system's, or [smtp] ca_file's."""
+    try:
+        return ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
+    except (OSError, ssl.SSLError) as err:
+        why = getattr(err, "strerror", None) or getattr(err, "reason", None) or err
+        raise MailError(f"{config.describe()}: [smtp] ca_file {config.ca_file} cannot be used "
+                        f"({why}); point it at the PEM file of the CA that signed the "
+                        "server's certificate") from None  # fmt: skip
 
 
 def _speaks_tls_at_once(config: SmtpConfig) -> bool:
