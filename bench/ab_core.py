@@ -29,9 +29,9 @@ def make_sheet(deals: int, path: Path) -> None:
 
     sys.path.insert(0, str(HERE))
     from bench.workload import NOW, workload
-    from sheetpipe.core.apply import apply_changes
     from sheetpipe.core.contract import Names
-    from sheetpipe.core.plan import plan_cycle
+    from sheetpipe.core.cycle import plan_cycle
+    from sheetpipe.core.sheet.apply import apply_changes
 
     snap = workload(deals)
     synced = apply_changes(snap, plan_cycle(snap, Names(), NOW).changes)
@@ -50,7 +50,7 @@ def run(tree: str, sheet: str, repeat: int) -> None:
         sys.path.insert(0, str(Path(tree) / "src"))
     from bench.workload import NOW
     from sheetpipe.core.contract import Names
-    from sheetpipe.core.plan import plan_cycle
+    from sheetpipe.core.cycle import plan_cycle
 
     with open(sheet, "rb") as file:
         synced = pickle.load(file)

@@ -32,9 +32,9 @@ def measure(n: int, repeat: int) -> dict:
     import pandas as pd
 
     from bench.workload import NOW, edit_some, workload
-    from sheetpipe.core.apply import apply_changes
     from sheetpipe.core.contract import Names
-    from sheetpipe.core.plan import plan_cycle as plan
+    from sheetpipe.core.cycle import plan_cycle as plan
+    from sheetpipe.core.sheet.apply import apply_changes
     from sheetpipe.sync import _collector_paused
 
     def plan_cycle(*args):
@@ -119,7 +119,7 @@ def peak(path: str, repeat: int) -> None:
 
     from bench.workload import NOW
     from sheetpipe.core.contract import Names
-    from sheetpipe.core.plan import plan_cycle
+    from sheetpipe.core.cycle import plan_cycle
     from sheetpipe.sync import _collector_paused
 
     with open(path, "rb") as file:

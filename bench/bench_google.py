@@ -87,10 +87,10 @@ def measure(n: int, repeat: int) -> dict:
     from bench.workload import workload
     from sheetpipe.backends.google import GoogleBackend
     from sheetpipe.backends.google_requests import quote
-    from sheetpipe.core.apply import apply_changes
-    from sheetpipe.core.cells import col_letter
     from sheetpipe.core.contract import Names
-    from sheetpipe.core.plan import plan_cycle
+    from sheetpipe.core.cycle import plan_cycle
+    from sheetpipe.core.sheet.apply import apply_changes
+    from sheetpipe.core.sheet.cells import col_letter
     from sheetpipe.sync import run_cycle
 
     names = Names()
@@ -178,7 +178,7 @@ def measure(n: int, repeat: int) -> dict:
 def per_row_script(http, sid: str, changes, n: int) -> dict:  # noqa: ANN001
     """The busy cycle's changes, written one request per changed row / appended row."""
     from sheetpipe.backends.google_requests import quote
-    from sheetpipe.core.cells import col_letter
+    from sheetpipe.core.sheet.cells import col_letter
 
     cells_by_row: dict[tuple[str, int], dict[int, object]] = {}
     for write in changes.writes:

@@ -30,9 +30,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.workload import NOW, _read, workload  # noqa: E402
-from sheetpipe.core.apply import apply_changes  # noqa: E402
 from sheetpipe.core.contract import IntakeTab, Names  # noqa: E402
-from sheetpipe.core.plan import plan_cycle  # noqa: E402
+from sheetpipe.core.cycle import plan_cycle  # noqa: E402
+from sheetpipe.core.sheet.apply import apply_changes  # noqa: E402
 from sheetpipe.model import Tab  # noqa: E402
 from sheetpipe.sync import _collector_paused  # noqa: E402
 

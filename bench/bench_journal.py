@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.workload import NOW, workload  # noqa: E402
 from sheetpipe.backends.xlsx import XlsxBackend  # noqa: E402
 from sheetpipe.core.contract import IntakeTab, Names  # noqa: E402
-from sheetpipe.journal import Inbox, Journal  # noqa: E402
 from sheetpipe.sync import run_cycle  # noqa: E402
+from sheetpipe.web.journal import Inbox, Journal  # noqa: E402
 
 TAB = "Web leads"
 NAMES = Names(intakes=(IntakeTab(TAB, "Deals"),))

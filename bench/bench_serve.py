@@ -24,7 +24,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sheetpipe.journal import Journal  # noqa: E402
+from sheetpipe.web.journal import Journal  # noqa: E402
 
 
 def measure(count: int) -> dict:

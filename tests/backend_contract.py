@@ -12,11 +12,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from sheetpipe.core.apply import apply_changes
-from sheetpipe.core.cells import col_letter
 from sheetpipe.core.contract import IntakeTab, Names
-from sheetpipe.core.plan import plan_cycle
-from sheetpipe.core.today import TODAY_COLUMNS
+from sheetpipe.core.cycle import plan_cycle
+from sheetpipe.core.sheet.apply import apply_changes
+from sheetpipe.core.sheet.cells import col_letter
+from sheetpipe.core.tabs.today import TODAY_COLUMNS
 from sheetpipe.model import (
     DUE_FILLS,
     ERROR_FILL,
@@ -387,7 +387,7 @@ def _day(value: object) -> date | None:
 def _values(snap: Snapshot, name: str) -> list[list[str]]:
     """Cells as text; dates and times as serial numbers to the minute, so a date read
     as a date, a datetime or a serial number compares equal."""
-    from sheetpipe.core.cells import text
+    from sheetpipe.core.sheet.cells import text
 
     out = []
     for row in snap.find(name).rows:

@@ -14,7 +14,7 @@ import requests
 
 from sheetpipe.backends.memory import MemoryBackend
 from sheetpipe.core.contract import Names
-from sheetpipe.core.plan import Plan, plan_cycle
+from sheetpipe.core.cycle import Plan, plan_cycle
 from sheetpipe.layout import template_tabs
 from sheetpipe.model import Row, Snapshot, Tab
 

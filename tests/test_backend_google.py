@@ -11,8 +11,8 @@ import pytest
 
 from sheetpipe.backends.google import GoogleBackend
 from sheetpipe.backends.google_requests import PADDING, PIXELS_PER_CHAR
-from sheetpipe.core.cells import col_letter
-from sheetpipe.core.plan import plan_cycle
+from sheetpipe.core.cycle import plan_cycle
+from sheetpipe.core.sheet.cells import col_letter
 from sheetpipe.errors import BackendError, ConfigError, SheetNotFound, WriteUncertain
 from sheetpipe.sync import run_cycle
 
@@ -230,7 +230,7 @@ def test_a_failed_write_is_never_resent_blindly(emulator, key):
     backend = gh.backend(emulator, sid, key)
     backend.read()
     emulator.add_fault(status=500, method="POST", path=":batchUpdate", count=1)
-    from sheetpipe.core.plan import plan_cycle
+    from sheetpipe.core.cycle import plan_cycle
 
     plan = plan_cycle(backend.read(), NAMES, NOW)
     mark = len(emulator.log)

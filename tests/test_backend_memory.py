@@ -17,7 +17,7 @@ class TestMemoryBackend(BackendContract):
 
 
 def test_applying_keeps_what_the_snapshot_says_of_itself_and_makes_whole_tabs():
-    from sheetpipe.core.apply import apply_changes
+    from sheetpipe.core.sheet.apply import apply_changes
     from sheetpipe.model import CellLink, ChangeSet, Snapshot, Tab
 
     snap = Snapshot({"today": Tab("today", [["old"]])}, "my.xlsx", date_cells="serial")

@@ -15,8 +15,8 @@ import openpyxl
 import pytest
 
 from sheetpipe.backends.xlsx import XlsxBackend
-from sheetpipe.core.cells import parse_cell
-from sheetpipe.core.plan import plan_cycle
+from sheetpipe.core.cycle import plan_cycle
+from sheetpipe.core.sheet.cells import parse_cell
 from sheetpipe.errors import AlreadyRunning, BackendError, SheetChanged, SheetNotFound, WorkbookBusy
 from sheetpipe.model import ChangeSet
 from sheetpipe.sync import run_cycle

@@ -5,9 +5,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from sheetpipe.core.plan import plan_cycle
-from sheetpipe.core.settings import SPECS, parse_settings
-from sheetpipe.core.table import read_table
+from sheetpipe.core.cycle import plan_cycle
+from sheetpipe.core.inputs.settings import SPECS, parse_settings
+from sheetpipe.core.sheet.table import read_table
 from sheetpipe.model import Tab
 
 from .helpers import NAMES, NOW
@@ -370,7 +370,7 @@ def test_a_missing_tab_is_reported_and_the_deals_are_still_scored(tab, level):
 
 
 def test_parse_stages_alone_uses_the_default_settings():
-    from sheetpipe.core.stages import parse_stages
+    from sheetpipe.core.inputs.stages import parse_stages
 
     table = read_table(
         Tab("Stages", [snapshot().find("Stages").rows[0], stage_row(**{"Min score": 100})])
@@ -453,7 +453,7 @@ def test_date_order_is_read_as_people_type_it():
 
 
 def test_the_settings_template_has_the_contract_header():
-    from sheetpipe.core.settings import template_rows
+    from sheetpipe.core.inputs.settings import template_rows
 
     assert template_rows()[0] == ["Setting", "Value", "Notes"]
 
@@ -464,8 +464,8 @@ def test_the_settings_template_has_the_contract_header():
      ("0,5", ",", 0.5), ("100", ".", 1.0), ("0", ".", 0.0)],
 )  # fmt: skip
 def test_win_probability_reads_shares_and_percentages(typed, decimal, read):
-    from sheetpipe.core.settings import Settings
-    from sheetpipe.core.stages import parse_stages
+    from sheetpipe.core.inputs.settings import Settings
+    from sheetpipe.core.inputs.stages import parse_stages
 
     header = snapshot().find("Stages").rows[0]
     table = read_table(Tab("Stages", [header, stage_row(**{"Win probability": typed})]))
@@ -488,7 +488,7 @@ def test_the_dropdowns_name_the_lists_tab_as_the_sheet_spells_it():
 
 
 def weights_of(rows: list[list], decimal: str = "."):
-    from sheetpipe.core.weights import parse_weights
+    from sheetpipe.core.inputs.weights import parse_weights
 
     header = ["Field", "Rule", "Value", "Points", "Max points", "Notes"]
     return parse_weights(read_table(Tab("Weights", [header, *rows])), ["Value", "Source"], decimal)

@@ -1,6 +1,6 @@
 """A person in a real browser (Debian's Chromium, headless, driven by Selenium through the
 system chromedriver) fills in the web form `sheetpipe serve` serves; the next cycle makes
-the deal (sheetpipe/serve.py)."""
+the deal (sheetpipe/web/serve.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from sheetpipe.journal import Journal
-from sheetpipe.serve import FormRules
+from sheetpipe.web.journal import Journal
+from sheetpipe.web.serve import FormRules
 
 from .test_serve import sheet, sync, workbook
 

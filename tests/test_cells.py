@@ -7,7 +7,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from sheetpipe.core import cells
+from sheetpipe.core.sheet import cells
 
 
 @pytest.mark.parametrize(

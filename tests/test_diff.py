@@ -6,8 +6,8 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from sheetpipe.core.diff import differs
-from sheetpipe.core.table import read_table
+from sheetpipe.core.sheet.diff import differs
+from sheetpipe.core.sheet.table import read_table
 from sheetpipe.model import Tab
 
 
@@ -85,7 +85,7 @@ def test_only_the_rows_asked_about_are_compared():
 def test_a_serial_date_with_a_time_of_day_is_the_same_day_where_dates_are_serials():
     """Google hands a date cell over as a serial number; one holding a time of day (typed
     as 2026-03-10 14:00) still is that day, so it is not rewritten."""
-    from sheetpipe.core.cells import serial
+    from sheetpipe.core.sheet.cells import serial
 
     day = serial(datetime(2026, 3, 10))
     tab = Tab("Deals", [["In stage since"], [day + 0.5], [day - 1]])

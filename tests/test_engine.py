@@ -4,9 +4,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from sheetpipe.core.apply import apply_changes
 from sheetpipe.core.contract import TASKS_COLUMNS
-from sheetpipe.core.plan import plan_cycle
+from sheetpipe.core.cycle import plan_cycle
+from sheetpipe.core.sheet.apply import apply_changes
 from sheetpipe.model import ListDropdown, Tab
 
 from .helpers import NAMES, NOW, column, record
@@ -552,7 +552,7 @@ def test_in_stage_since_is_a_date():
 
 
 def test_every_setting_has_a_spec_and_the_template_lists_each_at_its_default():
-    from sheetpipe.core.settings import SPECS, Settings, template_rows
+    from sheetpipe.core.inputs.settings import SPECS, Settings, template_rows
 
     attrs = {f for f in Settings.__dataclass_fields__ if f != "problems"}
     assert {spec.attr for spec in SPECS} == attrs
@@ -716,7 +716,7 @@ def test_every_tab_a_cycle_reads_is_named_once_pipelines_first():
     [("Deals", "D"), ("customers", "C"), ("2nd line", "N"), ("2026", "R"), ("", "R")],
 )
 def test_an_id_starts_with_the_first_letter_of_its_pipeline(pipeline, prefix):
-    from sheetpipe.core.ids import id_prefix
+    from sheetpipe.core.deals.ids import id_prefix
 
     assert id_prefix(pipeline) == prefix
 
@@ -726,7 +726,7 @@ def test_an_id_starts_with_the_first_letter_of_its_pipeline(pipeline, prefix):
     [("Proposal", "proposal"), ("  Follow-up (2nd)! ", "follow-up-2nd"), ("Call #2", "call-2")],
 )
 def test_a_stage_in_a_task_id_is_lower_case_words_joined_by_hyphens(stage, slug):
-    from sheetpipe.core.tasks import slug as make_slug
+    from sheetpipe.core.deals.tasks import slug as make_slug
 
     assert make_slug(stage) == slug
 

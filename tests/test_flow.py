@@ -1,13 +1,13 @@
 """Deals that move on by themselves: a stage left once its playbook is done, and a won
-deal's row in the post-sale pipeline (core/pipeline.py, core/transfer.py)."""
+deal's row in the post-sale pipeline (core/deals/pipeline.py, core/deals/transfer.py)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sheetpipe.core.apply import apply_changes
 from sheetpipe.core.contract import OWNED_COLUMNS
-from sheetpipe.core.plan import plan_cycle
+from sheetpipe.core.cycle import plan_cycle
+from sheetpipe.core.sheet.apply import apply_changes
 from sheetpipe.model import Tab
 
 from .helpers import NAMES, NOW, column, record

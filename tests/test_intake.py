@@ -1,5 +1,5 @@
 """Intake tabs through plan_cycle: each response becomes a deal, a merge, a question or a
-rejection, exactly once, with an owner by round-robin (core/intake.py, core/team.py)."""
+rejection, exactly once, with an owner by round-robin (core/deals/intake.py, core/inputs/team.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from sheetpipe.core.apply import apply_changes
 from sheetpipe.core.contract import IntakeTab, Names
-from sheetpipe.core.leads import similar
-from sheetpipe.core.plan import Plan, plan_cycle
-from sheetpipe.core.team import Member, lap
+from sheetpipe.core.cycle import Plan, plan_cycle
+from sheetpipe.core.deals.leads import similar
+from sheetpipe.core.inputs.team import Member, lap
+from sheetpipe.core.sheet.apply import apply_changes
 from sheetpipe.model import Snapshot, Tab
 
 from .helpers import NOW, column, record, tabs

@@ -1,7 +1,7 @@
 """Intake and round-robin as careless hands and hostile respondents meet them: columns added
 to a form's tab, a status cell that quotes a respondent, an owner on leave, a phone two
-people share, an address at a provider anyone can sign up with (core/intake.py,
-core/team.py, core/leads.py, the journal's move into the intake tab in journal.py)."""
+people share, an address at a provider anyone can sign up with (core/deals/intake.py,
+core/inputs/team.py, core/deals/leads.py, the journal's move into the intake tab in journal.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from sheetpipe.core.contract import IntakeTab, Names
-from sheetpipe.core.leads import company_domain
-from sheetpipe.journal import Journal
+from sheetpipe.core.deals.leads import company_domain
+from sheetpipe.web.journal import Journal
 
 from .helpers import NOW, tabs, write_config, write_workbook
 from .test_intake import FORM, FORM_HEADER, TEAM_HEADER, TODAY, Sheet, existing, member, response

@@ -1,7 +1,7 @@
 """The web form's journal (`sheetpipe serve`'s SQLite file) as a bad disk, a careless copy or
 a wrong path leaves it: not a database at all, cut short, or damaged inside. The journal is a
 side input: every command goes on with scores, tasks and Status, says what is wrong in one
-line naming the file, and never deletes or writes over the file (sheetpipe/journal.py)."""
+line naming the file, and never deletes or writes over the file (sheetpipe/web/journal.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from sheetpipe.errors import JournalError
-from sheetpipe.journal import Journal
+from sheetpipe.web.journal import Journal
 
 from .helpers import free_port, tabs, write_config, write_workbook
 
@@ -180,7 +180,7 @@ def moved(tmp_path: Path, header: list[str] | None, submissions: list[dict], ext
 
     from sheetpipe.backends.xlsx import XlsxBackend
     from sheetpipe.config import load_config
-    from sheetpipe.journal import move_into
+    from sheetpipe.web.journal import move_into
 
     sheets = tabs([{"Deal": "Acme", "Stage": "Contact", "Owner": "Ana"}],
                   settings={"Timezone": "Europe/Oslo"})  # fmt: skip
@@ -223,7 +223,7 @@ def test_a_second_move_into_the_tab_it_made_adds_no_column(tmp_path):
 
     from sheetpipe.backends.xlsx import XlsxBackend
     from sheetpipe.config import load_config
-    from sheetpipe.journal import COLUMNS, move_into
+    from sheetpipe.web.journal import COLUMNS, move_into
 
     header, _ = moved(tmp_path, None, [{"Name": "Ola"}])
     assert header == list(COLUMNS)

@@ -1,7 +1,7 @@
 """E-mail alerts through a real SMTP server on loopback (aiosmtpd): what the owner of a
 new lead receives, the Outbox rows that record each e-mail's fate, and that no cause
 mails twice, across cycles, failures and a kill between `sending` and `sent`
-(core/outbox.py, sheetpipe/mail.py)."""
+(core/tabs/outbox.py, sheetpipe/mail/)."""
 
 from __future__ import annotations
 
@@ -588,7 +588,7 @@ def test_a_dry_run_shows_the_email_it_would_queue_and_sends_nothing(tmp_path, sm
 def core_cycle(responses: list[list], names=None, team=None, rename=None, **sheet):
     """plan_cycle on a sheet in memory, its e-mails made by the real templates."""
     from sheetpipe.core.contract import IntakeTab, Names
-    from sheetpipe.core.plan import plan_cycle
+    from sheetpipe.core.cycle import plan_cycle
     from sheetpipe.mail import Templates
     from sheetpipe.model import Snapshot, Tab
 
@@ -630,8 +630,8 @@ def test_a_deals_cells_read_as_a_person_reads_them_on_every_backend():
     (Google) lack those fields only."""
     import pandas as pd
 
-    from sheetpipe.core.outbox import DealRows
-    from sheetpipe.core.table import read_table
+    from sheetpipe.core.sheet.table import read_table
+    from sheetpipe.core.tabs.outbox import DealRows
     from sheetpipe.model import Tab
 
     tab = Tab("Deals", [["Deal", "Last contact", "Notes", "Owner"], ["Acme", 46090, "x"]])
@@ -666,8 +666,8 @@ def test_explain_lists_a_deals_emails_and_the_ones_a_sync_would_queue(tmp_path, 
 def test_from_the_web_form_to_a_customer_on_a_workbook(tmp_path, smtp, serve):
     """A visitor sends the form; a sync makes the deal with an owner and mails the owner;
     the owner wins it; the next sync gives it its row in Customers, with its owner."""
-    from sheetpipe.journal import Journal
-    from sheetpipe.serve import FormRules
+    from sheetpipe.web.journal import Journal
+    from sheetpipe.web.serve import FormRules
 
     workbook(tmp_path, [])
     path = config(tmp_path, smtp.port)
@@ -684,7 +684,7 @@ def test_from_the_web_form_to_a_customer_on_a_workbook(tmp_path, smtp, serve):
         "Company": "Beta Ltd"})  # fmt: skip
     assert sent.status_code == 200
     loaded = load_config(path)
-    from sheetpipe.journal import open_inbox
+    from sheetpipe.web.journal import open_inbox
 
     def sync(now):
         return run_cycle(XlsxBackend(loaded.workbook), loaded.names, now,
@@ -719,9 +719,9 @@ def test_from_the_web_form_to_a_customer_on_google(tmp_path, smtp, serve, emulat
 
     from sheetpipe.config import SmtpConfig
     from sheetpipe.core.contract import IntakeTab, Names
-    from sheetpipe.journal import Inbox, Journal
     from sheetpipe.mail import Mailer
-    from sheetpipe.serve import FormRules
+    from sheetpipe.web.journal import Inbox, Journal
+    from sheetpipe.web.serve import FormRules
 
     from . import google_helpers as gh
 

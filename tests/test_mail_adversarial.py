@@ -17,11 +17,13 @@ import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
 
-from sheetpipe import mail
 from sheetpipe.backends.xlsx import XlsxBackend
 from sheetpipe.config import load_config
+from sheetpipe.core.tabs.outbox import Outgoing
 from sheetpipe.errors import WorkbookBusy
-from sheetpipe.mail import open_mailer
+from sheetpipe.mail import delivery, open_mailer
+from sheetpipe.mail import smtp as sending
+from sheetpipe.mail import templates as mail_templates
 from sheetpipe.model import ChangeSet, ColumnWrite
 from sheetpipe.sync import run_cycle
 
@@ -264,7 +266,7 @@ def test_a_workbook_opened_while_the_fates_are_recorded_is_waited_for(tmp_path, 
 def test_fates_the_workbook_never_took_are_kept_and_written_first_at_the_next_cycle(
     tmp_path, smtp, monkeypatch
 ):
-    monkeypatch.setattr(mail, "RECORD_WAIT", 0.5)
+    monkeypatch.setattr(delivery, "RECORD_WAIT", 0.5)
     workbook(tmp_path, TWO_LEADS)
     path = config(tmp_path, smtp.port)
     smtp.on_data, lock = office_opens(tmp_path, None)
@@ -289,7 +291,7 @@ def test_fates_the_workbook_never_took_are_kept_and_written_first_at_the_next_cy
 def test_a_kept_fate_never_overwrites_what_a_person_set_since(tmp_path, smtp, monkeypatch):
     """The person read "may have gone", found it in the Sent folder and typed sent:
     their row is left as they set it."""
-    monkeypatch.setattr(mail, "RECORD_WAIT", 0.2)
+    monkeypatch.setattr(delivery, "RECORD_WAIT", 0.2)
     workbook(tmp_path, [response()])
     path = config(tmp_path, smtp.port)
     smtp.on_data, lock = office_opens(tmp_path, None)
@@ -320,15 +322,15 @@ class MovingOutbox(XlsxBackend):
         return snapshot
 
 
-@pytest.mark.parametrize("saves", [mail.RECORD_TRIES - 1, mail.RECORD_TRIES])
+@pytest.mark.parametrize("saves", [delivery.RECORD_TRIES - 1, delivery.RECORD_TRIES])
 def test_a_moved_outbox_is_read_again_up_to_record_tries_times(tmp_path, smtp, saves):
     workbook(tmp_path, [response()])
     loaded = load_config(config(tmp_path, smtp.port))
     backend = MovingOutbox(loaded.workbook, saves)
     report = run_cycle(backend, loaded.names, NOW, mailer=open_mailer(loaded))
-    assert backend.record_reads == mail.RECORD_TRIES
+    assert backend.record_reads == delivery.RECORD_TRIES
     kept = tmp_path / "sheetpipe.mail-fates.json"
-    if saves < mail.RECORD_TRIES:
+    if saves < delivery.RECORD_TRIES:
         assert statuses(tmp_path) == ["sent"] and not kept.exists()
     else:  # it kept moving: the fate waits beside the config, and lands next cycle
         assert statuses(tmp_path) == ["sending"] and kept.exists()
@@ -555,7 +557,7 @@ def check_in_process(tmp_path: Path, section: str) -> str:
     write_workbook(tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Contact"}]))
     from .helpers import write_config
 
-    return mail.check_smtp(load_config(write_config(tmp_path, extra=section)).smtp)
+    return sending.check_smtp(load_config(write_config(tmp_path, extra=section)).smtp)
 
 
 @pytest.mark.parametrize(("implicit", "security", "said"),
@@ -579,10 +581,10 @@ def test_a_refused_login_names_the_password_file_it_read_and_never_its_content(
     controller, inbox = tls_server(tmp_path, implicit=False)
     section = login_section(inbox.port, "starttls", 'password_file = "smtp-password"')
     try:
-        with pytest.raises(mail.MailError) as refused:
+        with pytest.raises(sending.MailError) as refused:
             check_in_process(tmp_path, section)
         monkeypatch.setenv("SMTP_PASSWORD", "wrong-two")
-        with pytest.raises(mail.MailError) as from_env:
+        with pytest.raises(sending.MailError) as from_env:
             check_in_process(tmp_path, login_section(inbox.port, "starttls"))
     finally:
         controller.stop()
@@ -617,7 +619,7 @@ def test_a_login_against_a_server_offering_none_says_how_it_was_asked(
     else:
         controller, _ = tls_server(tmp_path, implicit=security == "ssl", handler=NoLogin())
     try:
-        with pytest.raises(mail.MailError) as refused:
+        with pytest.raises(sending.MailError) as refused:
             check_in_process(tmp_path, login_section(controller.port, security))
     finally:
         controller.stop()
@@ -633,7 +635,7 @@ def test_a_ca_file_that_cannot_be_used_is_named_with_what_to_do(tmp_path, smtp, 
                'sender = "pipeline@sales.example"\nca_file = "ca.pem"\n')  # fmt: skip
     if content is not None:
         (tmp_path / "ca.pem").write_text(content, encoding="utf-8")
-    with pytest.raises(mail.MailError) as refused:
+    with pytest.raises(sending.MailError) as refused:
         check_in_process(tmp_path, section)
     said = str(refused.value)
     assert said.startswith(f"SMTP 127.0.0.1:{smtp.port}: [smtp] ca_file {tmp_path / 'ca.pem'} "
@@ -646,7 +648,7 @@ def test_a_server_offering_no_login_method_sheetpipe_speaks_says_so(tmp_path, mo
     controller, inbox = tls_server(tmp_path, implicit=False,
                                    auth_exclude_mechanism=["LOGIN", "PLAIN"])  # fmt: skip
     try:
-        with pytest.raises(mail.MailError) as refused:
+        with pytest.raises(sending.MailError) as refused:
             check_in_process(tmp_path, login_section(inbox.port, "starttls"))
     finally:
         controller.stop()
@@ -661,7 +663,7 @@ def test_a_tls_at_once_port_with_the_wrong_security_says_use_ssl_in_process(tmp_
     section = (f'[smtp]\nhost = "127.0.0.1"\nport = {inbox.port}\nsecurity = "starttls"\n'
                'sender = "pipeline@sales.example"\ntimeout = "1s"\n')  # fmt: skip
     try:
-        with pytest.raises(mail.MailError) as refused:
+        with pytest.raises(sending.MailError) as refused:
             check_in_process(tmp_path, section)
     finally:
         controller.stop()
@@ -692,14 +694,12 @@ def _config_with(folder: Path, smtp_lines: str) -> Path:
 def test_a_postman_leaves_no_connection_behind(tmp_path, smtp):
     workbook(tmp_path, [response()])
     loaded = load_config(config(tmp_path, smtp.port))
-    with mail.Postman(loaded.smtp) as postman:
+    with sending.Postman(loaded.smtp) as postman:
         assert postman.smtp is not None
     assert postman.smtp is None
     postman._close()  # closing again is harmless
     with pytest.raises(AssertionError):
-        postman.send(
-            postman.message(mail.outbox.Outgoing(2, "x", "to@b.example", "S", "B"), "<m@x>"), NOW
-        )
+        postman.send(postman.message(Outgoing(2, "x", "to@b.example", "S", "B"), "<m@x>"), NOW)
 
 
 def test_a_message_the_server_refuses_for_good_fails_with_its_words(tmp_path, smtp):
@@ -728,13 +728,13 @@ def test_a_template_folder_without_the_kind_falls_back_to_the_default(tmp_path, 
     cycle(config(tmp_path, smtp.port, 'templates = "mail"\n'))
     [message] = smtp.messages
     assert message["Subject"] == "New lead for you: Beta Ltd (D-0002)"
-    assert mail._default_template("no-such-kind.txt") is None
+    assert mail_templates._default_template("no-such-kind.txt") is None
 
 
 def test_more_than_one_batch_goes_to_each_owner_read_once(tmp_path, smtp):
     """25 leads: three batches of at most BATCH; Team, Tasks and the deals are read by
     the first batch only, and later batches still address and time each e-mail."""
-    from sheetpipe.core.outbox import BATCH
+    from sheetpipe.core.tabs.outbox import BATCH
 
     leads = [response(f"P{i}", f"p{i}@firm{i}.example", f"Firm {i}") for i in range(25)]
     workbook(tmp_path, leads)
@@ -784,7 +784,7 @@ def test_a_surprise_while_recording_fates_keeps_them_for_the_next_cycle(tmp_path
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in recording")
 
-    monkeypatch.setattr(mail, "_write_fates", broken)
+    monkeypatch.setattr(delivery, "_write_fates", broken)
     with pytest.raises(RuntimeError):
         cycle(path)
     kept = tmp_path / "sheetpipe.mail-fates.json"
@@ -798,9 +798,9 @@ def test_a_surprise_while_recording_fates_keeps_them_for_the_next_cycle(tmp_path
 def test_fates_nobody_can_keep_are_logged_with_their_message_ids(tmp_path, smtp, caplog):
     workbook(tmp_path, [response()])
     loaded = load_config(config(tmp_path, smtp.port))
-    mailer = mail.Mailer(loaded.smtp, kept=None)
+    mailer = delivery.Mailer(loaded.smtp, kept=None)
     marked = {"D-0002/new-lead": "<abc@sales.example>"}
-    with caplog.at_level("ERROR", logger=mail.log.name):
+    with caplog.at_level("ERROR", logger=delivery.log.name):
         said = mailer._keep(XlsxBackend(loaded.workbook), {"D-0002/new-lead": ("sent", "", NOW)},
                             marked, "the disk is full")  # fmt: skip
     assert said == "the e-mails' fates could not be written (the disk is full); see the log"
@@ -812,7 +812,7 @@ def test_a_fate_file_that_is_not_ours_never_stops_the_mail(tmp_path, smtp, caplo
     kept = tmp_path / "sheetpipe.mail-fates.json"
     kept.write_text(content, encoding="utf-8")
     workbook(tmp_path, [response()])
-    with caplog.at_level("ERROR", logger=mail.log.name):
+    with caplog.at_level("ERROR", logger=delivery.log.name):
         report = cycle(config(tmp_path, smtp.port))
     assert report.delivery.sent == 1 and statuses(tmp_path) == ["sent"]
     if content.startswith("{"):  # unreadable: left for a person, and said

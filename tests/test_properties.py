@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from sheetpipe.core import cells
-from sheetpipe.core.apply import apply_changes
 from sheetpipe.core.contract import OWNED_COLUMNS
-from sheetpipe.core.plan import plan_cycle
+from sheetpipe.core.cycle import plan_cycle
+from sheetpipe.core.sheet import cells
+from sheetpipe.core.sheet.apply import apply_changes
 from sheetpipe.model import Snapshot
 
 from .helpers import NAMES, NOW, snapshot

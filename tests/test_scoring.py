@@ -5,10 +5,10 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from sheetpipe.core.scoring import Columns, explain, lead_status, rule_points, score
-from sheetpipe.core.settings import Settings
-from sheetpipe.core.table import read_table
-from sheetpipe.core.weights import RULES, parse_weights
+from sheetpipe.core.deals.scoring import Columns, explain, lead_status, rule_points, score
+from sheetpipe.core.inputs.settings import Settings
+from sheetpipe.core.inputs.weights import RULES, parse_weights
+from sheetpipe.core.sheet.table import read_table
 from sheetpipe.model import Tab
 
 from .helpers import NOW, plan

@@ -1,6 +1,6 @@
 """`sheetpipe serve` as a website's visitors and webhooks meet it: a real uvicorn server on
 loopback, raw HTTP requests, the SQLite journal on disk, and the cycles that move its
-submissions into the intake tab exactly once (sheetpipe/serve.py, sheetpipe/journal.py)."""
+submissions into the intake tab exactly once (sheetpipe/web/serve.py, sheetpipe/web/journal.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from python_calamine import CalamineWorkbook
 
 from sheetpipe.backends.xlsx import XlsxBackend
 from sheetpipe.config import load_config
-from sheetpipe.journal import Inbox, Journal, open_inbox
-from sheetpipe.serve import FormRules
 from sheetpipe.sync import run_cycle
+from sheetpipe.web.journal import Inbox, Journal, open_inbox
+from sheetpipe.web.serve import FormRules
 
 from .helpers import free_port, tabs, write_config, write_workbook
 

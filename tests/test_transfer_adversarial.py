@@ -1,7 +1,7 @@
 """Deals that move on by themselves, as careless hands and odd sheets meet them: an `Exit
 when` that can do nothing, and the won deal's row in the post-sale pipeline when tabs go
 missing, rows are deleted and pasted back, deals leave Won, or IDs are pasted twice
-(core/stages.py, core/pipeline.py, core/transfer.py)."""
+(core/inputs/stages.py, core/deals/pipeline.py, core/deals/transfer.py)."""
 
 from __future__ import annotations
 

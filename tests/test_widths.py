@@ -1,4 +1,4 @@
-"""Column widths for what sheetpipe makes (core/widths.py), exhaustively on small inputs."""
+"""Column widths for what sheetpipe makes (core/tabs/widths.py), exhaustively on small inputs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from sheetpipe.core.widths import (
+from sheetpipe.core.tabs.widths import (
     DATE_CHARS,
     DATETIME_CHARS,
     FILTER_BUTTON,
@@ -66,7 +66,7 @@ def test_plan_widths_covers_new_tabs_their_appended_rows_and_new_columns_only():
         appends=[("tasks", 2, [["Call Acme back about the renewal", date(2026, 3, 4)]])],
         status=[["Item", "Value", "Detail"], ["Last run", "x" * 30, ""]],
     )
-    plan_widths(changes, "Status")
+    changes = plan_widths(changes, "Status")
     got = {(tab, col): chars for tab, col, chars in changes.widths}
     assert got == {
         ("Tasks", 1): 40 + 1,  # at least this wide for task text, and the row fits in it
@@ -80,7 +80,7 @@ def test_plan_widths_covers_new_tabs_their_appended_rows_and_new_columns_only():
 
 def test_a_change_set_that_makes_nothing_sets_no_width():
     changes = ChangeSet(writes=[ColumnWrite("Deals", 2, "Stage", [2], ["Won"])])
-    plan_widths(changes, "Status")
+    changes = plan_widths(changes, "Status")
     assert changes.widths == []
 
 
@@ -94,11 +94,11 @@ def test_every_append_and_write_of_a_cycle_counts():
         ],
         appends=[("History", 2, [["x" * 30]]), ("History", 3, [["short"]])],
     )
-    plan_widths(changes, "Status")
+    changes = plan_widths(changes, "Status")
     got = {(tab, col): chars for tab, col, chars in changes.widths}
     assert got == {("History", 1): 31, ("Deals", 9): 41}
     header_only = ChangeSet(new_columns=[("Deals", 9, "A rather long column header")])
-    plan_widths(header_only, "Status")
+    header_only = plan_widths(header_only, "Status")
     assert header_only.widths == [("Deals", 9, len("A rather long column header") + 4)]
 
 
@@ -113,14 +113,14 @@ def test_a_tab_made_before_its_rows_fits_the_widest_deal_name_of_the_pipelines()
     assert shown_elsewhere([[], [["Deal"]]]) == {"deal": 0}, "no tab's rows, no name"
     assert shown_elsewhere([[["Deal"], ["Only one"]]]) == {"deal": len("Only one")}
     nothing = ChangeSet(new_tabs=[("Notes", [])])
-    plan_widths(nothing, "Status")
+    nothing = plan_widths(nothing, "Status")
     assert nothing.widths == [] and nothing.wrapped == [], "a tab made without rows: no widths"
     tasks = [["Task", "Deal", "Due"]]
     assert tab_widths(tasks, shown) == {1: 40 + 1, 2: len(long_name) + 1, 3: 10 + 1}
     assert tab_widths(tasks) == {1: 41, 2: 37, 3: 11}
     assert tab_widths(tasks, {"deal": 500})[2] == WIDEST
     changes = ChangeSet(new_tabs=[("Tasks", tasks)])
-    plan_widths(changes, "Status", shown)
+    changes = plan_widths(changes, "Status", shown)
     assert ("Tasks", 2, len(long_name) + 1) in changes.widths
 
 
@@ -129,5 +129,5 @@ def test_sentences_wrap_in_the_columns_sheetpipe_makes_and_nowhere_else():
         new_tabs=[("Tasks", [["Task", "Deal", "Due"]])],
         new_columns=[("Deals", 9, "Why"), ("Deals", 10, "Score"), ("Notes", 2, "Detail")],
     )
-    plan_widths(changes, "Status")
+    changes = plan_widths(changes, "Status")
     assert changes.wrapped == [("Tasks", 1), ("Notes", 2)]

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from openpyxl.worksheet.table import Table
 
 from sheetpipe.backends.xlsx import XlsxBackend
-from sheetpipe.core.apply import apply_changes
+from sheetpipe.core.sheet.apply import apply_changes
 from sheetpipe.model import ChangeSet, ColumnWrite
 from sheetpipe.sync import run_cycle
 from sheetpipe.xlsx.package import Package, normalise

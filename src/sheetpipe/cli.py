@@ -161,7 +161,7 @@ def init(
 @click.option("--dry-run", is_flag=True, help="Print the planned changes; write nothing.")
 def sync(config_path: Path, now: str | None, dry_run: bool) -> None:
     """Run one cycle: score, flag, track stages, add tasks, update Status."""
-    from sheetpipe.sync import render_changes
+    from sheetpipe.render import render_changes
 
     report = _cycle(config_path, now, dry_run=dry_run)
     if dry_run:
@@ -230,8 +230,8 @@ def serve(config_path: Path, host: str | None, port: int | None) -> None:
     """
     import uvicorn
 
-    from sheetpipe.journal import Journal
-    from sheetpipe.serve import FormRules, make_app
+    from sheetpipe.web.journal import Journal
+    from sheetpipe.web.serve import FormRules, make_app
 
     config = load_config(config_path)
     if config.serve is None:
@@ -259,9 +259,9 @@ def explain(deal_id: str, config_path: Path, now: str | None) -> None:
 
 def _cycle(config_path: Path, now: str | None, *, dry_run: bool) -> CycleReport:
     """One cycle on the configured sheet; a dry run notes that a real one would wait."""
-    from sheetpipe.journal import open_inbox
     from sheetpipe.mail import open_mailer
     from sheetpipe.sync import run_cycle
+    from sheetpipe.web.journal import open_inbox
 
     config = load_config(config_path)
     backend = open_backend(config)

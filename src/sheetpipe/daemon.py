@@ -25,9 +25,9 @@ from sheetpipe import __version__
 from sheetpipe.backends import open_backend
 from sheetpipe.config import Config
 from sheetpipe.errors import AlreadyRunning, SheetChanged, WorkbookBusy
-from sheetpipe.journal import open_inbox
 from sheetpipe.mail import open_mailer
 from sheetpipe.sync import backoff, run_cycle
+from sheetpipe.web.journal import open_inbox
 
 log = logging.getLogger("sheetpipe")
 FIRST_RETRY, MAX_RETRY = 5.0, 900.0

@@ -16,7 +16,7 @@ from pathlib import Path
 from sheetpipe.backends.xlsx import XlsxBackend
 from sheetpipe.config import DEFAULT_CONFIG, load_config
 from sheetpipe.core.contract import Names
-from sheetpipe.core.plan import Plan
+from sheetpipe.core.cycle import Plan
 from sheetpipe.errors import DemoExists
 from sheetpipe.layout import read_csv_template, template_tabs, template_text
 from sheetpipe.model import Row

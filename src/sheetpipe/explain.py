@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sheetpipe.core import cells
-from sheetpipe.core.plan import Plan
-from sheetpipe.core.scoring import explain as rule_points
+from sheetpipe.core.cycle import Plan
+from sheetpipe.core.deals.scoring import explain as rule_points
+from sheetpipe.core.sheet import cells
 from sheetpipe.errors import UnknownDeal
 
 

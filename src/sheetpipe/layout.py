@@ -8,10 +8,10 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 
 from sheetpipe.backends.base import Backend
-from sheetpipe.core.cells import number
 from sheetpipe.core.contract import Names
-from sheetpipe.core.settings import template_rows as settings_template
-from sheetpipe.core.widths import plan_widths, shown_elsewhere
+from sheetpipe.core.inputs.settings import template_rows as settings_template
+from sheetpipe.core.sheet.cells import number
+from sheetpipe.core.tabs.widths import plan_widths, shown_elsewhere
 from sheetpipe.model import ChangeSet, Row
 
 DEFAULT_PIPELINES = ("Deals", "Customers")
@@ -84,8 +84,8 @@ def init_sheet(backend: Backend, names: Names) -> list[str]:
         snapshot = backend.read()
         missing = [(name, rows) for name, rows in tabs if snapshot.find(name) is None]
         if missing:
-            changes = ChangeSet(new_tabs=missing)
+            made = ChangeSet(new_tabs=missing)
             existing = (tab.rows for tab in snapshot.tabs.values())
-            plan_widths(changes, names.status, shown_elsewhere(existing))
-            backend.apply(changes, names.status)
+            widths = plan_widths(made, names.status, shown_elsewhere(existing))
+            backend.apply(ChangeSet.merged([made, widths]), names.status)
     return [name for name, _ in missing]

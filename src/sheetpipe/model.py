@@ -7,6 +7,7 @@ here knows about files, HTTP or pandas.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -189,7 +190,7 @@ class ChangeSet:
     # Other tabs sheetpipe owns whole (Today), rewritten when their content changes.
     rewrites: dict[str, list[Row]] = field(default_factory=dict)
     # Widths in characters of the columns this change set makes (new tabs, new columns):
-    # set once, so a width a person picks later stays. See core/widths.py.
+    # set once, so a width a person picks later stays. See core/tabs/widths.py.
     widths: list[tuple[str, int, float]] = field(default_factory=list)  # tab, col, chars
     # Of those columns, the ones whose long text wraps onto more lines (Task, Why, Detail).
     wrapped: list[tuple[str, int]] = field(default_factory=list)  # tab, col
@@ -197,6 +198,26 @@ class ChangeSet:
     # under it (Google) can refuse to write a value to a row that now holds another deal.
     expect: dict[str, dict[int, tuple[str, str]]] = field(default_factory=dict)
     expect_cols: dict[str, tuple[int, int]] = field(default_factory=dict)  # tab → (ID, Deal)
+
+    @classmethod
+    def merged(cls, parts: Iterable[ChangeSet]) -> ChangeSet:
+        """One change set holding each of `parts`' changes, in order (each step of a
+        cycle returns its own; the cycle applies them as one)."""
+        out = cls()
+        for part in parts:
+            out.new_tabs += part.new_tabs
+            out.new_columns += part.new_columns
+            out.writes += part.writes
+            out.appends += part.appends
+            out.formats += part.formats
+            out.rewrites.update(part.rewrites)
+            out.widths += part.widths
+            out.wrapped += part.wrapped
+            for tab, rows in part.expect.items():
+                out.expect.setdefault(tab, {}).update(rows)
+            out.expect_cols.update(part.expect_cols)
+            out.status = part.status if part.status is not None else out.status
+        return out
 
     @property
     def cells_changed(self) -> int:
@@ -219,6 +240,15 @@ class ChangeSet:
 
     def is_empty(self) -> bool:
         return not self.has_sheet_changes() and self.status is None
+
+
+@dataclass
+class Found:
+    """What a step of a cycle returns at the least: its own changes and problems (core
+    steps never write into a change set or a list handed to them)."""
+
+    changes: ChangeSet = field(default_factory=ChangeSet)
+    problems: list[Problem] = field(default_factory=list)
 
 
 Marked = TypeVar("Marked", CellLink, Shaded)

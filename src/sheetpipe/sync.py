@@ -13,28 +13,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sheetpipe.backends.base import Backend
-from sheetpipe.core import cells
 from sheetpipe.core.contract import Names
-from sheetpipe.core.plan import Plan, plan_cycle
-from sheetpipe.core.status import plan_status
-from sheetpipe.core.widths import plan_widths, shown_elsewhere
+from sheetpipe.core.cycle import Plan, Report, plan_cycle
 from sheetpipe.errors import JournalError, Replan
 from sheetpipe.model import (
-    ChangeSet,
-    Checkbox,
-    DueColours,
-    FormatSpec,
-    FrozenHeader,
-    HealthColours,
-    ListDropdown,
     Problem,
-    RepViews,
     Snapshot,
 )
 
 if TYPE_CHECKING:
-    from sheetpipe.journal import Inbox
     from sheetpipe.mail import Delivery, Mailer
+    from sheetpipe.web.journal import Inbox
 
 log = logging.getLogger("sheetpipe")
 REPLANS = 4  # reads a cycle may take when the sheet keeps changing under it
@@ -100,19 +89,8 @@ def run_cycle(
         try:
             with backend.session(), _collector_paused():
                 snapshot = backend.read()
-                plan = plan_cycle(snapshot, names, now, composer)
-                plan.problems += side_problems
-                plan_status(
-                    plan,
-                    snapshot.find(names.status),
-                    next_run=next_run,
-                    calls=backend.calls_if_written(plan.changes),
-                )
-                # A new tab's Deal column fits the pipelines' deal names (looked up
-                # only then: it reads every name).
-                tabs = (t.rows for t in snapshot.tabs.values())
-                shown = shown_elsewhere(tabs) if plan.changes.new_tabs else {}
-                plan_widths(plan.changes, names.status, shown)
+                told = Report(next_run, backend.calls_if_written, tuple(side_problems))
+                plan = plan_cycle(snapshot, names, now, composer, told)
                 applied = not dry_run and not plan.changes.is_empty()
                 if applied:
                     backend.apply(plan.changes, names.status)
@@ -175,99 +153,3 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def render_changes(snapshot: Snapshot, changes: ChangeSet, limit: int = 200) -> str:
-    """The change set as a person reads it (for --dry-run)."""
-    lines: list[str] = []
-    for name, rows in changes.new_tabs:
-        lines.append(f"+ tab {name} ({_rows(len(rows) - 1)} under its header)")
-    for tab, col, header in changes.new_columns:
-        lines.append(f"+ column {cells.a1(tab, 1, col)} {header}")
-    for write in changes.writes:
-        tab = snapshot.find(write.tab)
-        for row, value in zip(write.rows, write.values, strict=True):
-            old = _cell(tab.rows if tab else [], row, write.col)
-            lines.append(
-                f"~ {cells.a1(write.tab, row, write.col)} {write.name}: "
-                f"{cells.text(old)!r} → {cells.text(value)!r}"
-            )
-    for tab, first, rows in changes.appends:
-        for offset, values in enumerate(rows):
-            shown = " | ".join(_one_line(cells.text(v)) for v in values)
-            lines.append(f"+ {tab} row {first + offset}: {shown}")
-    for tab, spec in changes.formats:
-        header = _header_after(snapshot, changes, tab)
-        lines.append(f"+ format {tab}: {describe_format(spec, header)}")
-    for tab, rows in changes.rewrites.items():
-        lines.append(f"~ {tab} tab rewritten ({_rows(len(rows) - 1)} under its header)")
-    if changes.status is not None:
-        lines.append(f"~ Status tab rewritten ({len(changes.status)} rows)")
-    if len(lines) > limit:
-        lines = lines[:limit] + [f"… and {len(lines) - limit} more changes"]
-    return "\n".join(lines) if lines else "nothing to change"
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    """A cell on the change's one line: line breaks shown, a long text (an e-mail's
-    body) cut."""
-    text = text.replace("\r\n", "\n").replace("\n", " ⏎ ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _rows(n: int) -> str:
-    return f"{n} row" if n == 1 else f"{n} rows"
-
-
-def describe_format(spec: FormatSpec, header: list[str]) -> str:
-    """A format in words, naming the columns by header and letter as the sheet shows them."""
-
-    def column(col: int) -> str:
-        name = header[col - 1] if col - 1 < len(header) else ""
-        return f"{name} (column {cells.col_letter(col)})" if name else cells.col_letter(col)
-
-    if isinstance(spec, HealthColours):
-        return (
-            f"row colours keyed on {column(spec.health_col)}, "
-            f"columns A:{cells.col_letter(spec.last_col)}"
-        )
-    if isinstance(spec, ListDropdown):
-        last = cells.col_letter(spec.source_col) + str(1 + spec.count)
-        choices = "choice" if spec.count == 1 else "choices"
-        return (
-            f"dropdown on {column(spec.col)}, its {spec.count} {choices} "
-            f"from {cells.a1(spec.source_tab, 2, spec.source_col)}:{last}"
-        )
-    if isinstance(spec, DueColours):
-        return (
-            f"red rows past {column(spec.due_col)}, amber on the day, "
-            f"until {column(spec.done_col)} is ticked"
-        )
-    if isinstance(spec, RepViews):
-        reps = ", ".join(sorted(spec.owners)) or "none"
-        return f"a filter view per rep on {column(spec.owner_col)}: {reps}"
-    if isinstance(spec, Checkbox):
-        return f'checkbox on {column(spec.col)} ("{spec.ticked}" when ticked)'
-    if isinstance(spec, FrozenHeader):
-        return "header row frozen"
-    return str(spec)  # a format added to the model before it was given words here
-
-
-def _header_after(snapshot: Snapshot, changes: ChangeSet, name: str) -> list[str]:
-    """A tab's header once the change set has added its tab or columns."""
-    tab = snapshot.find(name)
-    header = list(tab.header) if tab else []
-    for new_name, rows in changes.new_tabs:
-        if new_name == name and rows:
-            header = [cells.text(v) for v in rows[0]]
-    for tab_name, col, title in changes.new_columns:
-        if tab_name == name:
-            header += [""] * (col - len(header))
-            header[col - 1] = title
-    return header
-
-
-def _cell(rows: list[list], row: int, col: int) -> object:
-    if row - 1 < len(rows) and col - 1 < len(rows[row - 1]):
-        return rows[row - 1][col - 1]
-    return None

@@ -29,7 +29,7 @@ from gspread.utils import extract_id_from_url
 from sheetpipe.backends.base import Backend, _plural
 from sheetpipe.backends.google_auth import TIMEOUT, load_credentials, make_session, read_retry
 from sheetpipe.backends.google_requests import SheetInfo, build_requests, quote, validation
-from sheetpipe.core import cells
+from sheetpipe.core.sheet import cells
 from sheetpipe.errors import (
     BackendError,
     NotShared,

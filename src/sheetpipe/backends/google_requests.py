@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sheetpipe.backends.rules import colour_rules, due_colours, is_due_rule
-from sheetpipe.core.cells import a1_range, col_index, parse_range, serial
+from sheetpipe.colours import colour_rules, due_colours, is_due_rule
+from sheetpipe.core.sheet.cells import a1_range, col_index, parse_range, serial
 from sheetpipe.model import (
     HEALTH_FILLS,
     CellLink,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sheetpipe.backends.base import Backend
-from sheetpipe.core.apply import apply_changes
-from sheetpipe.core.cells import col_letter
+from sheetpipe.core.sheet.apply import apply_changes
+from sheetpipe.core.sheet.cells import col_letter
 from sheetpipe.model import (
     CellLink,
     ChangeSet,

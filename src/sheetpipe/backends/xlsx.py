@@ -26,8 +26,8 @@ from urllib.parse import quote
 import filelock
 
 from sheetpipe.backends.base import Backend
-from sheetpipe.core.cells import a1, col_letter, looks_like_formula, norm
-from sheetpipe.core.widths import WRAPPED, shown_elsewhere, tab_widths
+from sheetpipe.core.sheet.cells import a1, col_letter, looks_like_formula, norm
+from sheetpipe.core.tabs.widths import WRAPPED, shown_elsewhere, tab_widths
 from sheetpipe.errors import (
     AlreadyRunning,
     BackendError,

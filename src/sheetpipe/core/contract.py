@@ -23,14 +23,14 @@ TEAM_COLUMNS = (
 HISTORY_COLUMNS = ("When", "Deal ID", "Deal", "Pipeline", "From stage", "To stage", "By")
 TASKS_COLUMNS = ("Task", "Deal", "Due", "Owner", "Done", "Kind", "Created", "Deal ID", "Task ID")
 STATUS_COLUMNS = ("Item", "Value", "Detail")
-# Every e-mail sheetpipe sends (core/outbox.py); Body is what went, for a person to read.
+# Every e-mail sheetpipe sends (core/tabs/outbox.py); Body is what went, for a person to read.
 OUTBOX_COLUMNS = ("ID", "To", "Subject", "Kind", "Status", "Message-ID", "Queued", "Sent", "Body")
 HEALTH_VALUES = ("Hot", "OK", "At risk", "Stalled", "Dead", "Won", "Lost")
 LEAD_STATUSES = ("Cold", "MQL", "SQL", "Nurture")
 DAEMON = "sheetpipe"
 
-FROM_DEAL = "From deal"  # on a post-sale row: the won deal it came from (core/transfer.py)
-# Intake tabs: the two columns sheetpipe owns on them (see core/intake.py).
+FROM_DEAL = "From deal"  # on a post-sale row: the won deal it came from (core/deals/transfer.py)
+# Intake tabs: the two columns sheetpipe owns on them (see core/deals/intake.py).
 INTAKE_STATUS = "Intake status"
 INTAKE_KEY = "Intake key"
 # Each field of a lead, and the headers forms usually give it (matched by norm); the

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from lxml import etree
 
-from sheetpipe.core.cells import col_letter
+from sheetpipe.core.sheet.cells import col_letter
 from sheetpipe.model import (
     ChangeSet,
     FrozenHeader,

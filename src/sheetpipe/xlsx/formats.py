@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from sheetpipe.backends.rules import colour_rules, due_colours, is_due_rule
-from sheetpipe.core.cells import a1_range, col_index, col_letter, parse_range
+from sheetpipe.colours import colour_rules, due_colours, is_due_rule
+from sheetpipe.core.sheet.cells import a1_range, col_index, col_letter, parse_range
 from sheetpipe.model import (
     HEALTH_FILLS,
     CellLink,

@@ -19,7 +19,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from sheetpipe.core.cells import col_index, col_letter, looks_like_formula, serial
+from sheetpipe.core.sheet.cells import col_index, col_letter, looks_like_formula, serial
 from sheetpipe.xlsx.package import PackageError
 
 Cells = dict[int, dict[int, object]]  # sheet row → column → value (1-based)
