@@ -77,3 +77,40 @@ def test_every_dependency_is_either_forbidden_to_core_or_named_pure():
         name = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0)
         module = IMPORTED_AS.get(name, name.replace("-", "_"))
         assert name in PURE_FOR_CORE or module in contract["forbidden_modules"], name
+
+
+def _functions(folder: Path):
+    import ast
+
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                yield path.relative_to(ROOT), node
+
+
+def test_no_function_is_over_60_lines():
+    long = [f"{path}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for path, node in _functions(ROOT / "src" / "sheetpipe")
+            if node.end_lineno - node.lineno + 1 > 60]  # fmt: skip
+    assert long == []
+
+
+# Functions that read a whole, finished change set: they write nothing into it.
+READ_A_CHANGE_SET = {"apply_changes", "plan_widths", "plan_status", "merged", "header_after",
+                     "appended_rows"}  # fmt: skip
+
+
+def test_no_core_step_is_handed_an_accumulator():
+    """A step of the cycle returns its changes and problems; none takes a change set or a
+    list of problems to add to (docs/architecture.md)."""
+    import ast
+
+    handed = []
+    for path, node in _functions(ROOT / "src" / "sheetpipe" / "core"):
+        if node.name.startswith("_") or node.name in READ_A_CHANGE_SET:
+            continue
+        for arg in [*node.args.args, *node.args.kwonlyargs]:
+            shown = ast.unparse(arg.annotation) if arg.annotation else ""
+            if shown in ("ChangeSet", "list[Problem]"):
+                handed.append(f"{path}:{node.lineno} {node.name}({arg.arg}: {shown})")
+    assert handed == []

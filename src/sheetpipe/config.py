@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,13 +97,14 @@ class Config:
         return self.sheet_path
 
 
-def unknown_keys(section: str, found: dict, known: tuple[str, ...], problems: list[str]) -> None:
+def unknown_keys(
+    where: str, found: Iterable[str], known: Iterable[str], noun: str = "setting"
+) -> list[str]:
     """A key a section does not have is a typo: silently ignored, it would leave a
-    setting its author believes in at its default."""
-    for key in found:
-        if key not in known:
-            problems.append(f"[{section}] {key} is not a setting sheetpipe knows "
-                            f"({', '.join(known)}); check its spelling")  # fmt: skip
+    setting its author believes in at its default. The one check every section uses."""
+    known = tuple(known)
+    return [f"{where}{key} is not a {noun} sheetpipe knows ({', '.join(known)}); check its "
+            "spelling" for key in found if key not in known]  # fmt: skip
 
 
 def parse_duration(text: str) -> float:
@@ -142,10 +144,7 @@ def parse_intakes(
     found = []
     for n, table in enumerate(raw, start=1):
         where = f"[[intake]] number {n}"
-        for key in table:
-            if key not in INTAKE_KEYS:
-                problems.append(f"{where}: {key} is not a key sheetpipe knows "
-                                f"({', '.join(INTAKE_KEYS)})")  # fmt: skip
+        problems += unknown_keys(f"{where}: ", table, INTAKE_KEYS, "key")
         tab = table.get("tab")
         if not isinstance(tab, str) or not tab.strip():
             problems.append(f'{where}: tab is missing, e.g. tab = "Form Responses 1"')
@@ -190,82 +189,33 @@ def load_config(path: str | Path) -> Config:
     return parse_config(data, path)
 
 
+SECTIONS = ("sheet", "tabs", "columns", "daemon", "intake", "smtp", "serve")
+
+
 def parse_config(data: dict, path: Path) -> Config:
-    problems: list[str] = []
-
-    def section(name: str) -> dict:
-        value = data.get(name, {})
-        if not isinstance(value, dict):
-            problems.append(f"[{name}] must be a table of keys")
-            return {}
-        return value
-
-    for key in data:
-        if key not in ("sheet", "tabs", "columns", "daemon", "intake", "smtp", "serve"):
-            problems.append(
-                f"[{key}] is not a section sheetpipe knows (sheet, tabs, columns, daemon, "
-                "intake, smtp, serve)"
-            )
-    sheet, tabs, columns, daemon = (section(n) for n in ("sheet", "tabs", "columns", "daemon"))
+    """sheetpipe.toml's tables as a Config; every problem found is said at once."""
+    problems: list[str] = unknown_keys("", (f"[{k}]" for k in data),
+                                       (f"[{k}]" for k in SECTIONS), "section")  # fmt: skip
+    sheet, tabs, columns, daemon = (_section(data, n, problems) for n in SECTIONS[:4])
     for name, found in (("sheet", sheet), ("daemon", daemon)):
-        unknown_keys(name, found, SECTION_KEYS[name], problems)
-    backend = str(sheet.get("backend", "xlsx"))
-    if backend not in BACKENDS:
-        problems.append(f'[sheet] backend = "{backend}" must be one of: {", ".join(BACKENDS)}')
-    sheet_path = None
-    if backend == "xlsx":
-        raw = sheet.get("path")
-        if not isinstance(raw, str) or not raw.strip():
-            problems.append('[sheet] path is missing: the workbook, e.g. path = "pipeline.xlsx"')
-        else:
-            sheet_path = (path.parent / raw).resolve()
-    if backend == "google" and not sheet.get("spreadsheet"):
-        problems.append("[sheet] spreadsheet is missing: the spreadsheet's URL or key")
-
-    names_kwargs: dict = {}
-    pipelines = tabs.get("pipelines", list(Names().pipelines))
-    if (
-        not isinstance(pipelines, list)
-        or not pipelines
-        or not all(isinstance(p, str) and p.strip() for p in pipelines)
-    ):
-        problems.append('[tabs] pipelines must be a list of tab names, e.g. ["Deals"]')
-    else:
-        names_kwargs["pipelines"] = tuple(p.strip() for p in pipelines)
-    for key in tabs:
-        if key != "pipelines" and key not in TAB_KEYS:
-            problems.append(f"[tabs] {key} is not a tab sheetpipe knows ({', '.join(TAB_KEYS)})")
-    for key in TAB_KEYS:
-        if key in tabs:
-            if isinstance(tabs[key], str) and tabs[key].strip():
-                names_kwargs[key] = tabs[key].strip()
-            else:
-                problems.append(f"[tabs] {key} must be a tab name")
-    renames = {}
-    for contract, sheet_name in columns.items():
-        if not isinstance(sheet_name, str) or not sheet_name.strip():
-            problems.append(f'[columns] "{contract}" must name a column, e.g. "Opportunity"')
-        else:
-            renames[contract] = sheet_name.strip()
-    names_kwargs["columns"] = renames
+        problems += unknown_keys(f"[{name}] ", found, SECTION_KEYS[name])
+    backend, sheet_path = _sheet(sheet, path, problems)
+    names_kwargs = _names(tabs, columns, problems)
     named = Names(**names_kwargs)
     names_kwargs["intakes"] = parse_intakes(
         data.get("intake", []), named.pipelines, named.all_tabs(), problems
     )
-
     smtp = parse_smtp(data["smtp"], path.parent, problems) if "smtp" in data else None
     names_kwargs["mail"] = smtp is not None
     serve = None
     if "serve" in data:
         intakes = tuple(i.tab for i in names_kwargs["intakes"])
         serve = parse_serve(data["serve"], path.parent, intakes, problems)
-
     every = 300.0
     try:
         every = parse_duration(daemon.get("every", "5m"))
     except ValueError as exc:
         problems.append(f"[daemon] every: {exc}")
-
     if problems:
         listing = "\n".join(f"  - {path}: {p}" for p in problems)
         raise ConfigError(f"{path} has {len(problems)} problem(s):\n{listing}")
@@ -283,6 +233,60 @@ def parse_config(data: dict, path: Path) -> Config:
     )
 
 
+def _section(data: dict, name: str, problems: list[str]) -> dict:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        problems.append(f"[{name}] must be a table of keys")
+        return {}
+    return value
+
+
+def _sheet(sheet: dict, path: Path, problems: list[str]) -> tuple[str, Path | None]:
+    """[sheet]: the backend, and the workbook's path for xlsx."""
+    backend = str(sheet.get("backend", "xlsx"))
+    if backend not in BACKENDS:
+        problems.append(f'[sheet] backend = "{backend}" must be one of: {", ".join(BACKENDS)}')
+    sheet_path = None
+    if backend == "xlsx":
+        raw = sheet.get("path")
+        if not isinstance(raw, str) or not raw.strip():
+            problems.append('[sheet] path is missing: the workbook, e.g. path = "pipeline.xlsx"')
+        else:
+            sheet_path = (path.parent / raw).resolve()
+    if backend == "google" and not sheet.get("spreadsheet"):
+        problems.append("[sheet] spreadsheet is missing: the spreadsheet's URL or key")
+    return backend, sheet_path
+
+
+def _names(tabs: dict, columns: dict, problems: list[str]) -> dict:
+    """[tabs] and [columns]: the keyword arguments of Names."""
+    names_kwargs: dict = {}
+    pipelines = tabs.get("pipelines", list(Names().pipelines))
+    if (
+        not isinstance(pipelines, list)
+        or not pipelines
+        or not all(isinstance(p, str) and p.strip() for p in pipelines)
+    ):
+        problems.append('[tabs] pipelines must be a list of tab names, e.g. ["Deals"]')
+    else:
+        names_kwargs["pipelines"] = tuple(p.strip() for p in pipelines)
+    problems += unknown_keys("[tabs] ", tabs, ("pipelines", *TAB_KEYS), "tab")
+    for key in TAB_KEYS:
+        if key in tabs:
+            if isinstance(tabs[key], str) and tabs[key].strip():
+                names_kwargs[key] = tabs[key].strip()
+            else:
+                problems.append(f"[tabs] {key} must be a tab name")
+    renames = {}
+    for contract, sheet_name in columns.items():
+        if not isinstance(sheet_name, str) or not sheet_name.strip():
+            problems.append(f'[columns] "{contract}" must name a column, e.g. "Opportunity"')
+        else:
+            renames[contract] = sheet_name.strip()
+    names_kwargs["columns"] = renames
+    return names_kwargs
+
+
 def parse_serve(
     raw: object, folder: Path, intakes: tuple[str, ...], problems: list[str]
 ) -> ServeConfig | None:
@@ -291,7 +295,7 @@ def parse_serve(
         problems.append('[serve] must be a table of keys, e.g. tab = "Web leads"')
         return None
     before = len(problems)
-    unknown_keys("serve", raw, SERVE_KEYS, problems)
+    problems += unknown_keys("[serve] ", raw, SERVE_KEYS)
     tab = raw.get("tab", intakes[0] if intakes else "")
     if not intakes:
         problems.append('[serve] needs an [[intake]] tab for its submissions, e.g. tab = '
@@ -366,7 +370,7 @@ def parse_smtp(raw: object, folder: Path, problems: list[str]) -> SmtpConfig | N
         problems.append('[smtp] must be a table of keys, e.g. host = "smtp.example.com"')
         return None
     before = len(problems)
-    unknown_keys("smtp", raw, SMTP_KEYS, problems)
+    problems += unknown_keys("[smtp] ", raw, SMTP_KEYS)
     text = {k: raw[k].strip() for k in SMTP_KEYS if isinstance(raw.get(k), str)}
     for key in ("host", "sender"):
         if not text.get(key):

@@ -127,17 +127,26 @@ def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
     """(Health, Why) for every deal."""
     index = facts.stage.index
     dead, stalled, risk = Reasons(index), Reasons(index), Reasons(index)
-    cols, s = facts.cols, settings
-    in_stage = facts.days_in_stage
+    _explicit_no(facts.cols, dead)
+    _time_in_stage(facts, settings, dead, stalled, risk)
+    _time_in_pipeline(facts, settings, dead)
+    _contact(facts, settings, dead, stalled)
+    _close_and_score(facts, risk)
+    return _verdict(facts, settings, dead, stalled, risk)
 
+
+def _explicit_no(cols: Columns, dead: Reasons) -> None:
     lost_reason = cols.get("lost reason", "stripped")
     dead.add(lost_reason.ne(""), "explicit no: ", lost_reason)
     dead.add(_says_no(cols, "target"), "not the target audience (Target is No)")
-    dead.add(
-        _says_no(cols, "budget") | cols.get("budget", "number").eq(0),
-        "no budget",
-    )
+    dead.add(_says_no(cols, "budget") | cols.get("budget", "number").eq(0), "no budget")
 
+
+def _time_in_stage(
+    facts: DealFacts, s: Settings, dead: Reasons, stalled: Reasons, risk: Reasons
+) -> None:
+    """Days in the stage against its Max days (and its average, once known)."""
+    in_stage = facts.days_in_stage
     dead_limit = facts.max_days * s.dead_after_times_max_days
     dead.add(
         in_stage > dead_limit,
@@ -160,34 +169,39 @@ def assess(facts: DealFacts, settings: Settings) -> tuple[pd.Series, pd.Series]:
         (in_stage), " days in ", facts.stage, " (limit ", (facts.max_days), ")",
     )  # fmt: skip
 
+
+def _time_in_pipeline(facts: DealFacts, s: Settings, dead: Reasons) -> None:
     in_pipeline = facts.days_in_pipeline
     dead.add(
         in_pipeline > s.dead_after_days_in_pipeline,
         (in_pipeline),
         f" days in the pipeline (dead after {s.dead_after_days_in_pipeline:g})",
     )
-    no_dm = _says_no(cols, "decision maker reached")
+    no_dm = _says_no(facts.cols, "decision maker reached")
     dead.add(
         no_dm & (in_pipeline > s.dead_after_days_without_decision_maker),
         "stuck at the gatekeeper: no decision maker after ", (in_pipeline), " days",
     )  # fmt: skip
 
-    _contact(facts, settings, dead, stalled)
 
-    expected = cols.get("expected close", "date")
+def _close_and_score(facts: DealFacts, risk: Reasons) -> None:
+    expected = facts.cols.get("expected close", "date")
     overdue = (facts.today - expected).dt.days
-    risk.add(
-        overdue > 0, "expected close ", expected, " has passed",
-    )  # fmt: skip
+    risk.add(overdue > 0, "expected close ", expected, " has passed")
     risk.add(
         facts.score < facts.min_score,
         "score ", facts.score, " is below the ", (facts.min_score), " ",
         facts.stage, " needs",
     )  # fmt: skip
-    unknown = ~facts.known_stage
-    risk.add(unknown, 'stage "', facts.stage, '" is not in Stages')
+    risk.add(~facts.known_stage, 'stage "', facts.stage, '" is not in Stages')
 
-    # Worst level wins; numpy masks, as pandas' own assignment costs more than the rules.
+
+def _verdict(
+    facts: DealFacts, s: Settings, dead: Reasons, stalled: Reasons, risk: Reasons
+) -> tuple[pd.Series, pd.Series]:
+    """The worst level wins (numpy masks: pandas' own assignment costs more than the
+    rules); Hot where nothing is wrong and the score is SQL's; closed deals say only so."""
+    index = facts.stage.index
     health = np.full(len(index), "OK", dtype=object)
     hot = (facts.score >= s.sql_threshold).to_numpy()
     levels = {"At risk": risk.hit, "Stalled": stalled.hit, "Dead": dead.hit}

@@ -11,6 +11,7 @@ import operator
 import re
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import repeat
 
@@ -69,70 +70,81 @@ def plan_tasks(
     # Stages are hashed once: task IDs and the playbooks both read them.
     stage_code, stage_names = pd.factorize(deals["stage"].to_numpy(dtype=object))
     prefix = cause_prefix(pipeline, deals["id"], stage_code, list(stage_names), deals["entry"])
-    out: list[dict[str, object]] = []
+    kinds = _Kinds(deals, prefix, existing, now)
+    return [*kinds.alerts(), *kinds.playbooks(pipeline, stages, stage_code, list(stage_names))]
 
-    def add(
+
+@dataclass
+class _Kinds:
+    """The tasks of each kind the deals call for that Tasks lacks, as rows."""
+
+    deals: pd.DataFrame
+    prefix: np.ndarray  # each deal's cause prefix: pipeline/ID/stage#entry
+    existing: AbstractSet[str]
+    now: datetime
+
+    def alerts(self) -> list[dict[str, object]]:
+        """A task for each deal that turns Hot, Stalled, At risk or Dead."""
+        health, why = self.deals["health"].to_numpy(dtype=object), self.deals["why"].to_numpy()
+        out = []
+        for kind, template in ALERTS.items():
+            hit = health == kind.capitalize()
+            if hit.any():
+
+                def alert(at: np.ndarray, template: str = template, kind: str = kind) -> list[str]:
+                    return [template.format(why=w or kind) for w in why[at]]
+
+                out += self.rows(hit, f"/{kind}", kind, alert, self.today)
+        return out
+
+    def playbooks(
+        self, pipeline: str, stages: Stages, stage_code: np.ndarray, stage_names: list
+    ) -> list[dict[str, object]]:
+        """The playbook's actions of the stage each deal is in, due from its entry."""
+        folded = [str(name).casefold() for name in stage_names]
+        out = []
+        for stage in stages.of(pipeline):
+            key = cells.norm(stage.name)
+            in_stage = np.isin(stage_code, [i for i, name in enumerate(folded) if name == key])
+            if not stage.playbook or not in_stage.any():
+                continue
+            for i, action in enumerate(stage.playbook, start=1):
+
+                def due(at: np.ndarray, days: int = action.due_days) -> list[date]:
+                    entered = self.deals["in_since"].iloc[at].dt.normalize()
+                    return list((entered + pd.Timedelta(days=days)).dt.date)
+
+                def what(at: np.ndarray, text: str = action.text) -> list[str]:
+                    return [text] * len(at)
+
+                out += self.rows(in_stage, f"/playbook-{i}", "playbook", what, due)
+        return out
+
+    def today(self, at: np.ndarray) -> list[date]:
+        return [self.now.date()] * len(at)
+
+    def rows(
+        self,
         hit: np.ndarray,
         suffix: str,
         kind: str,
         task: Callable[[np.ndarray], list[str]],
         due: Callable[[np.ndarray], list[date]],
-    ) -> None:
-        """Append the tasks of one kind that Tasks lacks; text and due are made for those only."""
+    ) -> list[dict[str, object]]:
+        """The tasks of one kind that Tasks lacks; text and due are made for those only."""
         at = np.flatnonzero(hit)
         wanted = np.fromiter(
-            map(operator.add, prefix.take(at), repeat(suffix)), dtype=object, count=len(at)
+            map(operator.add, self.prefix.take(at), repeat(suffix)), dtype=object, count=len(at)
         )
-        known = np.fromiter(map(existing.__contains__, wanted), dtype=bool, count=len(at))
+        known = np.fromiter(map(self.existing.__contains__, wanted), dtype=bool, count=len(at))
         if known.all():
-            return
+            return []
         at, fresh = at[~known], wanted[~known].tolist()
-        picked = deals.iloc[at]
+        picked = self.deals.iloc[at]
         owners, names = cells.texts(picked["owner"]), cells.texts(picked["deal"])
-        for task_id, owner, deal_id, deal, text, when in zip(
-            fresh, owners, picked["id"], names, task(at), due(at), strict=True
-        ):
-            out.append(
-                {
-                    "Task ID": task_id,
-                    "Created": now,
-                    "Due": when,
-                    "Owner": owner,
-                    "Deal ID": deal_id,
-                    "Deal": deal,
-                    "Task": text,
-                    "Kind": kind,
-                    "Done": "No",
-                }
-            )
-
-    def today(at: np.ndarray) -> list[date]:
-        return [now.date()] * len(at)
-
-    health = deals["health"].to_numpy(dtype=object)
-    for kind, template in ALERTS.items():
-        hit = health == kind.capitalize()
-        if hit.any():
-
-            def alert(at: np.ndarray, template: str = template, kind: str = kind) -> list[str]:
-                return [template.format(why=w or kind) for w in deals["why"].to_numpy()[at]]
-
-            add(hit, f"/{kind}", kind, alert, today)
-
-    folded = [str(name).casefold() for name in stage_names]
-    for stage in stages.of(pipeline):
-        key = cells.norm(stage.name)
-        in_stage = np.isin(stage_code, [i for i, name in enumerate(folded) if name == key])
-        if not stage.playbook or not in_stage.any():
-            continue
-        for i, action in enumerate(stage.playbook, start=1):
-
-            def due(at: np.ndarray, days: int = action.due_days) -> list[date]:
-                entered = deals["in_since"].iloc[at].dt.normalize()
-                return list((entered + pd.Timedelta(days=days)).dt.date)
-
-            def what(at: np.ndarray, text: str = action.text) -> list[str]:
-                return [text] * len(at)
-
-            add(in_stage, f"/playbook-{i}", "playbook", what, due)
-    return out
+        return [
+            {"Task ID": task_id, "Created": self.now, "Due": when, "Owner": owner,
+             "Deal ID": deal_id, "Deal": deal, "Task": text, "Kind": kind, "Done": "No"}
+            for task_id, owner, deal_id, deal, text, when in zip(
+                fresh, owners, picked["id"], names, task(at), due(at), strict=True)
+        ]  # fmt: skip
