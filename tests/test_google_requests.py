@@ -75,11 +75,11 @@ def test_installed_formats_are_found_again_in_the_metadata():
         ],
     )
     spec = HealthColours(health_col=20, last_col=23)
-    added = [r["addConditionalFormatRule"]["rule"] for r in format_requests(info, spec)]
+    added = [r["addConditionalFormatRule"]["rule"] for r in format_requests(spec, info)]
     assert health_rules(added + info.conditional) == spec
     assert health_rules(added[:3]) is None  # a colour deleted by a person: reinstall
     moved = format_requests(
-        SheetInfo(7, "Deals", 1000, 26, conditional=added), HealthColours(21, 24)
+        HealthColours(21, 24), SheetInfo(7, "Deals", 1000, 26, conditional=added)
     )
     assert [next(iter(r)) for r in moved][:4] == ["deleteConditionalFormatRule"] * 4
     assert [r["deleteConditionalFormatRule"]["index"] for r in moved[:4]] == [3, 2, 1, 0]
@@ -121,7 +121,7 @@ def test_rep_views_follow_the_reps_and_leave_a_persons_views_alone():
     )
     assert rep_views(info) is None  # Cy's view filters another column: not what is wanted
     assert rep_views(SheetInfo(7, "Today", 1000, 26)) is None
-    requests = format_requests(info, RepViews(1, frozenset({"Ben", "Dee"})))
+    requests = format_requests(RepViews(1, frozenset({"Ben", "Dee"})), info)
     deleted = [r["deleteFilterView"]["filterId"] for r in requests if "deleteFilterView" in r]
     added = [r["addFilterView"]["filter"] for r in requests if "addFilterView" in r]
     assert deleted == [1, 3]

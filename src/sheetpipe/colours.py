@@ -8,6 +8,7 @@ own rules, whatever they say, are never taken for one and never removed.
 from __future__ import annotations
 
 import re
+from functools import singledispatch
 
 from sheetpipe.core.sheet.cells import YES_WORDS, col_index, col_letter
 from sheetpipe.model import DUE_FILLS, HEALTH_FILLS, DueColours, HealthColours
@@ -16,11 +17,20 @@ _DUE_COLUMN = re.compile(r"^AND\(ISNUMBER\(\$([A-Z]+)2\),")
 _DONE_COLUMN = re.compile(r"NOT\(OR\(\$([A-Z]+)2=TRUE,")
 
 
+@singledispatch
 def colour_rules(spec: HealthColours | DueColours) -> dict[str, str]:
     """Each whole-row rule of `spec` as formula → fill, in the order they are installed."""
-    if isinstance(spec, HealthColours):
-        health = col_letter(spec.health_col)
-        return {f'${health}2="{value}"': fill for value, fill in HEALTH_FILLS.items()}
+    raise TypeError(f"{spec!r} colours no rows")
+
+
+@colour_rules.register
+def _(spec: HealthColours) -> dict[str, str]:
+    health = col_letter(spec.health_col)
+    return {f'${health}2="{value}"': fill for value, fill in HEALTH_FILLS.items()}
+
+
+@colour_rules.register
+def _(spec: DueColours) -> dict[str, str]:
     return {due_formulas(spec)[kind]: fill for kind, fill in DUE_FILLS.items()}
 
 

@@ -12,6 +12,7 @@ import random
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import singledispatch
 from typing import Any
 
 from sheetpipe.colours import colour_rules, due_colours, is_due_rule
@@ -253,43 +254,50 @@ def _colour(hex_rgb: str) -> dict:
     }
 
 
-def format_requests(info: SheetInfo, spec: FormatSpec) -> list[dict]:
-    if isinstance(spec, FrozenHeader):
-        return [
-            {
-                "updateSheetProperties": {
-                    "properties": {
-                        "sheetId": info.sheet_id,
-                        "gridProperties": {"frozenRowCount": 1},
-                    },
-                    "fields": "gridProperties.frozenRowCount",
-                }
+@singledispatch
+def format_requests(spec: FormatSpec, info: SheetInfo) -> list[dict]:
+    """The requests that install `spec` on a tab: one function per format, found by the
+    format's type (a new format registers its own)."""
+    raise TypeError(f"no Google requests for {spec!r}")
+
+
+@format_requests.register
+def _(spec: FrozenHeader, info: SheetInfo) -> list[dict]:
+    return [
+        {
+            "updateSheetProperties": {
+                "properties": {"sheetId": info.sheet_id, "gridProperties": {"frozenRowCount": 1}},
+                "fields": "gridProperties.frozenRowCount",
             }
-        ]
-    if isinstance(spec, ListDropdown):
-        return [
-            {
-                "setDataValidation": {
-                    "range": _column_from_row_2(info, spec.col),
-                    "rule": {
-                        "condition": {
-                            "type": "ONE_OF_RANGE",
-                            "values": [{"userEnteredValue": "=" + source_range(spec)}],
-                        },
-                        "showCustomUi": True,
-                    },
-                }
-            }
-        ]
-    if isinstance(spec, RepViews):
-        return _rep_view_requests(info, spec)
-    if isinstance(spec, Checkbox):
-        condition = {
-            "type": "BOOLEAN",
-            "values": [{"userEnteredValue": spec.ticked}, {"userEnteredValue": spec.unticked}],
         }
-        return [{"setDataValidation": {"range": _column_from_row_2(info, spec.col),
-                                       "rule": {"condition": condition}}}]  # fmt: skip
+    ]
+
+
+@format_requests.register
+def _(spec: ListDropdown, info: SheetInfo) -> list[dict]:
+    condition = {"type": "ONE_OF_RANGE", "values": [{"userEnteredValue": "=" + source_range(spec)}]}
+    rule = {"condition": condition, "showCustomUi": True}
+    return [{"setDataValidation": {"range": _column_from_row_2(info, spec.col), "rule": rule}}]
+
+
+@format_requests.register
+def _(spec: RepViews, info: SheetInfo) -> list[dict]:
+    return _rep_view_requests(info, spec)
+
+
+@format_requests.register
+def _(spec: Checkbox, info: SheetInfo) -> list[dict]:
+    condition = {
+        "type": "BOOLEAN",
+        "values": [{"userEnteredValue": spec.ticked}, {"userEnteredValue": spec.unticked}],
+    }
+    return [{"setDataValidation": {"range": _column_from_row_2(info, spec.col),
+                                   "rule": {"condition": condition}}}]  # fmt: skip
+
+
+@format_requests.register(HealthColours)
+@format_requests.register(DueColours)
+def _(spec: HealthColours | DueColours, info: SheetInfo) -> list[dict]:
     return _row_colours(info, spec)
 
 
@@ -462,7 +470,7 @@ class _Requests:
 
     def format(self, title: str, spec: FormatSpec) -> None:
         target = self.info(title)
-        added = format_requests(target, spec)
+        added = format_requests(spec, target)
         self.requests += added
         _record(target, spec, added)
 

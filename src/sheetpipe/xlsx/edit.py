@@ -131,7 +131,7 @@ class WorkbookEdit:
             if part in links:
                 set_links(self.skeleton(part), links[part])
             for spec in formats.get(part, []):
-                install(self.skeleton(part), spec, self.styles)
+                install(spec, self.skeleton(part), self.styles)
             if part in widths:
                 set_widths(self.skeleton(part), widths[part], wrapped.get(part))
             if part in self.appended and b"autoFilter" in rewrite.split.tail:
@@ -233,7 +233,7 @@ class WorkbookEdit:
         self.sheets.append(SheetRef(name, sheet_id, rel_id, part))
         self.rewrite(part).set_cells(rows_as_cells(rows))
         if width:
-            install(self.skeleton(part), FrozenHeader(), self.styles)
+            install(FrozenHeader(), self.skeleton(part), self.styles)
             if with_filter:
                 filter_header(self.skeleton(part), width, max(len(rows), 1))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import singledispatch
 
 from lxml import etree
 
@@ -117,14 +118,31 @@ def installed(skeleton: Skeleton) -> list[FormatSpec]:
     return found
 
 
-def install(skeleton: Skeleton, spec: FormatSpec, styles: Styles) -> None:
-    if isinstance(spec, FrozenHeader):
-        _freeze_header(skeleton)
-    elif isinstance(spec, HealthColours | DueColours):
-        ours = _is_health_rule if isinstance(spec, HealthColours) else is_due_rule
-        _row_colours(skeleton, colour_rules(spec), spec.last_col, styles, ours)
-    elif isinstance(spec, ListDropdown):
-        _dropdown(skeleton, spec)
+@singledispatch
+def install(spec: FormatSpec, skeleton: Skeleton, styles: Styles) -> None:
+    """Install `spec` in a sheet's XML: one function per format, found by the format's
+    type (a new format registers its own). A format a workbook cannot hold (filter views
+    per rep, checkboxes) installs nothing."""
+
+
+@install.register
+def _(spec: FrozenHeader, skeleton: Skeleton, styles: Styles) -> None:
+    _freeze_header(skeleton)
+
+
+@install.register
+def _(spec: HealthColours, skeleton: Skeleton, styles: Styles) -> None:
+    _row_colours(skeleton, colour_rules(spec), spec.last_col, styles, _is_health_rule)
+
+
+@install.register
+def _(spec: DueColours, skeleton: Skeleton, styles: Styles) -> None:
+    _row_colours(skeleton, colour_rules(spec), spec.last_col, styles, is_due_rule)
+
+
+@install.register
+def _(spec: ListDropdown, skeleton: Skeleton, styles: Styles) -> None:
+    _dropdown(skeleton, spec)
 
 
 def set_widths(
