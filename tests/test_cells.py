@@ -370,10 +370,15 @@ def test_typed_dates_in_each_form(text, order, expected):
         ([], []),
     ],
 )
-def test_without_trailing_blanks_drops_only_what_ends_a_row_or_the_table(table, expected):
-    before = [list(row) for row in table]
-    assert cells.without_trailing_blanks(table) == expected
-    assert table == before, "the table given is not changed"
+def test_trim_drops_only_what_ends_a_row_or_the_table(table, expected):
+    rows = [list(row) for row in table]
+    assert cells.trim(rows, each_row=True) is rows and rows == expected
+    assert cells.trim([["a", ""], ["", None], []]) == [["a", ""]], "rows' own cells kept"
+
+
+@pytest.mark.parametrize(("n", "said"), [(0, "0 rows"), (1, "1 row"), (2, "2 rows")])
+def test_plural_counts_in_words(n, said):
+    assert cells.plural(n, "row") == said
 
 
 def test_dates_read_day_first_unless_told_and_a_tick_is_no_date():

@@ -23,7 +23,7 @@ def render_changes(snapshot: Snapshot, changes: ChangeSet, limit: int = 200) -> 
     """The change set as a person reads it, a line per change (the first `limit`)."""
     lines: list[str] = []
     for name, rows in changes.new_tabs:
-        lines.append(f"+ tab {name} ({rows_count(len(rows) - 1)} under its header)")
+        lines.append(f"+ tab {name} ({cells.plural(len(rows) - 1, 'row')} under its header)")
     for tab, col, header in changes.new_columns:
         lines.append(f"+ column {cells.a1(tab, 1, col)} {header}")
     for write in changes.writes:
@@ -42,7 +42,9 @@ def render_changes(snapshot: Snapshot, changes: ChangeSet, limit: int = 200) -> 
         header = header_after(snapshot, tab, changes)
         lines.append(f"+ format {tab}: {describe_format(spec, header)}")
     for tab, rows in changes.rewrites.items():
-        lines.append(f"~ {tab} tab rewritten ({rows_count(len(rows) - 1)} under its header)")
+        lines.append(
+            f"~ {tab} tab rewritten ({cells.plural(len(rows) - 1, 'row')} under its header)"
+        )
     if changes.status is not None:
         lines.append(f"~ Status tab rewritten ({len(changes.status)} rows)")
     if len(lines) > limit:
@@ -55,10 +57,6 @@ def _one_line(text: str, limit: int = 200) -> str:
     body) cut."""
     text = text.replace("\r\n", "\n").replace("\n", " ⏎ ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def rows_count(n: int) -> str:
-    return f"{n} row" if n == 1 else f"{n} rows"
 
 
 def _cell(rows: list[list], row: int, col: int) -> object:
@@ -88,8 +86,7 @@ def _(spec: HealthColours, header: list[str]) -> str:
 @describe_format.register
 def _(spec: ListDropdown, header: list[str]) -> str:
     last = cells.col_letter(spec.source_col) + str(1 + spec.count)
-    choices = "choice" if spec.count == 1 else "choices"
-    return (f"dropdown on {_column(header, spec.col)}, its {spec.count} {choices} "
+    return (f"dropdown on {_column(header, spec.col)}, its {cells.plural(spec.count, 'choice')} "
             f"from {cells.a1(spec.source_tab, 2, spec.source_col)}:{last}")  # fmt: skip
 
 

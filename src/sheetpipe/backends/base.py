@@ -6,6 +6,7 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator
 
+from sheetpipe.core.sheet.cells import plural
 from sheetpipe.model import ChangeSet, Snapshot
 
 
@@ -57,7 +58,7 @@ class Backend(ABC):
         return None
 
     def calls(self) -> str:
-        return f"{_plural(self.reads, 'read')}, {_plural(self.writes, 'write')}"
+        return f"{plural(self.reads, 'read')}, {plural(self.writes, 'write')}"
 
     def start_cycle(self) -> None:
         """Count this cycle's calls from zero (re-plans within it add up)."""
@@ -66,8 +67,4 @@ class Backend(ABC):
     def calls_if_written(self, changes: ChangeSet) -> str:
         """The calls this cycle will have spent once `changes` is applied (for Status)."""
         writes = self.writes + (0 if changes.is_empty() else 1)
-        return f"{_plural(self.reads, 'read')}, {_plural(writes, 'write')}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
+        return f"{plural(self.reads, 'read')}, {plural(writes, 'write')}"

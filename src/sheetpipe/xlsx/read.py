@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import python_calamine as calamine
 
-from sheetpipe.core.sheet.apply import trim
+from sheetpipe.core.sheet.cells import trim
 from sheetpipe.model import Row, Tab, tab_key
 from sheetpipe.xlsx.formats import Skeleton, installed
 from sheetpipe.xlsx.package import Package, PackageError, SheetRef

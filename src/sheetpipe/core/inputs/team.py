@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sheetpipe.core.sheet.cells import norm, number, parse_date, text, yes
+from sheetpipe.core.sheet.cells import norm, number, parse_date, plural, text, yes
 from sheetpipe.core.sheet.table import Table
 from sheetpipe.model import Problem
 
@@ -191,7 +191,7 @@ class RoundRobin:
             return f"does not work on {pipeline}"
         held = self.open_deals[norm(member.name)]
         if member.capacity is not None and held >= member.capacity:
-            deals = f"{held} open deal" + ("" if held == 1 else "s")
+            deals = plural(held, "open deal")
             return f"is at capacity: {deals}, Capacity {member.capacity}"
         return None
 

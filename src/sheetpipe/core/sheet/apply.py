@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sheetpipe.core.sheet.cells import trim
 from sheetpipe.model import (
     CellLink,
     ChangeSet,
@@ -57,9 +58,3 @@ def _put(rows: list[Row], row: int, col: int, value: object) -> None:
     if len(target) < col:
         target.extend([None] * (col - len(target)))
     target[col - 1] = value
-
-
-def trim(rows: list[Row]) -> None:
-    """Drop trailing empty rows, as every backend reads them."""
-    while rows and all(v is None or v == "" for v in rows[-1]):
-        rows.pop()

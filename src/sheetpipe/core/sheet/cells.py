@@ -137,18 +137,27 @@ def serial(value: date, date1904: bool = False) -> float:
     return (moment - (SERIAL_EPOCH_1904 if date1904 else SERIAL_EPOCH)) / timedelta(days=1)
 
 
-def without_trailing_blanks(table: list[list[str]]) -> list[list[str]]:
-    """Texts of rows without their empty cells and rows at the end, as Google hands a
-    range over (so two readings of a tab compare equal whatever the backend)."""
-    out = []
-    for row in table:
-        row = list(row)
-        while row and not row[-1]:
-            row.pop()
-        out.append(row)
-    while out and not out[-1]:
-        out.pop()
-    return out
+def trim(rows: list[list], *, each_row: bool = False) -> list[list]:
+    """`rows` without the empty rows at their end, in place (with `each_row`, each row
+    without its empty cells at its end too), as Google hands a range over: so every
+    backend reads a tab alike, and two readings of it compare equal. Returns `rows`."""
+    if each_row:
+        for row in rows:
+            while row and is_blank_cell(row[-1]):
+                row.pop()
+    while rows and all(is_blank_cell(v) for v in rows[-1]):
+        rows.pop()
+    return rows
+
+
+def is_blank_cell(value: object) -> bool:
+    """None or "": a cell with nothing in it, as a backend hands it over."""
+    return value is None or value == ""
+
+
+def plural(n: int, word: str) -> str:
+    """ "1 row", "2 rows": the one way sheetpipe counts in words."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def col_letter(index: int) -> str:

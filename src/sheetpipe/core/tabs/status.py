@@ -77,12 +77,8 @@ def headline(errors: int, warnings: int) -> str:
     """What Status says first: "All good", or "3 problems: 1 error, 2 warnings"."""
     if not errors + warnings:
         return "All good"
-    kinds = [_count(n, kind) for n, kind in ((errors, "error"), (warnings, "warning")) if n]
-    return f"{_count(errors + warnings, 'problem')}: {', '.join(kinds)}"
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    kinds = [cells.plural(n, kind) for n, kind in ((errors, "error"), (warnings, "warning")) if n]
+    return f"{cells.plural(errors + warnings, 'problem')}: {', '.join(kinds)}"
 
 
 def _shaded(problem: Problem) -> list[Shaded | str]:
@@ -116,6 +112,6 @@ def _differs(rows: list[Row], current: list[Row]) -> bool:
     def stable(table: list[Row]) -> list[list[str]]:
         texts = [[cells.text(v).strip() for v in row] for row in table]
         kept = [row for row in texts if not (row and cells.norm(row[0]) in VOLATILE)]
-        return cells.without_trailing_blanks(kept)
+        return cells.trim(kept, each_row=True)
 
     return stable(rows) != stable(current)

@@ -364,7 +364,7 @@ def _shown(rows: list[Row], serial_numbers: bool) -> list[list[str]]:
         if len(row) == len(TODAY_COLUMNS):
             texts[-1] = _day_text(row[-1], serial_numbers)
         out.append(texts)
-    return cells.without_trailing_blanks(out)
+    return cells.trim(out, each_row=True)
 
 
 def today_tab(
