@@ -247,3 +247,50 @@ def test_a_move_writes_into_the_columns_config_maps_for_that_tab(tmp_path):
     assert header[:2] == ["Submitted at", "Contact person"] and "Mobile" in header
     assert "Name" not in header and "Phone" not in header
     assert row[1] == "Ola" and row[header.index("Mobile")] == "+47 22"
+
+
+def test_each_bad_journal_is_said_in_full_with_what_to_do(tmp_path):
+    """The three lines a person reads, whole (in-process, where mutmut sees them)."""
+    from sheetpipe.web.journal import journal_error
+
+    path = tmp_path / "journal.sqlite"
+    locked = journal_error(sqlite3.OperationalError("database is locked"), path)
+    assert str(locked) == (
+        f"the journal {path} cannot be used (database is locked); check that the user running "
+        "sheetpipe can read and write it and its folder. sheetpipe tries again next cycle."
+    )
+    path.write_bytes(b"Name,Email\n")
+    not_sqlite = journal_error(sqlite3.DatabaseError("file is not a database"), path)
+    assert str(not_sqlite) == (
+        f"{path} is not a SQLite file, so not a journal; sheetpipe left it as it is. If [serve] "
+        "journal in sheetpipe.toml names the wrong file, correct it; otherwise move the file "
+        "aside, and `sheetpipe serve` starts a new journal."
+    )
+    path.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
+    damaged = journal_error(sqlite3.DatabaseError("malformed"), path)
+    assert str(damaged) == (
+        f"the journal {path} is damaged (malformed). sheetpipe left it as it is: it may hold "
+        "submissions not yet moved. Stop `sheetpipe serve`, move the file aside (keep it, to "
+        "recover them with sqlite3's .recover), and start serve again: it makes a new one."
+    )
+
+
+def test_opening_a_damaged_journal_names_the_damage_sqlite_found(tmp_path):
+    path, _ = folder(tmp_path, corrupted)
+    with pytest.raises(JournalError) as damaged:
+        Journal(path).open()
+    said = str(damaged.value)
+    assert said.startswith(f"the journal {path} is damaged (")
+    detail = said.split("is damaged (", 1)[1].split("). sheetpipe left it", 1)[0]
+    assert detail and detail != "None" and detail.count("; ") <= 2, detail
+
+
+def test_moving_an_empty_journal_moves_nothing(tmp_path):
+    from sheetpipe.backends.xlsx import XlsxBackend
+    from sheetpipe.config import load_config
+    from sheetpipe.web.journal import move_into
+
+    write_workbook(tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Contact"}]))
+    loaded = load_config(write_config(tmp_path, extra=f'[[intake]]\ntab = "{TAB}"\n'))
+    journal = Journal(tmp_path / "journal.sqlite")
+    assert move_into(journal, XlsxBackend(loaded.workbook), TAB, loaded.names) == 0

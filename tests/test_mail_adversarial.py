@@ -8,6 +8,8 @@ untested (the Hot e-mail, the daily cap's level, how often a moved Outbox is re-
 from __future__ import annotations
 
 import os
+import smtplib
+import socket
 import ssl
 import threading
 from datetime import timedelta
@@ -628,8 +630,8 @@ def test_a_login_against_a_server_offering_none_says_how_it_was_asked(
         f"relays without one, leave out [smtp] user and its password{hint}")  # fmt: skip
 
 
-@pytest.mark.parametrize(("content", "why"), [(None, "No such file or directory"),
-                                              ("not a certificate", "")])  # fmt: skip
+@pytest.mark.parametrize(("content", "why"), [(None, "No such file or directory)"),
+                                              ("not a certificate", "no certificate or crl found)")])  # fmt: skip
 def test_a_ca_file_that_cannot_be_used_is_named_with_what_to_do(tmp_path, smtp, content, why):
     section = (f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "starttls"\n'
                'sender = "pipeline@sales.example"\nca_file = "ca.pem"\n')  # fmt: skip
@@ -801,10 +803,11 @@ def test_fates_nobody_can_keep_are_logged_with_their_message_ids(tmp_path, smtp,
     mailer = delivery.Mailer(loaded.smtp, kept=None)
     marked = {"D-0002/new-lead": "<abc@sales.example>"}
     with caplog.at_level("ERROR", logger=delivery.log.name):
-        said = mailer._keep(XlsxBackend(loaded.workbook), {"D-0002/new-lead": ("sent", "", NOW)},
-                            marked, "the disk is full")  # fmt: skip
+        outcomes = {"D-0002/new-lead": ("sent", "", NOW), "D-0003/new-lead": ("queued", "", None)}
+        said = mailer._keep(XlsxBackend(loaded.workbook), outcomes, marked, "the disk is full")
     assert said == "the e-mails' fates could not be written (the disk is full); see the log"
-    assert "set these Outbox rows by hand: D-0002/new-lead sent <abc@sales.example>" in caplog.text
+    assert ("set these Outbox rows by hand: D-0002/new-lead sent <abc@sales.example>, "
+            "D-0003/new-lead queued \n") in caplog.text + "\n"  # fmt: skip
 
 
 @pytest.mark.parametrize("content", ["[1, 2]", "{not json"])
@@ -818,3 +821,182 @@ def test_a_fate_file_that_is_not_ours_never_stops_the_mail(tmp_path, smtp, caplo
     if content.startswith("{"):  # unreadable: left for a person, and said
         assert kept.read_text(encoding="utf-8") == content
         assert f"{kept} cannot be read (" in caplog.text and "it is left as it is" in caplog.text
+
+
+# ---- what the second mutation sample found unchecked -------------------------------------
+
+
+def test_many_rows_that_cannot_go_are_each_counted_across_batches(tmp_path, smtp):
+    workbook(tmp_path, [response()])
+    cycle(config(tmp_path, free_port()))  # the server is down: the lead's alert waits
+    book = openpyxl.load_workbook(tmp_path / "pipeline.xlsx")
+    header = [c.value for c in book["Outbox"][1]]
+    for n in range(12):  # more than one batch, none of which can go
+        row = {"ID": f"mine/{n}", "To": "", "Subject": "Hi", "Body": "b", "Status": "queued"}
+        book["Outbox"].append([row.get(h) for h in header])
+    book.save(tmp_path / "pipeline.xlsx")
+    report = cycle(config(tmp_path, smtp.port), NOW + timedelta(minutes=5))
+    assert report.delivery.failed == 12 and report.delivery.sent == 1
+    assert statuses(tmp_path)[1:] == ["failed: To is empty"] * 12
+
+
+def test_rows_that_cannot_go_are_failed_even_when_the_server_is_down(tmp_path):
+    workbook(tmp_path, [response()])
+    path = config(tmp_path, free_port())
+    cycle(path)
+    hand_made_row(tmp_path, {"ID": "mine/1", "To": "", "Subject": "Hi", "Status": "queued"})
+    report = cycle(path, NOW + timedelta(minutes=5))
+    assert statuses(tmp_path) == ["queued", "failed: To is empty"]
+    assert "nothing answers there (connection refused)" in report.delivery.error
+
+
+def test_an_owners_template_can_name_the_kind_and_a_subject_error_names_line_one(tmp_path, smtp):
+    from .test_mail import own_template
+
+    own = own_template(tmp_path, "Subject: {{ kind }}: {{ deal['Deal'] }}\n\nHi\n")
+    workbook(tmp_path, [response()])
+    cycle(config(tmp_path, smtp.port, own))
+    [message] = smtp.messages
+    assert message["Subject"] == "new-lead: Beta Ltd"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["X-Auto-Response-Suppress"] == "All"
+    (tmp_path / "mail" / "new-lead.txt").write_text("Subject: {{ kind }\n\nHi\n", encoding="utf-8")
+    workbook(tmp_path, [response()])
+    cycle(config(tmp_path, smtp.port, own))
+    assert statuses(tmp_path)[0].startswith("failed: new-lead.txt line 1: ")
+
+
+@pytest.mark.parametrize(("make", "said"), [
+    (lambda: socket.gaierror(-2, "Name or service not known"), "no such host; check [smtp] host"),
+    (lambda: smtplib.SMTPNotSupportedError("STARTTLS extension not supported by server."),
+     'the server does not offer STARTTLS; use security = "ssl" (port 465), or "none" on a '
+     "relay of your own network"),
+    (lambda: ConnectionRefusedError(111, "refused"),
+     "nothing answers there (connection refused); check [smtp] host and port"),
+    (lambda: TimeoutError("timed out"),
+     "no answer within 1.5 s; check [smtp] host, port and firewall"),
+    (lambda: smtplib.SMTPResponseException(421, b"Too   busy"), "the server refused (421 Too busy)"),
+    (lambda: ValueError("odd"), "ValueError: odd"),
+])  # fmt: skip
+def test_each_connection_failure_is_said_in_words(tmp_path, make, said):
+    write_workbook(tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Contact"}]))
+    from .helpers import write_config
+
+    section = ('[smtp]\nhost = "mail.example"\nsender = "a@b.example"\ntimeout = "1.5s"\n'
+               'user = "u"\npassword_file = "pw"\n')  # fmt: skip
+    config_ = load_config(write_config(tmp_path, extra=section)).smtp
+    assert sending._why(make(), config_) == said
+
+
+def test_an_untrusted_certificate_says_where_to_point_ca_file():
+    err = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    err.verify_message = "self-signed certificate"
+    from sheetpipe.config import SmtpConfig
+
+    said = sending._why(
+        err, SmtpConfig(host="h", port=587, security="starttls", sender="a@b.example")
+    )
+    assert said == ("its certificate is not trusted (self-signed certificate); if the server "
+                    "uses a private CA, point [smtp] ca_file at it")  # fmt: skip
+
+
+def test_check_smtp_without_a_login_says_so(tmp_path, smtp):
+    section = (f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
+               'sender = "pipeline@sales.example"\n')  # fmt: skip
+    said = check_in_process(tmp_path, section)
+    assert said == f"SMTP 127.0.0.1:{smtp.port}: connected (unencrypted), no login."
+
+
+def test_a_password_variable_that_is_not_set_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("SMTP_PASSWORD", raising=False)
+    controller, inbox = tls_server(tmp_path, implicit=False)
+    try:
+        with pytest.raises(sending.MailError) as unset:
+            check_in_process(tmp_path, login_section(inbox.port, "starttls"))
+    finally:
+        controller.stop()
+    assert str(unset.value) == (f"SMTP 127.0.0.1:{inbox.port}: the environment variable "
+                                "SMTP_PASSWORD ([smtp] password_env) is not set")  # fmt: skip
+
+
+@pytest.fixture
+def closing_port():
+    """A port that takes each connection and closes it at once: no SMTP, no TLS."""
+    import socketserver
+
+    class Close(socketserver.BaseRequestHandler):
+        def handle(self):
+            self.request.close()
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Close)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_port_that_closes_at_once_is_not_taken_for_tls(tmp_path, closing_port):
+    section = (f'[smtp]\nhost = "127.0.0.1"\nport = {closing_port}\nsecurity = "starttls"\n'
+               'sender = "pipeline@sales.example"\ntimeout = "1s"\n')  # fmt: skip
+    with pytest.raises(sending.MailError) as closed:
+        check_in_process(tmp_path, section)
+    assert "never greeted" in str(closed.value) and "TLS at once" not in str(closed.value)
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_a_silent_port_gives_up_within_the_timeout(tmp_path, security):
+    import time
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        section = (f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "{security}"\n'
+                   'sender = "pipeline@sales.example"\ntimeout = "1s"\n')  # fmt: skip
+        started = time.monotonic()
+        with pytest.raises(sending.MailError) as silent_error:
+            check_in_process(tmp_path, section)
+    assert time.monotonic() - started < 20
+    assert "1 s" in str(silent_error.value) or "never greeted" in str(silent_error.value)
+
+
+def test_an_unexpected_failure_while_sending_leaves_that_email_in_doubt(tmp_path, smtp, caplog):
+    workbook(tmp_path, [response()])
+    loaded = load_config(config(tmp_path, smtp.port))
+    with sending.Postman(loaded.smtp) as postman:
+        message = postman.message(Outgoing(2, "x", "to@b.example", "S", "B"), "<m1@sales.example>")
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("a bug below smtplib")
+
+        postman.smtp.send_message = broken
+        with caplog.at_level("ERROR", logger=delivery.log.name):
+            fate = postman.send(message, NOW)
+    assert fate.status is None
+    assert ("sending <m1@sales.example> failed unexpectedly (RuntimeError: a bug below smtplib); "
+            "it stays `sending`, in doubt") in caplog.text  # fmt: skip
+
+
+def test_a_fate_store_keeps_failures_and_forgets_what_it_never_held(tmp_path):
+    from sheetpipe.mail.fates import FateStore
+
+    store = FateStore(tmp_path / "fates.json")
+    store.forget("book.xlsx", ["D-1/new-lead"])  # nothing kept yet: nothing to do
+    assert not store.path.exists()
+    store.keep("book.xlsx", {"D-1/new-lead": ("failed: 550 no such user", "<a@x>", None),
+                             "D-2/new-lead": ("sent", "<b@x>", NOW)}, {"D-1/new-lead": "<a@x>"})  # fmt: skip
+    store.forget("other.xlsx", ["D-1/new-lead"])
+    outcomes, marked = store.load("book.xlsx")
+    assert outcomes == {"D-1/new-lead": ("failed: 550 no such user", "<a@x>", None),
+                        "D-2/new-lead": ("sent", "<b@x>", NOW)}  # fmt: skip
+    assert marked == {"D-1/new-lead": "<a@x>", "D-2/new-lead": ""}
+    store.forget("book.xlsx", ["D-1/new-lead", "D-2/new-lead"])
+    assert not store.path.exists()
+
+
+def test_the_wait_for_an_open_workbook_is_logged(tmp_path, smtp, caplog):
+    workbook(tmp_path, TWO_LEADS)
+    smtp.on_data, _ = office_opens(tmp_path, 1.5)
+    with caplog.at_level("INFO", logger=delivery.log.name):
+        cycle(config(tmp_path, smtp.port))
+    assert "waiting for the workbook to be closed, to record 2 e-mails' fates" in caplog.text

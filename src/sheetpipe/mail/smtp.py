@@ -158,7 +158,8 @@ def _tls_context(config: SmtpConfig) -> ssl.SSLContext:
     try:
         return ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
     except (OSError, ssl.SSLError) as err:
-        why = getattr(err, "strerror", None) or getattr(err, "reason", None) or err
+        reason = getattr(err, "reason", None)  # OpenSSL's, e.g. NO_CERTIFICATE_OR_CRL_FOUND
+        why = reason.replace("_", " ").lower() if reason else err.strerror or err
         raise MailError(f"{config.describe()}: [smtp] ca_file {config.ca_file} cannot be used "
                         f"({why}); point it at the PEM file of the CA that signed the "
                         "server's certificate") from None  # fmt: skip
