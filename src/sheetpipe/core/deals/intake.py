@@ -593,13 +593,21 @@ def _index(leads: PipelineLeads, stages: Stages, settings: Settings) -> None:
 
 @dataclass
 class _Decide:
-    """Decides each response of one intake tab against one pipeline."""
+    """Decides each response of one intake tab against one pipeline: a new deal, a merge
+    into one, a possible duplicate for a person, or a rejection. Who owns a new deal is
+    `_Owners`'; what it and a merged deal hold is `_DealCells`'."""
 
     cycle: IntakeCycle
     leads: PipelineLeads
     first_stage: str
     robin: RoundRobin
     problems: list[Problem]
+    owners: _Owners = field(init=False)
+    deal_cells: _DealCells = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.owners = _Owners(self.leads, self.robin, self.cycle.settings, self.problems)
+        self.deal_cells = _DealCells(self.cycle, self.leads, self.first_stage)
 
     def all(self, waiting: list[tuple[Lead, str]]) -> None:
         for lead, status in waiting:
@@ -687,12 +695,10 @@ class _Decide:
             found.append((at, "same phone, another e-mail"))
         return found
 
-    # ---- the outcomes ---------------------------------------------------------------
-
     def create(self, lead: Lead, note: str, earlier_at: int | None = None) -> None:
         """A new deal in the pipeline's first stage; `note` is a template (see Decision)."""
-        owner, why, other = self.owner_for(lead)
-        values = self.deal_values(lead, owner)
+        owner, why, other = self.owners.owner_for(lead)
+        values = self.deal_cells.deal_values(lead, owner)
         row = self.leads.first_new + len(self.leads.new)
         self.leads.new.append(values)
         self.leads.known.add(
@@ -710,6 +716,49 @@ class _Decide:
         who = f" for {_braced(owner)}" if owner else ", no owner"
         self.decide(lead, "Created {deal}" + who + (f" ({detail})" if detail else ""), **refs)
         self.cycle.created.append((self.leads.name, row, lead.tab, lead.row))
+
+    def merge(self, lead: Lead, at: int, why: str) -> None:
+        row = self.leads.rows[at]
+        self.deal_cells.fill(row, lead, contact_date=True)
+        self.deal_cells.returning_task(lead, at)
+        when = lead.submitted.date().isoformat()
+        self.decide(lead, "Merged into {deal} (" + why + f", {when})", deal=row)
+
+    def merge_into_id(self, lead: Lead, deal_id: str) -> None:
+        ids = [cells.norm(i) for i in self.leads.known.ids]
+        if cells.norm(deal_id) not in ids:
+            return self.decide(
+                lead,
+                f"Rejected: {_braced(deal_id)} is no deal of "
+                f"{self.leads.name}; write create, or merge into an ID from "
+                "its ID column.",
+            )
+        self.merge(lead, ids.index(cells.norm(deal_id)), "as asked")
+
+    def edited(self, lead: Lead, status: str) -> None:
+        """A handled response changed since: its deal gets the cells it lacks."""
+        deal_id = DEAL_REF.match(status).group(1)  # type: ignore[union-attr]
+        ids = [cells.norm(i) for i in self.leads.known.ids]
+        base = status.split(" · edited ")[0]
+        when = self.cycle.now.date().isoformat()
+        if cells.norm(deal_id) in ids:
+            self.deal_cells.fill(
+                self.leads.rows[ids.index(cells.norm(deal_id))], lead, contact_date=False
+            )
+        else:
+            base += " (the deal is no longer in " + self.leads.name + ")"
+        self.decide(lead, _braced(base) + f" · edited {when}")
+
+
+@dataclass
+class _Owners:
+    """Who owns a new deal: an owner typed on the response, the owner of the company's
+    open deal when they can take it, else the rotation (or the Fallback owner)."""
+
+    leads: PipelineLeads
+    robin: RoundRobin
+    settings: Settings
+    problems: list[Problem]
 
     def owner_for(self, lead: Lead) -> tuple[str, str, int | None]:
         """(owner, why, position of the deal that decided it) for a new deal: an owner typed
@@ -754,7 +803,7 @@ class _Decide:
         found = self.robin.next_owner(self.leads.name)
         if found is not None:
             return found
-        fallback = _braced(self.cycle.settings.fallback_owner)
+        fallback = _braced(self.settings.fallback_owner)
         self.problems.append(
             Problem(
                 cells.a1(lead.tab, lead.row, 1),
@@ -771,6 +820,16 @@ class _Decide:
         if fallback:
             return fallback, "fallback owner: nobody in Team could take it"
         return fallback, "nobody in Team could take it"
+
+
+@dataclass
+class _DealCells:
+    """What a new deal holds, the cells a merged deal lacks filled in from the lead, and
+    the task a returning lead gets."""
+
+    cycle: IntakeCycle
+    leads: PipelineLeads
+    first_stage: str
 
     def deal_values(self, lead: Lead, owner: str) -> dict[str, object]:
         """The new deal's cells by norm(column)."""
@@ -794,36 +853,6 @@ class _Decide:
         for column in values:
             self.leads.col(_column_name(column))
         return values
-
-    def merge(self, lead: Lead, at: int, why: str) -> None:
-        row = self.leads.rows[at]
-        self.fill(row, lead, contact_date=True)
-        self.returning_task(lead, at)
-        when = lead.submitted.date().isoformat()
-        self.decide(lead, "Merged into {deal} (" + why + f", {when})", deal=row)
-
-    def merge_into_id(self, lead: Lead, deal_id: str) -> None:
-        ids = [cells.norm(i) for i in self.leads.known.ids]
-        if cells.norm(deal_id) not in ids:
-            return self.decide(
-                lead,
-                f"Rejected: {_braced(deal_id)} is no deal of "
-                f"{self.leads.name}; write create, or merge into an ID from "
-                "its ID column.",
-            )
-        self.merge(lead, ids.index(cells.norm(deal_id)), "as asked")
-
-    def edited(self, lead: Lead, status: str) -> None:
-        """A handled response changed since: its deal gets the cells it lacks."""
-        deal_id = DEAL_REF.match(status).group(1)  # type: ignore[union-attr]
-        ids = [cells.norm(i) for i in self.leads.known.ids]
-        base = status.split(" · edited ")[0]
-        when = self.cycle.now.date().isoformat()
-        if cells.norm(deal_id) in ids:
-            self.fill(self.leads.rows[ids.index(cells.norm(deal_id))], lead, contact_date=False)
-        else:
-            base += " (the deal is no longer in " + self.leads.name + ")"
-        self.decide(lead, _braced(base) + f" · edited {when}")
 
     def fill(self, row: int, lead: Lead, contact_date: bool) -> None:
         """Fill the deal's empty cells from the lead; move Last contact on if newer."""
