@@ -26,10 +26,11 @@ from google.auth import exceptions as auth_errors
 from gspread.exceptions import APIError
 from gspread.utils import extract_id_from_url
 
-from sheetpipe.backends.base import Backend, _plural
+from sheetpipe.backends.base import Backend
 from sheetpipe.backends.google_auth import TIMEOUT, load_credentials, make_session, read_retry
 from sheetpipe.backends.google_requests import SheetInfo, build_requests, quote, validation
 from sheetpipe.core.sheet import cells
+from sheetpipe.core.sheet.cells import plural
 from sheetpipe.errors import (
     BackendError,
     NotShared,
@@ -112,7 +113,7 @@ class GoogleBackend(Backend):
         if changes.is_empty():
             return super().calls_if_written(changes)
         guard = 1 if any(changes.expect.values()) else 0
-        return f"{_plural(self.reads + guard, 'read')}, {_plural(self.writes + 1, 'write')}"
+        return f"{plural(self.reads + guard, 'read')}, {plural(self.writes + 1, 'write')}"
 
     def create(self, tabs: list[tuple[str, list[list]]], status_tab: str = "") -> None:
         raise SheetNotFound(
