@@ -114,3 +114,20 @@ def test_no_core_step_is_handed_an_accumulator():
             if shown in ("ChangeSet", "list[Problem]"):
                 handed.append(f"{path}:{node.lineno} {node.name}({arg.arg}: {shown})")
     assert handed == []
+
+
+def test_every_module_imports():
+    """A name a change left behind (an import of something no longer there) fails here,
+    not in the one command that happens to load that module."""
+    import importlib
+    import pkgutil
+
+    import sheetpipe
+
+    failed = []
+    for module in pkgutil.walk_packages(sheetpipe.__path__, "sheetpipe."):
+        try:
+            importlib.import_module(module.name)
+        except ImportError as err:
+            failed.append(f"{module.name}: {err}")
+    assert failed == []
