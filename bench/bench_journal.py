@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.workload import NOW, workload  # noqa: E402
 from sheetpipe.backends.xlsx import XlsxBackend  # noqa: E402
 from sheetpipe.core.contract import IntakeTab, Names  # noqa: E402
-from sheetpipe.sync import run_cycle  # noqa: E402
+from sheetpipe.sync import SideInputs, run_cycle  # noqa: E402
 from sheetpipe.web.journal import Inbox, Journal  # noqa: E402
 
 TAB = "Web leads"
@@ -48,9 +48,9 @@ def measure(n: int, count: int) -> dict:
         for i in range(count):
             journal.add({"Name": f"Lead {i}", "Email": f"lead{i}@newco{i}.example",
                          "Company": f"New Co {i}"}, NOW.replace(tzinfo=UTC))  # fmt: skip
-        inbox = Inbox(journal, TAB)
-        took, report = _timed(lambda: run_cycle(XlsxBackend(path), NAMES, later, inbox=inbox))
-        after = run_cycle(XlsxBackend(path), NAMES, later + timedelta(minutes=5), inbox=inbox)
+        side = SideInputs(inbox=Inbox(journal, TAB))
+        took, report = _timed(lambda: run_cycle(XlsxBackend(path), NAMES, later, side=side))
+        after = run_cycle(XlsxBackend(path), NAMES, later + timedelta(minutes=5), side=side)
         assert journal.waiting() == [] and not after.applied, "the next cycle has nothing to do"
         return {
             "deals": n,

@@ -37,7 +37,7 @@ from sheetpipe.config import SmtpConfig  # noqa: E402
 from sheetpipe.core.contract import IntakeTab, Names  # noqa: E402
 from sheetpipe.mail import Mailer  # noqa: E402
 from sheetpipe.model import ChangeSet  # noqa: E402
-from sheetpipe.sync import run_cycle  # noqa: E402
+from sheetpipe.sync import SideInputs, run_cycle  # noqa: E402
 
 NAMES = Names(intakes=(IntakeTab(FORM, "Deals"),))
 WITH_MAIL = Names(intakes=NAMES.intakes, mail=True)
@@ -90,7 +90,9 @@ def _measure(folder: Path, n: int, count: int) -> dict:
 
         def with_mail() -> None:
             nonlocal report
-            report = run_cycle(XlsxBackend(mailed), WITH_MAIL, later, mailer=mailer)
+            report = run_cycle(
+                XlsxBackend(mailed), WITH_MAIL, later, side=SideInputs(mailer=mailer)
+            )
 
         mail = _timed(with_mail)
     finally:

@@ -23,7 +23,7 @@ from sheetpipe.backends.xlsx import XlsxBackend
 from sheetpipe.config import load_config
 from sheetpipe.mail import open_mailer
 from sheetpipe.model import ChangeSet, ColumnWrite
-from sheetpipe.sync import run_cycle
+from sheetpipe.sync import SideInputs, run_cycle
 
 from .helpers import free_port, tabs, write_config, write_workbook
 
@@ -99,7 +99,7 @@ def config(folder: Path, port: int, extra: str = "") -> Path:
 def cycle(path: Path, now: datetime = NOW):
     loaded = load_config(path)
     backend = XlsxBackend(loaded.workbook)
-    return run_cycle(backend, loaded.names, now, mailer=open_mailer(loaded))
+    return run_cycle(backend, loaded.names, now, side=SideInputs(mailer=open_mailer(loaded)))
 
 
 def outbox(folder: Path) -> list[dict]:
@@ -524,7 +524,7 @@ def test_on_google_a_form_response_mails_its_owner_once_with_a_link_to_its_row(
     backend = gh.backend(emulator, sid, gh.key_file(emulator, tmp_path))
     mailer = Mailer(SmtpConfig("127.0.0.1", smtp.port, "none", "pipeline@sales.example"))
     mark = len(emulator.log)
-    report = run_cycle(backend, names, NOW, mailer=mailer)
+    report = run_cycle(backend, names, NOW, side=SideInputs(mailer=mailer))
     calls = [r for r in emulator.log[mark:] if r["path"].startswith("/v4/")]
     assert report.delivery.sent == 1
     [message] = smtp.messages
@@ -539,7 +539,7 @@ def test_on_google_a_form_response_mails_its_owner_once_with_a_link_to_its_row(
     writes = [r for r in calls if r["path"].endswith(":batchUpdate")]
     assert len(writes) == 3, [r["path"] for r in calls]
     mark = len(emulator.log)
-    again = run_cycle(backend, names, NOW + timedelta(minutes=5), mailer=mailer)
+    again = run_cycle(backend, names, NOW + timedelta(minutes=5), side=SideInputs(mailer=mailer))
     assert again.delivery is None and len(smtp.messages) == 1
     assert len([r for r in emulator.log[mark:] if r["path"].startswith("/v4/")]) == 1
 
@@ -688,7 +688,7 @@ def test_from_the_web_form_to_a_customer_on_a_workbook(tmp_path, smtp, serve):
 
     def sync(now):
         return run_cycle(XlsxBackend(loaded.workbook), loaded.names, now,
-                         mailer=open_mailer(loaded), inbox=open_inbox(loaded))  # fmt: skip
+                         side=SideInputs(open_mailer(loaded), open_inbox(loaded)))  # fmt: skip
 
     sync(NOW)
     book = CalamineWorkbook.from_path(str(tmp_path / "pipeline.xlsx"))
@@ -739,7 +739,7 @@ def test_from_the_web_form_to_a_customer_on_google(tmp_path, smtp, serve, emulat
     requests.post(f"{base}/form", timeout=10, data={
         "_token": token, "Name": "Cara Diaz", "Email": "cara@beta.example",
         "Company": "Beta Ltd"}).raise_for_status()  # fmt: skip
-    run_cycle(backend, names, NOW, mailer=mailer, inbox=inbox)
+    run_cycle(backend, names, NOW, side=SideInputs(mailer, inbox))
     assert journal.waiting() == []
     assert [m["To"] for m in smtp.messages] == ["ana@sales.example"]  # Cara's lead is hers
     requests.post(
@@ -748,7 +748,9 @@ def test_from_the_web_form_to_a_customer_on_google(tmp_path, smtp, serve, emulat
         json={"Name": "Dan Ek", "Email": "dan@delta.example", "Company": "Delta"},
     ).raise_for_status()
     mark = len(emulator.log)
-    run_cycle(backend, names, NOW + timedelta(minutes=5), inbox=inbox)  # moved, no mail
+    run_cycle(
+        backend, names, NOW + timedelta(minutes=5), side=SideInputs(inbox=inbox)
+    )  # moved, no mail
     moved = [r["method"] + " " + r["path"].rsplit("/", 1)[-1] for r in emulator.log[mark:]
              if r["path"].startswith("/v4/")]  # fmt: skip
     assert moved == [
@@ -769,7 +771,7 @@ def test_from_the_web_form_to_a_customer_on_google(tmp_path, smtp, serve, emulat
         backend.apply(ChangeSet(writes=[ColumnWrite("Deals", col, "Stage", [3], ["Won"])]),
                       "Status")  # fmt: skip
     mark = len(emulator.log)
-    report = run_cycle(backend, names, NOW + timedelta(days=1), mailer=mailer, inbox=inbox)
+    report = run_cycle(backend, names, NOW + timedelta(days=1), side=SideInputs(mailer, inbox))
     assert report.delivery is None, "nothing to mail: the won deal's owner knows"
     calls = [r for r in emulator.log[mark:] if r["path"].startswith("/v4/")]
     assert len(calls) <= 3, [r["path"] for r in calls]  # read, guard, write: as any cycle

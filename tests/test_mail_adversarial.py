@@ -27,7 +27,7 @@ from sheetpipe.mail import delivery, open_mailer
 from sheetpipe.mail import smtp as sending
 from sheetpipe.mail import templates as mail_templates
 from sheetpipe.model import ChangeSet, ColumnWrite
-from sheetpipe.sync import run_cycle
+from sheetpipe.sync import SideInputs, run_cycle
 
 from .helpers import free_port, tabs, write_workbook
 from .test_mail import (
@@ -329,7 +329,7 @@ def test_a_moved_outbox_is_read_again_up_to_record_tries_times(tmp_path, smtp, s
     workbook(tmp_path, [response()])
     loaded = load_config(config(tmp_path, smtp.port))
     backend = MovingOutbox(loaded.workbook, saves)
-    report = run_cycle(backend, loaded.names, NOW, mailer=open_mailer(loaded))
+    report = run_cycle(backend, loaded.names, NOW, side=SideInputs(mailer=open_mailer(loaded)))
     assert backend.record_reads == delivery.RECORD_TRIES
     kept = tmp_path / "sheetpipe.mail-fates.json"
     if saves < delivery.RECORD_TRIES:
@@ -742,7 +742,7 @@ def test_more_than_one_batch_goes_to_each_owner_read_once(tmp_path, smtp):
     workbook(tmp_path, leads)
     loaded = load_config(config(tmp_path, smtp.port))
     backend = ReadCounting(loaded.workbook)
-    report = run_cycle(backend, loaded.names, NOW, mailer=open_mailer(loaded))
+    report = run_cycle(backend, loaded.names, NOW, side=SideInputs(mailer=open_mailer(loaded)))
     assert report.delivery.sent == 25 and len(smtp.messages) == 25 > 2 * BATCH
     rows = outbox(tmp_path)
     assert {r["Status"] for r in rows} == {"sent"} and {r["Sent"] for r in rows} == {NOW}

@@ -13,7 +13,7 @@ from python_calamine import CalamineWorkbook
 
 from sheetpipe.backends.xlsx import XlsxBackend
 from sheetpipe.config import load_config
-from sheetpipe.sync import run_cycle
+from sheetpipe.sync import SideInputs, run_cycle
 from sheetpipe.web.journal import Inbox, Journal, open_inbox
 from sheetpipe.web.serve import FormRules
 
@@ -43,7 +43,9 @@ def workbook(folder):
 
 def sync(path, now=NOW):
     config = load_config(path)
-    return run_cycle(XlsxBackend(config.workbook), config.names, now, inbox=open_inbox(config))
+    return run_cycle(
+        XlsxBackend(config.workbook), config.names, now, side=SideInputs(inbox=open_inbox(config))
+    )
 
 
 def sheet(folder, tab: str) -> list[dict]:
@@ -102,7 +104,7 @@ def test_a_crash_between_the_append_and_the_journal_never_lands_a_submission_twi
     config = load_config(path)
     crashing = Inbox(CrashAfterTheAppend(tmp_path / "journal.sqlite"), TAB)
     with pytest.raises(SystemExit):
-        run_cycle(XlsxBackend(config.workbook), config.names, NOW, inbox=crashing)
+        run_cycle(XlsxBackend(config.workbook), config.names, NOW, side=SideInputs(inbox=crashing))
     assert len(journal.waiting()) == 1 and len(sheet(tmp_path, TAB)) == 1
     sync(path)
     assert len(sheet(tmp_path, TAB)) == 1, "found by its Submission ID, not appended again"
@@ -128,11 +130,11 @@ def test_google_unreachable_for_hours_then_every_submission_lands_once(tmp_path,
     for n in range(3):  # cycles while the API is out of reach, submissions arriving
         inbox.journal.add({"Name": f"Lead {n}", "Email": f"lead{n}@c{n}.example"})
         with pytest.raises(SheetpipeError):
-            run_cycle(unreachable, names, NOW, inbox=inbox)
+            run_cycle(unreachable, names, NOW, side=SideInputs(inbox=inbox))
     assert len(inbox.journal.waiting()) == 3
     backend = gh.backend(emulator, sid, key)
-    run_cycle(backend, names, NOW, inbox=inbox)
-    run_cycle(backend, names, NOW, inbox=inbox)
+    run_cycle(backend, names, NOW, side=SideInputs(inbox=inbox))
+    run_cycle(backend, names, NOW, side=SideInputs(inbox=inbox))
     header, *rows = emulator.values(sid, TAB)
     assert [r[header.index("Name")] for r in rows] == ["Lead 0", "Lead 1", "Lead 2"]
     deals = emulator.values(sid, "Deals")

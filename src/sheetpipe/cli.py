@@ -259,15 +259,12 @@ def explain(deal_id: str, config_path: Path, now: str | None) -> None:
 
 def _cycle(config_path: Path, now: str | None, *, dry_run: bool) -> CycleReport:
     """One cycle on the configured sheet; a dry run notes that a real one would wait."""
-    from sheetpipe.mail import open_mailer
-    from sheetpipe.sync import run_cycle
-    from sheetpipe.web.journal import open_inbox
+    from sheetpipe.sync import open_side_inputs, run_cycle
 
     config = load_config(config_path)
     backend = open_backend(config)
-    mailer, inbox = open_mailer(config), open_inbox(config)
-    report = run_cycle(backend, config.names, parse_now(now), dry_run=dry_run, mailer=mailer,
-                       inbox=inbox)  # fmt: skip
+    side = open_side_inputs(config)
+    report = run_cycle(backend, config.names, parse_now(now), dry_run=dry_run, side=side)
     if dry_run:
         _print_busy(backend)
     return report

@@ -25,9 +25,7 @@ from sheetpipe import __version__
 from sheetpipe.backends import open_backend
 from sheetpipe.config import Config
 from sheetpipe.errors import AlreadyRunning, SheetChanged, WorkbookBusy
-from sheetpipe.mail import open_mailer
-from sheetpipe.sync import backoff, run_cycle
-from sheetpipe.web.journal import open_inbox
+from sheetpipe.sync import backoff, open_side_inputs, run_cycle
 
 log = logging.getLogger("sheetpipe")
 FIRST_RETRY, MAX_RETRY = 5.0, 900.0
@@ -113,18 +111,16 @@ def run_daemon(config: Config, every: float | None = None, *, once: bool = False
     config's [daemon] every) until a stop signal; with `once`, one cycle. Returns the
     exit code."""
     backend = open_backend(config)
-    mailer, inbox = open_mailer(config), open_inbox(config)
+    side = open_side_inputs(config)
     if once:  # for cron: a failure is the caller's to report, not retried here
-        report = run_cycle(backend, config.names, datetime.now(UTC), mailer=mailer, inbox=inbox)
+        report = run_cycle(backend, config.names, datetime.now(UTC), side=side)
         log.info("cycle ok: %s", report.line())
         return 0
     seconds = every or config.every_seconds
 
     def cycle(next_run: str) -> str:
         now = datetime.now(UTC)
-        return run_cycle(
-            backend, config.names, now, next_run=next_run, mailer=mailer, inbox=inbox
-        ).line()
+        return run_cycle(backend, config.names, now, next_run=next_run, side=side).line()
 
     with backend.hold():  # one daemon per sheet: a second one stops here, with exit 75
         log.info("sheetpipe %s: syncing %s every %gs", __version__, backend.describe(), seconds)

@@ -22,6 +22,8 @@ from sheetpipe.model import (
 )
 
 if TYPE_CHECKING:
+    from sheetpipe.config import Config
+    from sheetpipe.core.tabs.outbox import Composer
     from sheetpipe.mail import Delivery, Mailer
     from sheetpipe.web.journal import Inbox
 
@@ -67,6 +69,44 @@ class CycleReport:
         return f"{done} {self.line()}"
 
 
+@dataclass(frozen=True)
+class SideInputs:
+    """What a cycle carries besides the sheet: e-mail ([smtp]) and the web form's journal
+    ([serve]). Each comes in at its own points of the cycle (`before` it reads, the plan's
+    `composer`, `after` it writes); a new one is a field and its part of these, never a
+    new argument of run_cycle."""
+
+    mailer: Mailer | None = None
+    inbox: Inbox | None = None
+
+    def before(self, backend: Backend, names: Names, dry_run: bool) -> list[Problem]:
+        """Fates an earlier delivery could not write, then the web form's submissions;
+        what goes wrong here is a problem on Status, and the cycle goes on."""
+        if self.mailer is not None and not dry_run:
+            self.mailer.settle(backend, names)
+        return _move_submissions(self.inbox, backend, names, dry_run)
+
+    def composer(self, backend: Backend) -> Composer | None:
+        return self.mailer.composer(backend) if self.mailer is not None else None
+
+    def after(self, backend: Backend, names: Names, now: datetime, plan: Plan) -> Delivery | None:
+        """The queued e-mails, sent once the cycle's changes are written."""
+        if self.mailer is None or not plan.mail_waiting:
+            return None
+        delivery = self.mailer.deliver(backend, names, now)
+        if delivery.error:
+            log.warning("%s", delivery.line())
+        return delivery
+
+
+def open_side_inputs(config: Config) -> SideInputs:
+    """The side inputs sheetpipe.toml asks for."""
+    from sheetpipe.mail import open_mailer
+    from sheetpipe.web.journal import open_inbox
+
+    return SideInputs(open_mailer(config), open_inbox(config))
+
+
 def run_cycle(
     backend: Backend,
     names: Names,
@@ -74,17 +114,13 @@ def run_cycle(
     *,
     dry_run: bool = False,
     next_run: str = "not scheduled (sheetpipe sync)",
-    mailer: Mailer | None = None,
-    inbox: Inbox | None = None,
+    side: SideInputs = SideInputs(),
 ) -> CycleReport:
-    """One cycle; with a `mailer` ([smtp]) its alerts are queued in Outbox and the queued
-    e-mails are sent once the cycle's changes are written."""
+    """One cycle: the side inputs' part before it, read, plan, apply, their part after."""
     started = time.perf_counter()
     backend.start_cycle()
-    composer = mailer.composer(backend) if mailer is not None else None
-    if mailer is not None and not dry_run:  # fates an earlier delivery could not write, first
-        mailer.settle(backend, names)
-    side_problems = _move_submissions(inbox, backend, names, dry_run)
+    composer = side.composer(backend)
+    side_problems = side.before(backend, names, dry_run)
     for attempt in range(1, REPLANS + 1):
         try:
             with backend.session(), _collector_paused():
@@ -102,11 +138,7 @@ def run_cycle(
                 raise
             log.info("planning again (%s/%s): %s", attempt, REPLANS - 1, err)
             time.sleep(backoff(attempt, REPLAN_PAUSE, cap=10.0))
-    delivery = None
-    if mailer is not None and not dry_run and plan.mail_waiting:
-        delivery = mailer.deliver(backend, names, now)
-        if delivery.error:
-            log.warning("%s", delivery.line())
+    delivery = None if dry_run else side.after(backend, names, now, plan)
     seconds = time.perf_counter() - started
     return CycleReport(plan, snapshot, applied, seconds, backend.calls(), delivery)
 
