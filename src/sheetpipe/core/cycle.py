@@ -466,7 +466,8 @@ def _facts(
     inputs: Inputs, planned: list[PipelineResult], problems: list[Problem], logs: Logs
 ) -> CycleFacts:
     settings = inputs.settings
-    health = {h: sum(p.count(h) for p in planned) for h in HEALTHS}
+    counted = [p.desired["Health"].value_counts() for p in planned if not p.desired.empty]
+    health = {h: int(sum(c.get(h, 0) for c in counted)) for h in HEALTHS}
     return CycleFacts(inputs.now, settings.timezone, settings.status_heartbeat_minutes,
                       problems, [(p.name, len(p.desired)) for p in planned], health,
                       logs.tasks_added, logs.history_added)  # fmt: skip
