@@ -294,3 +294,29 @@ def test_moving_an_empty_journal_moves_nothing(tmp_path):
     loaded = load_config(write_config(tmp_path, extra=f'[[intake]]\ntab = "{TAB}"\n'))
     journal = Journal(tmp_path / "journal.sqlite")
     assert move_into(journal, XlsxBackend(loaded.workbook), TAB, loaded.names) == 0
+
+
+def test_a_journal_sqlite_opens_but_finds_damaged_is_refused_with_the_first_findings(tmp_path):
+    """Damage only PRAGMA quick_check sees (a NULL where the table says NOT NULL): serve
+    must not start on it, and the line names what SQLite found, the first three only."""
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path)
+    for n in range(5):
+        journal.add({"Name": f"Person {n}"})
+    schema = "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE name = 'submissions'"
+    strict, loose = "moved INTEGER NOT NULL DEFAULT 0", "moved INTEGER DEFAULT 0"
+    for statements in (
+        [(schema, (strict, loose))],
+        [("UPDATE submissions SET moved = NULL", ()), (schema, (loose, strict))],
+    ):
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA writable_schema=ON")
+        for sql, args in statements:
+            db.execute(sql, args)
+        db.close()  # fmt: skip
+    with pytest.raises(JournalError) as damaged:
+        Journal(path).open()
+    finding = "NULL value in submissions.moved"
+    assert str(damaged.value).startswith(
+        f"the journal {path} is damaged ({finding}; {finding}; {finding}). sheetpipe left it"
+    )
