@@ -645,9 +645,23 @@ def test_a_ca_file_that_cannot_be_used_is_named_with_what_to_do(tmp_path, smtp, 
     assert said.endswith("point it at the PEM file of the CA that signed the server's certificate")
 
 
-def test_a_server_offering_no_login_method_sheetpipe_speaks_says_so(tmp_path, monkeypatch):
+class OtherLogins(Mailbox):
+    """A server whose only logins are ones smtplib does not speak."""
+
+    async def auth_XOAUTH2(self, server, args):  # noqa: N802
+        return None
+
+    async def auth_GSSAPI(self, server, args):  # noqa: N802
+        return None
+
+
+@pytest.mark.parametrize(("handler", "offered"), [(Mailbox, "with no method"),
+                                                  (OtherLogins, "GSSAPI XOAUTH2")])  # fmt: skip
+def test_a_server_offering_no_login_method_sheetpipe_speaks_says_so(
+    tmp_path, monkeypatch, handler, offered
+):
     monkeypatch.setenv("SMTP_PASSWORD", "s3cret")
-    controller, inbox = tls_server(tmp_path, implicit=False,
+    controller, inbox = tls_server(tmp_path, implicit=False, handler=handler(),
                                    auth_exclude_mechanism=["LOGIN", "PLAIN"])  # fmt: skip
     try:
         with pytest.raises(sending.MailError) as refused:
@@ -655,8 +669,8 @@ def test_a_server_offering_no_login_method_sheetpipe_speaks_says_so(tmp_path, mo
     finally:
         controller.stop()
     assert str(refused.value) == (
-        f"SMTP 127.0.0.1:{inbox.port}: the server offers no login sheetpipe can use (AUTH with "
-        "no method; sheetpipe logs in with CRAM-MD5, LOGIN, PLAIN): ask its administrator for "
+        f"SMTP 127.0.0.1:{inbox.port}: the server offers no login sheetpipe can use (AUTH "
+        f"{offered}; sheetpipe logs in with CRAM-MD5, LOGIN, PLAIN): ask its administrator for "
         "one of those")  # fmt: skip
 
 
@@ -877,6 +891,10 @@ def test_an_owners_template_can_name_the_kind_and_a_subject_error_names_line_one
      "no answer within 1.5 s; check [smtp] host, port and firewall"),
     (lambda: smtplib.SMTPResponseException(421, b"Too   busy"), "the server refused (421 Too busy)"),
     (lambda: ValueError("odd"), "ValueError: odd"),
+    (lambda: ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"),
+     "the TLS handshake failed ([SSL: WRONG_VERSION_NUMBER] wrong version number); check [smtp] "
+     "security and port (ssl is usually 465, "
+     "starttls 587)"),
 ])  # fmt: skip
 def test_each_connection_failure_is_said_in_words(tmp_path, make, said):
     write_workbook(tmp_path / "pipeline.xlsx", tabs([{"Deal": "Acme", "Stage": "Contact"}]))
@@ -1000,3 +1018,10 @@ def test_the_wait_for_an_open_workbook_is_logged(tmp_path, smtp, caplog):
     with caplog.at_level("INFO", logger=delivery.log.name):
         cycle(config(tmp_path, smtp.port))
     assert "waiting for the workbook to be closed, to record 2 e-mails' fates" in caplog.text
+
+
+def test_a_refusal_in_bytes_that_are_not_utf8_is_still_said():
+    assert sending._refused(550, b"no such  user \xff here") == sending.Fate(
+        "failed: 550 no such user \ufffd here"
+    )
+    assert sending._refused(451, "try later").status == "queued"

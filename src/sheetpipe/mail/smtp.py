@@ -204,8 +204,6 @@ def _password(config: SmtpConfig) -> str:
 
 def _why(err: Exception, config: SmtpConfig) -> str:
     """What went wrong and what to do, in a few words."""
-    if isinstance(err, MailError):
-        return str(err).removeprefix(f"{config.describe()}: ")
     if isinstance(err, smtplib.SMTPAuthenticationError):
         where = (f"${config.password_env}" if config.password_env
                  else str(config.password_file))  # fmt: skip
@@ -218,7 +216,8 @@ def _why(err: Exception, config: SmtpConfig) -> str:
         return (f"its certificate is not trusted ({err.verify_message}); if the server uses "
                 "a private CA, point [smtp] ca_file at it")  # fmt: skip
     if isinstance(err, ssl.SSLError):
-        return (f"the TLS handshake failed ({err.reason}); check [smtp] security and port "
+        said = getattr(err, "reason", None) or err.strerror or err  # OpenSSL's reason first
+        return (f"the TLS handshake failed ({said}); check [smtp] security and port "
                 "(ssl is usually 465, starttls 587)")  # fmt: skip
     if isinstance(err, socket.gaierror):
         return "no such host; check [smtp] host"
