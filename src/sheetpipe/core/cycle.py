@@ -125,11 +125,12 @@ def plan_cycle(
         inputs, owned, lists, Found(intake.edits(), intake.problems), *pipelines.steps(),
         Found(statuses.changes), alerts, logs, today,
     ]  # fmt: skip
-    changes = ChangeSet.merged(s.changes for s in steps)
+    body = ChangeSet.merged(s.changes for s in steps)
     problems = [p for s in steps for p in s.problems] + list(report.problems)
     facts = _facts(inputs, pipelines.planned(), problems, logs)
-    changes.status = plan_status(facts, changes, snapshot.find(names.status),
-                                 next_run=report.next_run, calls=report.calls(changes))  # fmt: skip
+    rows = plan_status(facts, body, snapshot.find(names.status), next_run=report.next_run,
+                       calls=report.calls(body))  # fmt: skip
+    changes = ChangeSet.merged([body, ChangeSet(status=rows)])
     widths = plan_widths(changes, names.status, _elsewhere(snapshot, changes))
     return Plan(
         ChangeSet.merged([changes, widths]), problems, inputs.settings, inputs.rules,
