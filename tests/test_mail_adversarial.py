@@ -12,7 +12,7 @@ import smtplib
 import socket
 import ssl
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -276,6 +276,10 @@ def test_fates_the_workbook_never_took_are_kept_and_written_first_at_the_next_cy
     kept = tmp_path / "sheetpipe.mail-fates.json"
     assert report.delivery.sent == 2 and kept.exists()
     assert f"2 kept in {kept}, written at the next cycle" in report.delivery.error
+    assert report.delivery.error.startswith(
+        "the e-mails' fates could not be written (pipeline.xlsx is open in Excel or LibreOffice "
+        "(.~lock.pipeline.xlsx# exists)); "
+    )
     assert statuses(tmp_path) == ["sending", "sending"]  # what the workbook could hold
     smtp.on_data = None
     with pytest.raises(WorkbookBusy):  # still open: the cycle waits, as every cycle does
@@ -325,12 +329,15 @@ class MovingOutbox(XlsxBackend):
 
 
 @pytest.mark.parametrize("saves", [delivery.RECORD_TRIES - 1, delivery.RECORD_TRIES])
-def test_a_moved_outbox_is_read_again_up_to_record_tries_times(tmp_path, smtp, saves):
+def test_a_moved_outbox_is_read_again_up_to_record_tries_times(tmp_path, smtp, saves, caplog):
     workbook(tmp_path, [response()])
     loaded = load_config(config(tmp_path, smtp.port))
     backend = MovingOutbox(loaded.workbook, saves)
-    report = run_cycle(backend, loaded.names, NOW, side=SideInputs(mailer=open_mailer(loaded)))
+    with caplog.at_level("INFO", logger=delivery.log.name):
+        report = run_cycle(backend, loaded.names, NOW, side=SideInputs(mailer=open_mailer(loaded)))
     assert backend.record_reads == delivery.RECORD_TRIES
+    again = "recording the e-mails' fates again: "
+    assert caplog.text.count(again) == min(saves, delivery.RECORD_TRIES - 1)
     kept = tmp_path / "sheetpipe.mail-fates.json"
     if saves < delivery.RECORD_TRIES:
         assert statuses(tmp_path) == ["sent"] and not kept.exists()
@@ -1025,3 +1032,63 @@ def test_a_refusal_in_bytes_that_are_not_utf8_is_still_said():
         "failed: 550 no such user \ufffd here"
     )
     assert sending._refused(451, "try later").status == "queued"
+
+
+class CountingMailbox(Mailbox):
+    """The same server, counting the recipients it is asked to take."""
+
+    asked = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        self.asked += 1
+        return await super().handle_RCPT(server, session, envelope, address, options)
+
+
+def test_a_server_asking_to_try_later_is_not_asked_again_in_the_same_delivery(tmp_path):
+    inbox = CountingMailbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        leads = [response(f"P{i}", f"p{i}@firm{i}.example", f"Firm {i}") for i in range(15)]
+        workbook(tmp_path, leads)
+        inbox.answer = "451 RCPT Try again later"
+        report = cycle(config(tmp_path, controller.port))
+    finally:
+        controller.stop()
+    from sheetpipe.core.tabs.outbox import BATCH
+
+    assert inbox.asked == BATCH, "one batch tried; the rest wait for the next cycle"
+    assert set(statuses(tmp_path)) == {"queued"} and report.delivery.sent == 0
+
+
+def test_an_alert_refused_by_its_new_owners_template_fails_with_the_reason(tmp_path, smtp):
+    from .test_mail import own_template
+
+    workbook(tmp_path, [response()])
+    cycle(config(tmp_path, free_port()))  # the server is down: the alert waits
+    set_cell(tmp_path, "Deals", 3, "Owner", "Ben Ode")
+    own = own_template(tmp_path, "Subject: Lead {{ deal['Deal'] }}\n\nFax: {{ deal['Fax'] }}\n")
+    cycle(config(tmp_path, smtp.port, own), NOW + timedelta(minutes=5))
+    assert smtp.messages == []
+    assert statuses(tmp_path) == [
+        "failed: new-lead.txt: 'dict object' has no attribute 'Fax' (the deal lacks that field)"
+    ]
+
+
+def test_a_hand_made_row_naming_no_pipeline_goes_as_written(tmp_path, smtp):
+    workbook(tmp_path, [response()])
+    cycle(config(tmp_path, smtp.port))
+    hand_made_row(tmp_path, {"ID": "notes/42/call-back", "To": "boss@sales.example",
+                             "Subject": "Note", "Body": "Call.", "Status": "queued"})  # fmt: skip
+    cycle(config(tmp_path, smtp.port), NOW + timedelta(minutes=5))
+    assert smtp.recipients[-1] == ["boss@sales.example"]
+    assert statuses(tmp_path) == ["sent", "sent"]
+
+
+def test_an_aware_now_is_recorded_in_the_sheets_time_zone(tmp_path, smtp):
+    from datetime import UTC
+
+    workbook(tmp_path, [response()], settings={"Timezone": "Europe/Oslo"})
+    cycle(config(tmp_path, smtp.port), datetime(2026, 3, 10, 9, 30, tzinfo=UTC))
+    [row] = outbox(tmp_path)
+    assert row["Status"] == "sent" and row["Sent"] == datetime(2026, 3, 10, 10, 30)
