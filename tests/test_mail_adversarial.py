@@ -7,6 +7,7 @@ untested (the Hot e-mail, the daily cap's level, how often a moved Outbox is re-
 
 from __future__ import annotations
 
+import email.utils
 import os
 import smtplib
 import socket
@@ -266,7 +267,7 @@ def test_a_workbook_opened_while_the_fates_are_recorded_is_waited_for(tmp_path, 
 
 
 def test_fates_the_workbook_never_took_are_kept_and_written_first_at_the_next_cycle(
-    tmp_path, smtp, monkeypatch
+    tmp_path, smtp, monkeypatch, caplog
 ):
     monkeypatch.setattr(delivery, "RECORD_WAIT", 0.5)
     workbook(tmp_path, TWO_LEADS)
@@ -282,9 +283,10 @@ def test_fates_the_workbook_never_took_are_kept_and_written_first_at_the_next_cy
     )
     assert statuses(tmp_path) == ["sending", "sending"]  # what the workbook could hold
     smtp.on_data = None
-    with pytest.raises(WorkbookBusy):  # still open: the cycle waits, as every cycle does
-        cycle(path, NOW + timedelta(minutes=5))
+    with pytest.raises(WorkbookBusy), caplog.at_level("WARNING", logger=delivery.log.name):
+        cycle(path, NOW + timedelta(minutes=5))  # still open: the cycle waits, as every one does
     assert kept.exists()
+    assert f"2 e-mails' fates kept in {kept} wait: pipeline.xlsx is open in Excel" in caplog.text
     lock.unlink()
     later = cycle(path, NOW + timedelta(minutes=10))
     assert statuses(tmp_path) == ["sent", "sent"] and not kept.exists()
@@ -879,6 +881,7 @@ def test_an_owners_template_can_name_the_kind_and_a_subject_error_names_line_one
     cycle(config(tmp_path, smtp.port, own))
     [message] = smtp.messages
     assert message["Subject"] == "new-lead: Beta Ltd"
+    assert email.utils.parsedate_to_datetime(message["Date"]).tzinfo is not None
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["X-Auto-Response-Suppress"] == "All"
     (tmp_path / "mail" / "new-lead.txt").write_text("Subject: {{ kind }\n\nHi\n", encoding="utf-8")
@@ -1017,6 +1020,10 @@ def test_a_fate_store_keeps_failures_and_forgets_what_it_never_held(tmp_path):
     assert marked == {"D-1/new-lead": "<a@x>", "D-2/new-lead": ""}
     store.forget("book.xlsx", ["D-1/new-lead", "D-2/new-lead"])
     assert not store.path.exists()
+    store.path.write_text('{"book.xlsx": {"D-3/new-lead": {"status": "sent", "message_id": '
+                          '"<c@x>", "sent": null}}}', encoding="utf-8")  # fmt: skip
+    assert store.load("book.xlsx") == ({"D-3/new-lead": ("sent", "<c@x>", None)},
+                                       {"D-3/new-lead": ""}), "a fate kept without its mark"  # fmt: skip
 
 
 def test_the_wait_for_an_open_workbook_is_logged(tmp_path, smtp, caplog):
