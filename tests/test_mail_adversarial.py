@@ -1099,3 +1099,19 @@ def test_an_aware_now_is_recorded_in_the_sheets_time_zone(tmp_path, smtp):
     cycle(config(tmp_path, smtp.port), datetime(2026, 3, 10, 9, 30, tzinfo=UTC))
     [row] = outbox(tmp_path)
     assert row["Status"] == "sent" and row["Sent"] == datetime(2026, 3, 10, 10, 30)
+
+
+@pytest.mark.parametrize(("implicit", "security"), [(False, "starttls"), (True, "ssl")])
+def test_a_certificate_nobody_trusts_is_refused_in_process(tmp_path, monkeypatch, implicit,
+                                                          security):  # fmt: skip
+    """No ca_file: the system's CAs, which never signed the test CA's certificate. A
+    connection that skipped the check would log in to anyone in the middle."""
+    monkeypatch.setenv("SMTP_PASSWORD", "s3cret")
+    controller, inbox = tls_server(tmp_path, implicit=implicit)
+    section = login_section(inbox.port, security).replace('ca_file = "ca.pem"\n', "")
+    try:
+        with pytest.raises(sending.MailError) as untrusted:
+            check_in_process(tmp_path, section)
+    finally:
+        controller.stop()
+    assert "its certificate is not trusted" in str(untrusted.value)
