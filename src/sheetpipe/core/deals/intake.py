@@ -190,7 +190,6 @@ class IntakeCycle:
         self.tasks: list[dict[str, object]] = []
         self.intake_tables: dict[str, Table] = {}
         self._robin: RoundRobin | None = None
-        self.written: dict[tuple[str, int], str] = {}  # (tab, row) → status written now
         # What the first History row of a row this cycle adds says of it, by (tab, row):
         # "from D-0012; round-robin, turn 7" (see core/deals/transfer.py).
         self.history_notes: dict[tuple[str, int], str] = {}
