@@ -881,3 +881,12 @@ def test_a_new_task_is_open_and_dated_when_it_was_made():
         task = dict(zip(header, row, strict=True))
         assert task["Done"] == "No"
         assert task["Created"] == NOW
+
+
+def test_an_empty_row_between_deals_gets_no_id_and_a_row_with_only_an_id_keeps_it():
+    """The rows that get an ID are those holding a Deal, a Stage or an ID already: an
+    empty row a person left between deals stays empty."""
+    result = plan(deals=[{"Deal": "Acme", "Stage": "Contact"}, {},
+                         {"ID": "D-0007"}, {"Deal": "Beta", "Stage": "Contact"}])  # fmt: skip
+    [ids] = [w for w in result.changes.writes if w.tab == "Deals" and w.name == "ID"]
+    assert ids.rows == [2, 5] and ids.values == ["D-0008", "D-0009"]
