@@ -571,6 +571,17 @@ def check_in_process(tmp_path: Path, section: str) -> str:
     return sending.check_smtp(load_config(write_config(tmp_path, extra=section)).smtp)
 
 
+def refused_by(controller: Controller, tmp_path: Path, section: str):  # noqa: ANN201
+    """`check --smtp` in-process against `controller`'s server, which must refuse it; the
+    server is stopped either way. Returns pytest's ExceptionInfo of the MailError."""
+    try:
+        with pytest.raises(sending.MailError) as refused:
+            check_in_process(tmp_path, section)
+    finally:
+        controller.stop()
+    return refused
+
+
 @pytest.mark.parametrize(("implicit", "security", "said"),
                          [(False, "starttls", "STARTTLS"), (True, "ssl", "over TLS")])  # fmt: skip
 def test_check_smtp_logs_in_over_starttls_and_over_tls_at_once(
@@ -629,11 +640,7 @@ def test_a_login_against_a_server_offering_none_says_how_it_was_asked(
         controller.start()
     else:
         controller, _ = tls_server(tmp_path, implicit=security == "ssl", handler=NoLogin())
-    try:
-        with pytest.raises(sending.MailError) as refused:
-            check_in_process(tmp_path, login_section(controller.port, security))
-    finally:
-        controller.stop()
+    refused = refused_by(controller, tmp_path, login_section(controller.port, security))
     assert str(refused.value) == (
         f"SMTP 127.0.0.1:{controller.port}: the server offers no login (no AUTH, {over}): if it "
         f"relays without one, leave out [smtp] user and its password{hint}")  # fmt: skip
@@ -672,11 +679,7 @@ def test_a_server_offering_no_login_method_sheetpipe_speaks_says_so(
     monkeypatch.setenv("SMTP_PASSWORD", "s3cret")
     controller, inbox = tls_server(tmp_path, implicit=False, handler=handler(),
                                    auth_exclude_mechanism=["LOGIN", "PLAIN"])  # fmt: skip
-    try:
-        with pytest.raises(sending.MailError) as refused:
-            check_in_process(tmp_path, login_section(inbox.port, "starttls"))
-    finally:
-        controller.stop()
+    refused = refused_by(controller, tmp_path, login_section(inbox.port, "starttls"))
     assert str(refused.value) == (
         f"SMTP 127.0.0.1:{inbox.port}: the server offers no login sheetpipe can use (AUTH "
         f"{offered}; sheetpipe logs in with CRAM-MD5, LOGIN, PLAIN): ask its administrator for "
@@ -687,11 +690,7 @@ def test_a_tls_at_once_port_with_the_wrong_security_says_use_ssl_in_process(tmp_
     controller, inbox = tls_server(tmp_path, implicit=True, authenticator=None)
     section = (f'[smtp]\nhost = "127.0.0.1"\nport = {inbox.port}\nsecurity = "starttls"\n'
                'sender = "pipeline@sales.example"\ntimeout = "1s"\n')  # fmt: skip
-    try:
-        with pytest.raises(sending.MailError) as refused:
-            check_in_process(tmp_path, section)
-    finally:
-        controller.stop()
+    refused = refused_by(controller, tmp_path, section)
     assert 'this port speaks TLS at once (as 465 does): use security = "ssl"' in str(refused.value)
 
 
@@ -938,11 +937,7 @@ def test_check_smtp_without_a_login_says_so(tmp_path, smtp):
 def test_a_password_variable_that_is_not_set_is_named(tmp_path, monkeypatch):
     monkeypatch.delenv("SMTP_PASSWORD", raising=False)
     controller, inbox = tls_server(tmp_path, implicit=False)
-    try:
-        with pytest.raises(sending.MailError) as unset:
-            check_in_process(tmp_path, login_section(inbox.port, "starttls"))
-    finally:
-        controller.stop()
+    unset = refused_by(controller, tmp_path, login_section(inbox.port, "starttls"))
     assert str(unset.value) == (f"SMTP 127.0.0.1:{inbox.port}: the environment variable "
                                 "SMTP_PASSWORD ([smtp] password_env) is not set")  # fmt: skip
 
@@ -1109,9 +1104,5 @@ def test_a_certificate_nobody_trusts_is_refused_in_process(tmp_path, monkeypatch
     monkeypatch.setenv("SMTP_PASSWORD", "s3cret")
     controller, inbox = tls_server(tmp_path, implicit=implicit)
     section = login_section(inbox.port, security).replace('ca_file = "ca.pem"\n', "")
-    try:
-        with pytest.raises(sending.MailError) as untrusted:
-            check_in_process(tmp_path, section)
-    finally:
-        controller.stop()
+    untrusted = refused_by(controller, tmp_path, section)
     assert "its certificate is not trusted" in str(untrusted.value)

@@ -6,7 +6,7 @@ the snapshot, the manager's inputs read once (`read_inputs`), and the results of
 steps before it; each returns its own result (its changes, problems and the facts later
 steps need). None writes into another's result; `plan_cycle` merges them at the end.
 
-    inputs → owned tabs → Lists → intake → each pipeline (+ its won deals moved on)
+    inputs (and the owned tabs to make) → Lists → intake → each pipeline (+ its won deals moved on)
     → intake statuses → alerts (Outbox) → Tasks and History rows → Today → Status
     → widths
 """
@@ -36,7 +36,13 @@ from sheetpipe.core.inputs.stages import Stages, parse_stages
 from sheetpipe.core.inputs.team import RoundRobin, read_team
 from sheetpipe.core.inputs.weights import Rule, parse_weights
 from sheetpipe.core.sheet import cells
-from sheetpipe.core.sheet.table import Table, added_columns, first_new_row, read_table
+from sheetpipe.core.sheet.table import (
+    Table,
+    added_columns,
+    first_new_row,
+    read_table,
+    table_of,
+)
 from sheetpipe.core.tabs import outbox
 from sheetpipe.core.tabs.lists import Lists, plan_lists
 from sheetpipe.core.tabs.outbox import Composer
@@ -111,7 +117,6 @@ def plan_cycle(
 ) -> Plan:
     """`composer` writes the alerts' e-mails; without one (no [smtp]), none is queued."""
     inputs = read_inputs(snapshot, names, now)
-    owned = Found(inputs.header_changes)
     lists = plan_lists(snapshot, names, inputs.stages)
     intake = plan_intake(snapshot, names, inputs.settings, inputs.stages, inputs.pipelines,
                          inputs.now, inputs.history)  # fmt: skip
@@ -122,7 +127,7 @@ def plan_cycle(
     logs = plan_logs(snapshot, inputs, lists, pipelines.history_rows(), tasks)
     today = today_tab(snapshot, names, pipelines.tables(), inputs.tasks, tasks, inputs.now)
     steps: list[Found] = [
-        inputs, owned, lists, Found(intake.edits(), intake.problems), *pipelines.steps(),
+        inputs, lists, Found(intake.edits(), intake.problems), *pipelines.steps(),
         Found(statuses.changes), alerts, logs, today,
     ]  # fmt: skip
     body = ChangeSet.merged(s.changes for s in steps)
@@ -144,7 +149,9 @@ def plan_cycle(
 
 @dataclass
 class Inputs(Found):
-    """Settings, Weights, Stages, History and the tabs every step reads."""
+    """Settings, Weights, Stages, History and the tabs every step reads. Its changes are
+    the owned tabs and columns to make: the steps that append to Tasks, History and
+    Outbox lay their rows out by the header after them."""
 
     names: Names = field(default_factory=Names)
     settings: Settings = field(default_factory=Settings)
@@ -157,9 +164,6 @@ class Inputs(Found):
     tasks: Table | None = None
     existing_tasks: frozenset[str] = frozenset()
     done_tasks: frozenset[str] = frozenset()
-    # The owned tabs and columns to make (their own step's changes): the steps that
-    # append to Tasks, History and Outbox lay their rows out by the header after them.
-    header_changes: ChangeSet = field(default_factory=ChangeSet)
 
 
 def read_inputs(snapshot: Snapshot, names: Names, now: datetime) -> Inputs:
@@ -188,19 +192,14 @@ def read_inputs(snapshot: Snapshot, names: Names, now: datetime) -> Inputs:
     problems += found
     stages, found = parse_stages(table(names.stages), names.pipelines, settings)
     problems += found
-    history = owned_table(snapshot, names.history)
+    history = table_of(snapshot, names.history)
     log = read_history(history, settings.date_order)
-    tasks = owned_table(snapshot, names.tasks)
+    tasks = table_of(snapshot, names.tasks)
     return Inputs(
-        ChangeSet(), [*problems, *log.problems], names, settings, local_now(now, settings),
-        pipelines, rules, stages, history, log, tasks, _task_ids(tasks), _done_task_ids(tasks),
-        _owned_tabs(snapshot, names),
+        _owned_tabs(snapshot, names), [*problems, *log.problems], names, settings,
+        local_now(now, settings), pipelines, rules, stages, history, log, tasks,
+        _task_ids(tasks), _done_task_ids(tasks),
     )  # fmt: skip
-
-
-def owned_table(snapshot: Snapshot, name: str) -> Table | None:
-    tab = snapshot.find(name)
-    return read_table(tab, date_cells=snapshot.date_cells) if tab else None
 
 
 def _task_ids(tasks: Table | None) -> frozenset[str]:
@@ -351,15 +350,15 @@ def plan_alerts(
     names, settings, now = inputs.names, inputs.settings, inputs.now
     planned = [outbox.DealRows(r.name, table, r.desired) for r, table in pipelines.tables()]
     wanted = outbox.alerts(planned, new_leads, tasks, settings.switches())
-    table = owned_table(snapshot, names.outbox)
-    team, _ = read_team(owned_table(snapshot, names.team), settings.date_order)  # said by intake
+    table = table_of(snapshot, names.outbox)
+    team, _ = read_team(table_of(snapshot, names.team), settings.date_order)  # said by intake
     rows, problems = outbox.queue(wanted, table, team, composer, now)
     state = outbox.read_outbox(table, now, settings.date_order)
     tab = table.name if table is not None else names.outbox
     problems += outbox.report(state, tab, int(settings.e_mails_per_day), now)
     waiting = len(state.waiting) + sum(r["Status"] == outbox.QUEUED for r in rows)
     room = int(settings.e_mails_per_day) - state.sent_today  # capped: no delivery to try
-    appended = appended_rows(snapshot, names.outbox, inputs.header_changes, OUTBOX_COLUMNS, rows)
+    appended = appended_rows(snapshot, names.outbox, inputs.changes, OUTBOX_COLUMNS, rows)
     return Alerts(ChangeSet(appends=appended), problems, len(rows),
                   max(0, min(waiting, room)), outbox.by_deal(table, rows))  # fmt: skip
 
@@ -378,7 +377,7 @@ def plan_logs(
     tasks: list[dict[str, object]],
 ) -> Logs:
     """The rows this cycle appends to History and Tasks, and those tabs' formats."""
-    names, owned = inputs.names, inputs.header_changes
+    names, owned = inputs.names, inputs.changes
     changes = ChangeSet(
         appends=[*appended_rows(snapshot, names.history, owned, HISTORY_COLUMNS, history),
                  *appended_rows(snapshot, names.tasks, owned, TASKS_COLUMNS, tasks)],

@@ -38,7 +38,7 @@ from sheetpipe.core.cycle import local_now
 from sheetpipe.core.deals.tasks import slug
 from sheetpipe.core.inputs.settings import settings_of
 from sheetpipe.core.inputs.team import Member, read_team
-from sheetpipe.core.sheet.table import Table, read_table
+from sheetpipe.core.sheet.table import Table, read_table, table_of
 from sheetpipe.core.tabs import outbox
 from sheetpipe.core.tabs.outbox import Outgoing
 from sheetpipe.errors import Replan, SheetpipeError, WorkbookBusy
@@ -273,9 +273,7 @@ def _read_batch(
 
 def _outbox(backend: Backend, names: Names) -> Table | None:
     """The Outbox as it is now."""
-    snapshot = backend.read(only=(names.outbox,))  # not the whole sheet
-    tab = snapshot.find(names.outbox)
-    return read_table(tab, date_cells=snapshot.date_cells) if tab else None
+    return table_of(backend.read(only=(names.outbox,)), names.outbox)  # not the whole sheet
 
 
 def _apply(backend: Backend, names: Names, changes: ChangeSet) -> None:

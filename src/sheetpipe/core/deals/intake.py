@@ -48,7 +48,7 @@ from sheetpipe.core.inputs.stages import Stages
 from sheetpipe.core.inputs.team import TURN_PATTERN, RoundRobin, last_turn, read_team
 from sheetpipe.core.sheet import cells
 from sheetpipe.core.sheet.diff import DATE_FORMS
-from sheetpipe.core.sheet.table import Table, put, read_table
+from sheetpipe.core.sheet.table import Table, put, read_table, table_of
 from sheetpipe.model import ChangeSet, ColumnWrite, DateCells, Problem, Snapshot, Tab, tab_key
 
 OURS = re.compile(r"^(created|merged into|possible duplicate of|rejected)\b", re.I)
@@ -219,10 +219,8 @@ class IntakeCycle:
         """Team, who holds how many open deals, and the last turn sheetpipe recorded for
         an assignment (an intake status, or the History row of a won deal dealt out in
         the next pipeline)."""
-        team_tab = self.snapshot.find(self.names.team)
-        team_table = read_table(team_tab, date_cells=self.snapshot.date_cells) if (
-            team_tab) else None  # fmt: skip
-        team, problems = read_team(team_table, self.settings.date_order)
+        team, problems = read_team(table_of(self.snapshot, self.names.team),
+                                   self.settings.date_order)  # fmt: skip
         statuses = [s.strip() for t in self.intake_tables.values()
                     for s in cells.texts(t.get(INTAKE_STATUS))]  # fmt: skip
         turn = last_turn(statuses, ASSIGNED)
@@ -270,7 +268,6 @@ class IntakeStatuses:
     tasks: list[dict[str, object]]
     new_leads: list[tuple[str, int, str]]  # (pipeline, row, the response's status)
     origins: dict[str, list[str]]  # deal ID (case-folded) → how it came in
-    problems: tuple[Problem, ...] = ()
 
 
 def intake_statuses(

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from sheetpipe.core.sheet.cells import DATE_ORDERS, DECIMAL_SEPARATORS, norm, number, text, yes
-from sheetpipe.core.sheet.table import Table, read_table
+from sheetpipe.core.sheet.table import Table, table_of
 from sheetpipe.model import Problem, Row, Snapshot
 
 
@@ -153,8 +153,7 @@ def template_rows() -> list[Row]:
 
 def settings_of(snapshot: Snapshot, name: str) -> Settings:
     """The Settings of a snapshot (a read of a few tabs, for delivery or the journal)."""
-    tab = snapshot.find(name)
-    return parse_settings(read_table(tab, date_cells=snapshot.date_cells) if tab else None)
+    return parse_settings(table_of(snapshot, name))
 
 
 def parse_settings(table: Table | None) -> Settings:

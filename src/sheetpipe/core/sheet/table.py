@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sheetpipe.core.sheet.cells import Column, a1, norm
-from sheetpipe.model import DateCells, Problem, Tab
+from sheetpipe.model import DateCells, Problem, Snapshot, Tab
 
 
 @dataclass
@@ -183,6 +183,13 @@ def read_table(
             continue
         cols[key] = i
     return Table(tab, cols, problems, whole=whole, date_cells=date_cells)
+
+
+def table_of(snapshot: Snapshot, name: str) -> Table | None:
+    """A tab of the snapshot as a Table, its columns by their own headers; None when the
+    snapshot has no such tab."""
+    tab = snapshot.find(name)
+    return read_table(tab, date_cells=snapshot.date_cells) if tab else None
 
 
 def added_columns(tab: str, width: int, headers: Iterable[str]) -> list[tuple[str, int, str]]:

@@ -29,7 +29,7 @@ import pandas as pd
 from sheetpipe.core.contract import Names
 from sheetpipe.core.deals.pipeline import PipelineResult
 from sheetpipe.core.sheet import cells
-from sheetpipe.core.sheet.table import Table, first_new_row, read_table
+from sheetpipe.core.sheet.table import Table, first_new_row, table_of
 from sheetpipe.model import (
     Cell,
     CellLink,
@@ -385,7 +385,7 @@ def today_tab(
         Deals(result.name, result.desired, cells.col_letter(table.cols[cells.norm("Deal")]))
         for result, table in pipelines
     ]
-    team = team_names(_team(snapshot, names.team))
+    team = team_names(table_of(snapshot, names.team))
     tab = tasks_tab.name if tasks_tab else names.tasks
     found = open_tasks(tasks, task_rows, first_new_row(tasks_tab), tab, now.date())
     rows = plan_today(deals, found, team, now.date())
@@ -393,11 +393,6 @@ def today_tab(
     if not step.problems:  # sheetpipe's tab (a person's of that name is left alone)
         step.changes.formats += _rep_views(snapshot, names.today, rows)
     return step
-
-
-def _team(snapshot: Snapshot, name: str) -> Table | None:
-    tab = snapshot.find(name)
-    return read_table(tab, date_cells=snapshot.date_cells) if tab else None
 
 
 def _rep_views(snapshot: Snapshot, name: str, rows: list[Row]) -> list[tuple[str, FormatSpec]]:
