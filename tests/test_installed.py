@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 from collections.abc import Iterator
 from email.policy import default as default_policy
@@ -135,6 +136,60 @@ def test_the_installed_command_takes_a_web_lead_to_its_owner_and_on_to_customers
     assert (customer["Deal"], customer["Stage"], customer["Owner"]) == (
         "Beta Works", "Onboarding", deal["Owner"])  # fmt: skip
     assert "Error" not in run(command, "check", cwd=demo)
+
+
+def test_the_installed_daemon_plans_an_edit_made_between_its_idle_cycles(tmp_path):
+    """Idle cycles reuse the last one's results (core/cycle.py: Carried); a person's save
+    in between is planned all the same."""
+    command = installed_command()
+    run(command, "demo", "demo", cwd=tmp_path)
+    demo = tmp_path / "demo"
+    run(command, "sync", cwd=demo)
+    daemon = subprocess.Popen([str(command), "run", "--every", "1s"], cwd=demo,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        idle = wait_for_cycles(daemon, 3, lambda line: " cells=0 tasks=0 history=0 " in line)
+        [deal, *_] = [d for d in sheet(demo, "Deals") if d["Stage"] == "Contact"]
+        save_as_a_person(demo / "pipeline.xlsx", "Deals", deal["ID"], "Stage", "Proposal")
+        [moved] = wait_for_cycles(daemon, 1, lambda line: " history=1 " in line)
+    finally:
+        daemon.terminate()
+        rest = daemon.communicate(timeout=60)[1]
+    assert daemon.returncode == 0, rest
+    assert all("deals=" in line for line in [*idle, moved])
+    *_, change = [h for h in sheet(demo, "History") if h["Deal ID"] == deal["ID"]]
+    assert (change["From stage"], change["To stage"]) == ("Contact", "Proposal")
+    [now] = [d for d in sheet(demo, "Deals") if d["ID"] == deal["ID"]]
+    assert now["Days in stage"] == 0
+
+
+def wait_for_cycles(daemon: subprocess.Popen, count: int, which) -> list[str]:
+    """The daemon's next `count` "cycle ok" lines that `which` accepts."""
+    found: list[str] = []
+    deadline = time.monotonic() + 120  # a loaded CI machine: a generous ceiling
+    while len(found) < count and time.monotonic() < deadline:
+        line = daemon.stderr.readline()
+        assert line, "the daemon stopped"
+        assert "Traceback" not in line and "cycle failed" not in line, line
+        if "cycle ok" in line and which(line):
+            found.append(line)
+    assert len(found) == count, found
+    return found
+
+
+def save_as_a_person(workbook: Path, tab: str, deal_id: str, column: str, value: str) -> None:
+    """A spreadsheet program's save: the whole file written aside, then renamed over it."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(workbook)
+    rows = book[tab]
+    header = [c.value for c in rows[1]]
+    for row in rows.iter_rows(min_row=2):
+        if row[header.index("ID")].value == deal_id:
+            row[header.index(column)].value = value
+    aside = workbook.with_name("saving.xlsx")
+    book.save(aside)
+    os.replace(aside, workbook)
 
 
 def set_cells(folder: Path, tab: str, which, column: str, value: str) -> None:

@@ -24,6 +24,7 @@ import schedule
 from sheetpipe import __version__
 from sheetpipe.backends import open_backend
 from sheetpipe.config import Config
+from sheetpipe.core.cycle import Carried
 from sheetpipe.errors import AlreadyRunning, SheetChanged, WorkbookBusy
 from sheetpipe.sync import backoff, open_side_inputs, run_cycle
 
@@ -117,10 +118,15 @@ def run_daemon(config: Config, every: float | None = None, *, once: bool = False
         log.info("cycle ok: %s", report.line())
         return 0
     seconds = every or config.every_seconds
+    carried: Carried | None = None  # the last idle cycle's results, reused while they hold
 
     def cycle(next_run: str) -> str:
+        nonlocal carried
         now = datetime.now(UTC)
-        return run_cycle(backend, config.names, now, next_run=next_run, side=side).line()
+        report = run_cycle(backend, config.names, now, next_run=next_run, side=side,
+                           previous=carried)  # fmt: skip
+        carried = report.plan.carried
+        return report.line()
 
     with backend.hold():  # one daemon per sheet: a second one stops here, with exit 75
         log.info("sheetpipe %s: syncing %s every %gs", __version__, backend.describe(), seconds)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sheetpipe.backends.base import Backend
 from sheetpipe.core.contract import Names
-from sheetpipe.core.cycle import Plan, Report, plan_cycle
+from sheetpipe.core.cycle import Carried, Plan, Report, plan_cycle
 from sheetpipe.errors import JournalError, Replan
 from sheetpipe.model import (
     Problem,
@@ -115,8 +115,10 @@ def run_cycle(
     dry_run: bool = False,
     next_run: str = "not scheduled (sheetpipe sync)",
     side: SideInputs = SideInputs(),
+    previous: Carried | None = None,
 ) -> CycleReport:
-    """One cycle: the side inputs' part before it, read, plan, apply, their part after."""
+    """One cycle: the side inputs' part before it, read, plan, apply, their part after.
+    `previous`: what the last cycle carried (`plan.carried`), for a daemon's next cycle."""
     started = time.perf_counter()
     backend.start_cycle()
     composer = side.composer(backend)
@@ -126,7 +128,7 @@ def run_cycle(
             with backend.session(), _collector_paused():
                 snapshot = backend.read()
                 told = Report(next_run, backend.calls_if_written, tuple(side_problems))
-                plan = plan_cycle(snapshot, names, now, composer, told)
+                plan = plan_cycle(snapshot, names, now, composer, told, previous)
                 applied = not dry_run and not plan.changes.is_empty()
                 if applied:
                     backend.apply(plan.changes, names.status)

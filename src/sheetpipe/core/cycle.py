@@ -9,6 +9,11 @@ steps need). None writes into another's result; `plan_cycle` merges them at the 
     inputs (and the owned tabs to make) → Lists → intake → each pipeline (+ its won deals moved on)
     → intake statuses → alerts (Outbox) → Tasks and History rows → Today → Status
     → widths
+
+A daemon's idle cycles read the same sheet again and again. What the costliest steps
+(the inputs, each pipeline with its won deals' check, Today) found in an idle cycle is
+carried to the next one (`Carried`), which reuses it when it reads the same sheet on the
+same day: those steps are functions of the sheet and the day alone.
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ from sheetpipe.model import (
     ListDropdown,
     Problem,
     Snapshot,
+    Tab,
+    tab_key,
 )
 
 
@@ -78,6 +85,7 @@ class Plan:
     mail_queued: int = 0  # Outbox rows this cycle queues
     mail_waiting: int = 0  # queued rows once this cycle is applied, for delivery to send
     mails: dict[str, list[str]] = field(default_factory=dict)  # deal ID → its e-mails, in words
+    carried: Carried | None = None  # for the next cycle, when this one's steps were idle
 
     @property
     def deals(self) -> int:
@@ -114,18 +122,28 @@ def plan_cycle(
     now: datetime,
     composer: Composer | None = None,
     report: Report = Report(),
+    previous: Carried | None = None,
 ) -> Plan:
-    """`composer` writes the alerts' e-mails; without one (no [smtp]), none is queued."""
-    inputs = read_inputs(snapshot, names, now)
+    """`composer` writes the alerts' e-mails; without one (no [smtp]), none is queued.
+    `previous`: what the last cycle carried, reused only if this is the same sheet and day."""
+    carried = previous.carried_to(snapshot, names, now) if previous else None
+    if carried is not None:  # plan on the sheet already read; the new read can go
+        snapshot = carried.snapshot
+    inputs = carried.inputs if carried else read_inputs(snapshot, names, now)
     lists = plan_lists(snapshot, names, inputs.stages)
     intake = plan_intake(snapshot, names, inputs.settings, inputs.stages, inputs.pipelines,
                          inputs.now, inputs.history)  # fmt: skip
-    pipelines = plan_pipelines(snapshot, inputs, lists.dropdowns, intake)
+    if carried is not None and intake.adds_nothing():
+        pipelines = carried.pipelines
+    else:
+        pipelines, carried = plan_pipelines(snapshot, inputs, lists.dropdowns, intake), None
     statuses = intake_statuses(intake, pipelines.added, pipelines.ids(), inputs.existing_tasks)
     tasks = unique_tasks([*pipelines.task_rows(), *statuses.tasks])
     alerts = plan_alerts(snapshot, inputs, pipelines, statuses.new_leads, tasks, composer)
     logs = plan_logs(snapshot, inputs, lists, pipelines.history_rows(), tasks)
-    today = today_tab(snapshot, names, pipelines.tables(), inputs.tasks, tasks, inputs.now)
+    # Reused pipelines add no tasks, and intake added none: Today is the one carried.
+    today = carried.today if carried else today_tab(snapshot, names, pipelines.tables(),
+                                                    inputs.tasks, tasks, inputs.now)  # fmt: skip
     steps: list[Found] = [
         inputs, lists, Found(intake.edits(), intake.problems), *pipelines.steps(),
         Found(statuses.changes), alerts, logs, today,
@@ -137,11 +155,59 @@ def plan_cycle(
                        calls=report.calls(body))  # fmt: skip
     changes = ChangeSet.merged([body, ChangeSet(status=rows)])
     widths = plan_widths(changes, names.status, _elsewhere(snapshot, changes))
+    idle = not body.has_sheet_changes()
     return Plan(
         ChangeSet.merged([changes, widths]), problems, inputs.settings, inputs.rules,
         pipelines.planned(), inputs.now, logs.tasks_added, logs.history_added,
         statuses.origins, alerts.queued, alerts.waiting, alerts.mails,
+        Carried(snapshot, names, inputs, pipelines, today) if idle else None,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Carried:
+    """An idle cycle's sheet and the results of its costliest steps, for the next cycle.
+
+    Those steps are functions of the sheet (Status aside: sheetpipe's report, read by
+    nothing) and the day. A cycle that reads the same sheet on the same day, with
+    nothing new from intake, would find the same results again: a daemon's idle cycle
+    reuses them instead of planning 100,000s of deals anew (issue 22's cost budget).
+    Only an idle cycle's are carried: a cycle that writes changes the sheet it read.
+    """
+
+    snapshot: Snapshot
+    names: Names
+    inputs: Inputs
+    pipelines: Pipelines
+    today: Found
+
+    def carried_to(self, snapshot: Snapshot, names: Names, now: datetime) -> Carried | None:
+        """These results for a cycle reading `snapshot` at `now`, if they are still its
+        own: the same sheet (this cycle's Status put in), the same day in the sheet's
+        time zone; else None."""
+        day = local_now(now, self.inputs.settings)
+        if names != self.names or day.date() != self.inputs.now.date():
+            return None
+        if not same_sheet(self.snapshot, snapshot, ignoring=names.status):
+            return None
+        status = snapshot.find(names.status)
+        tabs = {key: tab for key, tab in self.snapshot.tabs.items()
+                if tab_key(key) != tab_key(names.status)}  # fmt: skip
+        if status is not None:
+            tabs[status.name] = status
+        return replace(self, snapshot=replace(snapshot, tabs=tabs),
+                       inputs=replace(self.inputs, now=day))  # fmt: skip
+
+
+def same_sheet(old: Snapshot, new: Snapshot, ignoring: str) -> bool:
+    """Whether two reads of one backend hold the same cells and formats in the same tabs,
+    the tab named `ignoring` aside (compared in C, cell by cell: a fraction of reading
+    them)."""
+
+    def tabs(snapshot: Snapshot) -> dict[str, Tab]:
+        return {tab_key(k): t for k, t in snapshot.tabs.items() if tab_key(k) != tab_key(ignoring)}
+
+    return tabs(old) == tabs(new)
 
 
 # ---- the manager's inputs, read once ---------------------------------------------------

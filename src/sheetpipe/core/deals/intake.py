@@ -241,6 +241,10 @@ class IntakeCycle:
         leads = self.pipelines.get(pipeline)
         return leads.tab(self.names) if leads and (leads.new or leads.edits) else None
 
+    def adds_nothing(self) -> bool:
+        """No response handled this cycle: the pipelines are planned as the sheet has them."""
+        return not self.decisions and not self.rekeyed and not self.pipelines
+
     def edits(self) -> ChangeSet:
         """Cells filled in on deals already there (the pipelines' steps plan those rows
         as filled, and their guard checks them)."""
