@@ -100,6 +100,8 @@ def test_init_lays_out_every_tab_and_a_config(tmp_path):
         "Tasks",
         "History",
         "Status",
+        "Sequences",
+        "Sequence steps",
     ]
     assert [c.value for c in wb["Settings"]["A"]][1:3] == ["MQL threshold", "SQL threshold"]
     assert wb["Settings"]["B2"].value == 30  # a number a manager can edit, not text

@@ -449,7 +449,7 @@ def test_settings_and_stages_problems_name_their_cells():
         for m in messages
     )
     assert any(
-        m.startswith('Settings!A26: "Colour" is not a setting sheetpipe knows') for m in messages
+        m.startswith('Settings!A30: "Colour" is not a setting sheetpipe knows') for m in messages
     )
     assert any(
         m.startswith('Stages!B3: stage "contact" is already defined on row 2') for m in messages

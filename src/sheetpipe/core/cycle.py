@@ -26,7 +26,13 @@ from functools import partial
 
 import pandas as pd
 
-from sheetpipe.core.contract import HISTORY_COLUMNS, OUTBOX_COLUMNS, TASKS_COLUMNS, Names
+from sheetpipe.core.contract import (
+    ENROLMENTS_COLUMNS,
+    HISTORY_COLUMNS,
+    OUTBOX_COLUMNS,
+    TASKS_COLUMNS,
+    Names,
+)
 from sheetpipe.core.deals.history import HistoryLog, read_history
 from sheetpipe.core.deals.intake import (
     IntakeCycle,
@@ -36,6 +42,7 @@ from sheetpipe.core.deals.intake import (
 )
 from sheetpipe.core.deals.pipeline import Added, PipelineInputs, PipelineResult, plan_pipeline
 from sheetpipe.core.deals.transfer import Moved, Rotation, Transfers, plan_transfers
+from sheetpipe.core.inputs.sequences import parse_sequences
 from sheetpipe.core.inputs.settings import Settings, parse_settings
 from sheetpipe.core.inputs.stages import Stages, parse_stages
 from sheetpipe.core.inputs.team import RoundRobin, read_team
@@ -50,6 +57,7 @@ from sheetpipe.core.sheet.table import (
 )
 from sheetpipe.core.tabs import outbox
 from sheetpipe.core.tabs.lists import Lists, plan_lists
+from sheetpipe.core.tabs.nurture import Nurture, NurtureInputs, plan_nurture
 from sheetpipe.core.tabs.outbox import Composer
 from sheetpipe.core.tabs.status import HEALTHS, CycleFacts, plan_status
 from sheetpipe.core.tabs.today import today_tab
@@ -140,13 +148,15 @@ def plan_cycle(
     statuses = intake_statuses(intake, pipelines.added, pipelines.ids(), inputs.existing_tasks)
     tasks = unique_tasks([*pipelines.task_rows(), *statuses.tasks])
     alerts = plan_alerts(snapshot, inputs, pipelines, statuses.new_leads, tasks, composer)
+    nurture = plan_sequences(snapshot, inputs, pipelines, alerts.room, composer)
+    mail = plan_outbox(snapshot, inputs, [*alerts.rows, *nurture.outbox_rows])
     logs = plan_logs(snapshot, inputs, lists, pipelines.history_rows(), tasks)
     # Reused pipelines add no tasks, and intake added none: Today is the one carried.
     today = carried.today if carried else today_tab(snapshot, names, pipelines.tables(),
                                                     inputs.tasks, tasks, inputs.now)  # fmt: skip
     steps: list[Found] = [
         inputs, lists, Found(intake.edits(), intake.problems), *pipelines.steps(),
-        Found(statuses.changes), alerts, logs, today,
+        Found(statuses.changes), alerts, nurture, mail, logs, today,
     ]  # fmt: skip
     body = ChangeSet.merged(s.changes for s in steps)
     problems = [p for s in steps for p in s.problems] + list(report.problems)
@@ -159,7 +169,8 @@ def plan_cycle(
     return Plan(
         ChangeSet.merged([changes, widths]), problems, inputs.settings, inputs.rules,
         pipelines.planned(), inputs.now, logs.tasks_added, logs.history_added,
-        statuses.origins, alerts.queued, alerts.waiting, alerts.mails,
+        statuses.origins, alerts.queued + len(nurture.outbox_rows),
+        alerts.waiting + len(nurture.outbox_rows), alerts.mails,
         Carried(snapshot, names, inputs, pipelines, today) if idle else None,
     )  # fmt: skip
 
@@ -396,9 +407,11 @@ def _pipeline_inputs(
 
 @dataclass
 class Alerts(Found):
+    rows: list[dict[str, object]] = field(default_factory=list)  # for Outbox
     queued: int = 0
     waiting: int = 0
     mails: dict[str, list[str]] = field(default_factory=dict)
+    room: int = 0  # e-mails today's cap allows beyond those queued (nurture's share)
 
 
 def plan_alerts(
@@ -424,9 +437,47 @@ def plan_alerts(
     problems += outbox.report(state, tab, int(settings.e_mails_per_day), now)
     waiting = len(state.waiting) + sum(r["Status"] == outbox.QUEUED for r in rows)
     room = int(settings.e_mails_per_day) - state.sent_today  # capped: no delivery to try
+    return Alerts(ChangeSet(), problems, rows, len(rows), max(0, min(waiting, room)),
+                  outbox.by_deal(table, rows), max(0, room - waiting))  # fmt: skip
+
+
+def plan_sequences(
+    snapshot: Snapshot,
+    inputs: Inputs,
+    pipelines: Pipelines,
+    room: int,
+    composer: Composer | None,
+) -> Nurture:
+    """The nurture sequences' step: enrolments, and the steps due now (with [smtp])."""
+    names, settings = inputs.names, inputs.settings
+    if composer is None or not names.mail:
+        return Nurture()
+    fields = {key for t in inputs.pipelines.values() if t is not None for key in t.cols}
+    sequences, problems = parse_sequences(
+        table_of(snapshot, names.sequences), table_of(snapshot, names.sequence_steps),
+        names.pipelines, inputs.stages, fields, settings.decimal_separator)  # fmt: skip
+    mailbox = table_of(snapshot, names.outbox)
+    known = frozenset(mailbox.column("ID").stripped()) if mailbox is not None else frozenset()
+    suppression = table_of(snapshot, names.suppression)
+    suppressed = frozenset(suppression.column("Email").stripped().str.casefold()
+                           if suppression is not None else ())  # fmt: skip
+    team, _ = read_team(table_of(snapshot, names.team), settings.date_order)
+    planned = [outbox.DealRows(r.name, table, r.desired, r.columns)
+               for r, table in pipelines.tables()]  # fmt: skip
+    found = plan_nurture(NurtureInputs(
+        sequences, planned, table_of(snapshot, names.enrolments), suppressed, team, settings,
+        inputs.now, room, known), composer)  # fmt: skip
+    appended = appended_rows(snapshot, names.enrolments, inputs.changes, ENROLMENTS_COLUMNS,
+                             found.enrolment_rows)  # fmt: skip
+    changes = ChangeSet.merged([found.changes, ChangeSet(appends=appended)])
+    return replace(found, changes=changes, problems=[*problems, *found.problems])
+
+
+def plan_outbox(snapshot: Snapshot, inputs: Inputs, rows: list[dict[str, object]]) -> Found:
+    """The Outbox rows this cycle queues (alerts first), appended as one block."""
+    names = inputs.names
     appended = appended_rows(snapshot, names.outbox, inputs.changes, OUTBOX_COLUMNS, rows)
-    return Alerts(ChangeSet(appends=appended), problems, len(rows),
-                  max(0, min(waiting, room)), outbox.by_deal(table, rows))  # fmt: skip
+    return Found(ChangeSet(appends=appended))
 
 
 @dataclass

@@ -54,6 +54,21 @@ class Templates:
         except jinja2.TemplateError as err:  # the sandbox refused something
             raise MailProblem(f"{name}: {err}") from None
 
+    def merge(self, subject: str, body: str, fields: dict[str, object]) -> Letter:
+        """A nurture step's e-mail from its Subject and Body cells, filled in as strictly
+        as an alert's: a field the deal leaves empty stops it, never a half-filled e-mail."""
+        try:
+            letter = _letter(self.env.from_string(subject).render(fields),
+                             self.env.from_string(body).render(fields), "the step")  # fmt: skip
+        except jinja2.UndefinedError as err:
+            raise MailProblem(f"{err.message} (the deal lacks that field)") from None
+        except jinja2.TemplateError as err:  # a syntax error, or the sandbox refused
+            raise MailProblem(str(err)) from None
+        empty = _empty_fields(subject + body, fields)
+        if empty:
+            raise MailProblem(f"{', '.join(empty)} is empty on this deal")
+        return letter
+
     def _parts(self, name: str) -> tuple[jinja2.Template, jinja2.Template]:
         """The subject line and the body as two templates, so that a line break in a
         deal's cell can only ever reach the body."""
@@ -75,6 +90,20 @@ class Templates:
         except jinja2.TemplateSyntaxError as err:
             line = (err.lineno or 1) + first_line - 1
             raise MailProblem(f"{name} line {line}: {err.message}") from None
+
+
+_FIELD = re.compile(r"\b(deal|settings)(?:\.(\w+)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
+
+
+def _empty_fields(source: str, fields: dict[str, object]) -> list[str]:
+    """The deal's fields and the settings a template names that are empty: a merge field
+    that renders as nothing is as bad as a missing one in an e-mail to a prospect."""
+    empty = []
+    for group, attr, key in _FIELD.findall(source):
+        values, name = fields.get(group, {}), attr or key
+        if isinstance(values, dict) and name in values and not str(values[name]).strip():
+            empty.append(f"the setting {name}" if group == "settings" else name)
+    return list(dict.fromkeys(empty))
 
 
 SUBJECT_LINE = re.compile(r"^Subject:(.*)$", re.M | re.I)

@@ -374,6 +374,9 @@ def _desired(
             "Owner": deals.table.get("Owner")[deals.active],
             "First seen": tracking.first_seen,
             "Tracked": stage.known,  # in a stage of Stages: History follows it
+            # When it entered its stage, and which time that is (nurture enrols by them)
+            "Entered": tracking.in_since,
+            "Entry": tracking.entry,
         },
         copy=False,
     )

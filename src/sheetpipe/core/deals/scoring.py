@@ -91,6 +91,11 @@ def _points(rule: Rule, cols: Columns, today: date) -> np.ndarray:
     return raw if rule.cap is None else np.clip(raw, -rule.cap, rule.cap)
 
 
+def matches(rule: Rule, cols: Columns, today: date) -> pd.Series:
+    """Where the rule holds (a sequence's condition, core/deals/nurture.py)."""
+    return _matches(rule, cols, today)
+
+
 def _matches(rule: Rule, cols: Columns, today: date) -> pd.Series:
     kind, op, field = rule.kind, rule.operand, rule.field
     if kind in ("is", "is not", "contains", "one of"):

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 import phonenumbers
 
+from sheetpipe.core.inputs.window import SendWindow, parse_days, parse_hours
 from sheetpipe.core.sheet.cells import DATE_ORDERS, DECIMAL_SEPARATORS, norm, number, text, yes
 from sheetpipe.core.sheet.table import Table, table_of
 from sheetpipe.model import Problem, Row, Snapshot
@@ -45,6 +47,10 @@ class Settings:
     alert_when_hot: str = "No"
     alert_when_stalled: str = "No"
     e_mails_per_day: float = 200
+    send_days: str = "Mon-Fri"
+    send_hours: str = "09:00-17:00"
+    holidays_country: str = ""
+    discount_code: str = ""
     problems: list[Problem] = field(default_factory=list, compare=False)
 
     def switches(self) -> dict[str, bool]:
@@ -55,6 +61,16 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def window(self) -> SendWindow:
+        """When nurture e-mails may leave (each part checked when read)."""
+        days = parse_days(self.send_days) or parse_days(Settings.send_days)
+        start, end = parse_hours(self.send_hours) or parse_hours(Settings.send_hours)  # type: ignore[misc]
+        return SendWindow(days, start, end, self.holidays_country)  # type: ignore[arg-type]
+
+    def texts(self) -> dict[str, str]:
+        """Each setting by its name in the tab, as text (what an e-mail template reads)."""
+        return {spec.name: text(getattr(self, spec.attr)) for spec in SPECS}
 
 
 @dataclass(frozen=True)
@@ -133,6 +149,12 @@ SPECS: tuple[Spec, ...] = (
     Spec("Alert when Stalled", "E-mail the owner when a deal stalls.", choices=YES_NO),
     Spec("E-mails per day", "sheetpipe sends at most this many a day; the rest wait in Outbox.",
          1, 100_000, whole=True),
+    Spec("Send days", "Nurture e-mails to leads leave on these days, e.g. Mon-Fri or Mon, "
+         "Wed, Fri."),
+    Spec("Send hours", "…and between these hours (sheet time zone), e.g. 09:00-17:00."),
+    Spec("Holidays country", "Nor on this country's public holidays, e.g. GB, US, DE "
+         "(empty: none)."),
+    Spec("Discount code", "The code the New web lead sequence's second e-mail offers."),
 )  # fmt: skip
 BY_NAME = {norm(spec.name): spec for spec in SPECS}
 # How a choice is typed: "d/m/y" is DMY.
@@ -262,10 +284,35 @@ def _phone_region(code: str) -> tuple[str | None, str | None]:
     return code.upper(), None
 
 
+def _send_days(raw: str) -> tuple[str | None, str | None]:
+    if parse_days(raw) is None:
+        return None, f'Send days "{raw}" is not days like Mon-Fri or Mon, Wed, Fri'
+    return raw, None
+
+
+def _send_hours(raw: str) -> tuple[str | None, str | None]:
+    if parse_hours(raw) is None:
+        return None, f'Send hours "{raw}" is not hours like 09:00-17:00'
+    return raw, None
+
+
+def _holidays_country(code: str) -> tuple[str | None, str | None]:
+    if code.upper() not in holidays.list_supported_countries():
+        return None, (
+            f'Holidays country "{code}" is not a country whose holidays are known; use two '
+            "letters such as GB, US or DE"
+        )
+    return code.upper(), None
+
+
 TEXT_CHECKS = {
     "Timezone": _timezone,
     "Phone region": _phone_region,
     "Fallback owner": lambda name: (name, None),
+    "Send days": _send_days,
+    "Send hours": _send_hours,
+    "Holidays country": _holidays_country,
+    "Discount code": lambda code: (code, None),
 }
 
 

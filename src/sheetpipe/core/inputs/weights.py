@@ -88,6 +88,22 @@ def _parse_row(
     return Rule(row, norm(label), label, kind, value, points, cap, operand), None
 
 
+def condition(
+    label: str, kind_raw: str, value: str, fields: set[str], decimal: str = "."
+) -> tuple[Rule | None, str]:
+    """A rule of the Weights language written as three cells elsewhere (a sequence's
+    condition, `Source contains web`): the rule, or what is wrong with it."""
+    if norm(label) not in fields:
+        return None, f'no pipeline tab has a column "{label}"'
+    kind = ALIASES.get(kind_raw, norm(kind_raw))
+    if kind not in RULES or kind == "per":
+        return None, f'rule "{kind_raw}" is not one of: {", ".join(r for r in RULES if r != "per")}'
+    operand, message = _operand(kind, value, decimal)
+    if message:
+        return None, message
+    return Rule(0, norm(label), label, kind, value, 0, None, operand), ""
+
+
 def _operand(kind: str, value: str, decimal: str) -> tuple[object, str | None]:
     if kind in NO_VALUE or kind == "per":
         return None, None

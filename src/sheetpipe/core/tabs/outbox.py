@@ -31,6 +31,7 @@ from typing import Protocol
 import pandas as pd
 
 from sheetpipe.core.contract import OUTBOX_COLUMNS
+from sheetpipe.core.deals.scoring import Columns
 from sheetpipe.core.deals.tasks import slug
 from sheetpipe.core.inputs.team import Member
 from sheetpipe.core.sheet import cells
@@ -73,6 +74,10 @@ class Composer(Protocol):
 
     def compose(self, alert: Alert, to: Member) -> Letter: ...
 
+    def merge(self, subject: str, body: str, fields: dict[str, object]) -> Letter:
+        """A letter from templates written in the sheet (a nurture step's)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -93,6 +98,7 @@ class DealRows:
     name: str
     table: Table  # with the rows this cycle adds
     desired: pd.DataFrame  # owned columns by contract name; index = sheet row
+    columns: Columns | None = None  # its columns as the rules read them
 
     def cells_of(self, row: int) -> dict[str, str]:
         """The deal's cells by header, as a person reads them (dates as dates)."""
