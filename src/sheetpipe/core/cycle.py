@@ -456,8 +456,7 @@ def plan_sequences(
     sequences, problems = parse_sequences(
         table_of(snapshot, names.sequences), table_of(snapshot, names.sequence_steps),
         names.pipelines, inputs.stages, fields, settings.decimal_separator)  # fmt: skip
-    mailbox = table_of(snapshot, names.outbox)
-    known = frozenset(mailbox.column("ID").stripped()) if mailbox is not None else frozenset()
+    states = outbox.statuses(table_of(snapshot, names.outbox))
     suppression = table_of(snapshot, names.suppression)
     suppressed = frozenset(suppression.column("Email").stripped().str.casefold()
                            if suppression is not None else ())  # fmt: skip
@@ -466,7 +465,7 @@ def plan_sequences(
                for r, table in pipelines.tables()]  # fmt: skip
     found = plan_nurture(NurtureInputs(
         sequences, planned, table_of(snapshot, names.enrolments), suppressed, team, settings,
-        inputs.now, room, known), composer)  # fmt: skip
+        inputs.now, room, states), composer)  # fmt: skip
     appended = appended_rows(snapshot, names.enrolments, inputs.changes, ENROLMENTS_COLUMNS,
                              found.enrolment_rows)  # fmt: skip
     changes = ChangeSet.merged([found.changes, ChangeSet(appends=appended)])

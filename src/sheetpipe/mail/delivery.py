@@ -262,7 +262,8 @@ def _read_batch(
 
     found = table(names.outbox)
     state = outbox.read_outbox(found, local, settings.date_order)
-    batch = outbox.next_batch(state, int(settings.e_mails_per_day))
+    open_now = settings.window().is_open(local)
+    batch = outbox.next_batch(state, int(settings.e_mails_per_day), open_now)
     if known is not None:
         return BatchInputs(found, local, batch, known.pipelines, known.team, known.tasks)
     pipelines = {slug(n): t for n in names.pipelines if (t := table(n, dict(names.columns)))}

@@ -11,7 +11,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 from sheetpipe.config import SmtpConfig
 from sheetpipe.core.tabs import outbox
@@ -142,13 +142,17 @@ class Postman:
 
     def message(self, mail: Outgoing, message_id: str) -> EmailMessage:
         message = EmailMessage()
-        message["From"] = self.config.sender
+        sender = self.config.sender
+        if mail.sender_name:  # the sender's address, under the name of the person it is from
+            sender = formataddr((mail.sender_name, parseaddr(sender)[1]))
+        message["From"] = sender
         message["To"] = mail.to
         message["Subject"] = mail.subject
         message["Date"] = formatdate(localtime=True)
         message["Message-ID"] = message_id
-        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to it
-        message["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
+        if mail.kind != outbox.NURTURE:  # a lead's answer, even an auto-reply, is wanted
+            message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to it
+            message["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
         message.set_content(mail.body)
         return message
 

@@ -17,6 +17,7 @@ its enrolment before anything more is sent, with the reason in words.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -31,12 +32,20 @@ from sheetpipe.core.inputs.team import Member
 from sheetpipe.core.inputs.window import SendWindow
 from sheetpipe.core.sheet import cells
 from sheetpipe.core.sheet.table import Table
-from sheetpipe.core.tabs.outbox import QUEUED, Composer, DealRows, MailProblem, address_problem
+from sheetpipe.core.tabs.outbox import (
+    FAILED,
+    NURTURE,
+    QUEUED,
+    SENT,
+    Composer,
+    DealRows,
+    MailProblem,
+    address_problem,
+)
 from sheetpipe.model import ChangeSet, ColumnWrite, Found, Problem
 
 ACTIVE, PAUSED, FINISHED, EXITED = "active", "paused", "finished", "exited"
 STOPPED = "stopped"  # what a person writes to end one
-KIND = "nurture"
 ENROL_WITHIN = timedelta(days=7)  # a sequence added today does not mail last year's entries
 
 
@@ -89,7 +98,7 @@ class NurtureInputs:
     settings: Settings
     now: datetime  # sheet-local
     room: int  # e-mails today's cap still allows once the alerts are counted
-    known_mail: frozenset[str]  # Outbox IDs already there
+    mail_states: Mapping[str, str]  # Outbox ID → its Status as written
 
 
 def plan_nurture(inputs: NurtureInputs, composer: Composer | None) -> Nurture:
@@ -137,7 +146,7 @@ def _states(pipeline: DealRows) -> list[DealState]:
     email = cells.texts(table.get("Email")).str.strip()
     stop = table.column("Do not email").yeses() if table.has("Do not email") else None
     closed = desired["Health"].isin(["Won", "Lost"])
-    entered = pd.to_datetime(desired["Entered"])
+    entered = pd.to_datetime(desired["Entered"]).dt.floor("s")
     out = []
     for row in desired.index:
         deal_id = cells.text(desired.at[row, "ID"]).strip()
@@ -169,7 +178,7 @@ def read_enrolments(table: Table | None, date_order: str) -> list[Enrolment]:
             continue
         when = next_send[row]
         step = steps[row]
-        when = None if pd.isna(when) else when.to_pydatetime()
+        when = None if pd.isna(when) else when.floor("s").to_pydatetime()
         found.append(Enrolment(int(row), ids[row], deal_ids[row], sequences[row],
                                int(step) if step == step else 0, status[row] or "", when,
                                reasons[row]))  # fmt: skip
@@ -211,7 +220,15 @@ def _advance(
     due = enrolment.next_send
     if due is None:  # resumed (or its time cleared): the step goes at the next opening
         return _Outcome({"Next send": window.next_open(now).replace(second=0), "Exit reason": ""})
+    sent = (
+        inputs.mail_states.get(f"{enrolment.id}/{enrolment.step}", SENT) if enrolment.step else SENT
+    )
+    if sent.casefold().startswith(FAILED):  # the last step bounced: the address is no good
+        return _Outcome({"Status": EXITED, "Next send": None,
+                         "Exit reason": f"step {enrolment.step} {sent.strip()}"})  # fmt: skip
     if due > now or not window.is_open(now) or room <= 0:
+        return _Outcome()
+    if not sent.casefold().startswith(SENT):  # the last step has not left yet: one at a time
         return _Outcome()
     return _send_step(enrolment, sequence, deal, inputs, composer, window)
 
@@ -275,9 +292,9 @@ def _send_step(
         values["Next send"] = window.after(inputs.now, later[0].wait).replace(second=0)
     else:
         values.update({"Status": FINISHED, "Next send": None})
-    mail = [] if mail_id in inputs.known_mail else [{
+    mail = [] if mail_id in inputs.mail_states else [{
         "ID": mail_id, "To": deal.email, "Subject": letter.subject, "Body": letter.body,
-        "Kind": KIND, "Status": QUEUED, "Queued": inputs.now}]  # fmt: skip
+        "Kind": NURTURE, "Status": QUEUED, "Queued": inputs.now}]  # fmt: skip
     return _Outcome(values, mail)
 
 

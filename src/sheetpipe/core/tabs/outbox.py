@@ -45,6 +45,7 @@ WAITING_TOO_LONG = timedelta(minutes=30)  # queued this long: the SMTP server is
 TASK_ALERTS = {"returning": "alert_on_new_lead", "hot": "alert_when_hot",
                "stalled": "alert_when_stalled"}  # fmt: skip
 ALERT_KINDS = frozenset({"new-lead", *TASK_ALERTS})  # e-mails that go to a deal's owner
+NURTURE = "nurture"  # a sequence's e-mail to the lead (core/tabs/nurture.py)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Outgoing:
     subject: str
     body: str
     kind: str = ""
+    sender_name: str = ""  # shown in From: a nurture e-mail comes from its deal's owner
 
 
 @dataclass(frozen=True)
@@ -294,10 +296,13 @@ def report(state: OutboxState, tab: str, per_day: int, now: datetime) -> list[Pr
     return problems
 
 
-def next_batch(state: OutboxState, per_day: int) -> list[Outgoing]:
-    """The queued rows to send now: oldest first, within today's cap, at most BATCH."""
+def next_batch(state: OutboxState, per_day: int, window_open: bool = True) -> list[Outgoing]:
+    """The queued rows to send now: oldest first, within today's cap, at most BATCH.
+    E-mails to leads (nurture) wait while the send window is closed (a row queued in it
+    and held up by the mail server must not reach a prospect at 3 a.m.)."""
     room = max(0, per_day - state.sent_today)
-    return state.waiting[: min(room, BATCH)]
+    going = [m for m in state.waiting if window_open or m.kind != NURTURE]
+    return going[: min(room, BATCH)]
 
 
 @dataclass(frozen=True)
@@ -333,6 +338,8 @@ def address(
             deal = find_deal(mail.id, pipelines) if mail.kind in ALERT_KINDS else None
             going = _as_written(mail) if deal is None else _for_owner(
                 mail, deal, members, team, task_texts, composer)  # fmt: skip
+            if mail.kind == NURTURE:
+                going = _from_owner(going, find_deal(mail.id, pipelines))
         except _Refused as why:
             refused[mail.id] = str(why)
             continue
@@ -350,6 +357,13 @@ def _as_written(mail: Outgoing) -> Outgoing:
     if not mail.subject.strip():
         raise _Refused("the Subject is empty")
     return mail
+
+
+def _from_owner(mail: Outgoing, deal: DealNow | None) -> Outgoing:
+    """A nurture e-mail goes as written, with its deal's owner's name in From."""
+    if deal is None or not deal.owner:
+        return mail
+    return Outgoing(mail.row, mail.id, mail.to, mail.subject, mail.body, mail.kind, deal.owner)
 
 
 @dataclass(frozen=True)
@@ -464,6 +478,17 @@ def fates(
     changes.expect[outbox.name] = {r: (i, to[r]) for r, i in rows.items()}
     changes.expect_cols[outbox.name] = (outbox.cols["id"], outbox.cols["to"])
     return changes
+
+
+def statuses(outbox: Table | None) -> dict[str, str]:
+    """Each e-mail's Status as written, by its ID (the first row of an ID)."""
+    if outbox is None:
+        return {}
+    found: dict[str, str] = {}
+    for mail_id, status in zip(outbox.column("ID").stripped(), cells.texts(outbox.get("Status")),
+                               strict=True):  # fmt: skip
+        found.setdefault(mail_id, status)
+    return found
 
 
 def _states(outbox: Table) -> pd.Series:
