@@ -110,6 +110,9 @@ def _sequence(
     if stage is None:
         return refused("Enrol at stage", f'"{cell("Enrol at stage")}" is not a stage of '
                        f"{pipeline} in Stages")  # fmt: skip
+    if stage.closed:
+        return refused("Enrol at stage", f"{stage.name} is a closed stage: its deals are never "
+                       "mailed")  # fmt: skip
     rule = None
     if cell("If field") or cell("If rule"):
         rule, message = condition(cell("If field"), cell("If rule"), cell("If value"), fields,

@@ -11,8 +11,9 @@ moment, so an outage, a pause or a resume is never followed by a burst of overdu
 
 People steer an enrolment through its Status: `paused` holds it, `active` resumes it
 (its due step goes at the next opening of the window), `stopped` ends it. A deal that
-leaves the stage, closes, is marked Do not email or has its address on Suppression ends
-its enrolment before anything more is sent, with the reason in words.
+leaves the stage (a sequence never enrols at a closed one: a closed deal is never
+mailed), is marked Do not email or has its address on Suppression ends its enrolment
+before anything more is sent, with the reason in words.
 """
 
 from __future__ import annotations
@@ -76,7 +77,6 @@ class DealState:
     entered: datetime
     email: str
     do_not_email: bool
-    closed: bool
     owner: str
 
 
@@ -145,7 +145,6 @@ def _states(pipeline: DealRows) -> list[DealState]:
     table, desired = pipeline.table, pipeline.desired
     email = cells.texts(table.get("Email")).str.strip()
     stop = table.column("Do not email").yeses() if table.has("Do not email") else None
-    closed = desired["Health"].isin(["Won", "Lost"])
     entered = pd.to_datetime(desired["Entered"]).dt.floor("s")
     out = []
     for row in desired.index:
@@ -156,7 +155,7 @@ def _states(pipeline: DealRows) -> list[DealState]:
         out.append(DealState(
             pipeline, int(row), deal_id, cells.norm(stage), stage.strip(),
             int(desired.at[row, "Entry"]), entered[row].to_pydatetime(), email[row],
-            bool(stop[row]) if stop is not None else False, bool(closed[row]),
+            bool(stop[row]) if stop is not None else False,
             cells.text(desired.at[row, "Owner"]).strip(),
         ))  # fmt: skip
     return out
@@ -246,10 +245,10 @@ def _why_it_ends(
         return "its sequence is gone or switched off"
     if deal is None:
         return f"{enrolment.deal_id} is no longer in {sequence.pipeline}"
-    if deal.stage != sequence.stage or f"#{deal.entry}" != enrolment.id[enrolment.id.rfind("#") :]:
+    if deal.stage != sequence.stage:
         return f"stage changed to {deal.stage_name or 'nothing'}"
-    if deal.closed:
-        return f"the deal is closed ({deal.stage_name})"
+    if not enrolment.id.endswith(f"#{deal.entry}"):
+        return f"left {deal.stage_name} and entered it again (History): a new enrolment follows"
     if deal.do_not_email:
         return "Do not email is yes"
     if deal.email.casefold() in inputs.suppressed:
