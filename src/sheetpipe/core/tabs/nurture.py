@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 import pandas as pd
 
@@ -100,12 +101,21 @@ class NurtureInputs:
     room: int  # e-mails today's cap still allows once the alerts are counted
     mail_states: Mapping[str, str]  # Outbox ID → its Status as written
 
+    @cached_property
+    def by_key(self) -> dict[str, Sequence]:
+        return {s.key: s for s in self.sequences}
+
+    @cached_property
+    def window(self) -> SendWindow:
+        """Read once per cycle: 10,000s of enrolments ask for it."""
+        return self.settings.window()
+
 
 def plan_nurture(inputs: NurtureInputs, composer: Composer | None) -> Nurture:
     """Enrol, end, hold or advance every enrolment; queue the steps that are due now."""
     if not inputs.sequences:
         return Nurture()
-    deals = _deals(inputs)
+    deals = _Deals(inputs)
     found = read_enrolments(inputs.enrolments, inputs.settings.date_order)
     result, writes, room = Nurture(), [], inputs.room
     for enrolment in found:
@@ -130,35 +140,65 @@ def enrolment_id(sequence: Sequence, deal: DealState) -> str:
     return f"{slug(deal.pipeline.name)}/{deal.id}/nurture/{slug(sequence.name)}#{deal.entry}"
 
 
-def _deals(inputs: NurtureInputs) -> dict[str, DealState]:
-    """The deals of the sequences' pipelines, by case-folded ID."""
-    wanted = {cells.norm(s.pipeline) for s in inputs.sequences}
-    found: dict[str, DealState] = {}
-    for pipeline in inputs.pipelines:
-        if cells.norm(pipeline.name) in wanted and not pipeline.desired.empty:
-            for deal in _states(pipeline):
-                found.setdefault(deal.id.casefold(), deal)
-    return found
+class _Deals:
+    """The deals of the sequences' pipelines, each made a DealState only when an
+    enrolment or an entry asks for it, from columns read once as plain lists (an idle
+    cycle checks 10,000s of enrolments against their deals)."""
+
+    def __init__(self, inputs: NurtureInputs):
+        wanted = {cells.norm(s.pipeline) for s in inputs.sequences}
+        self.pipelines = [p for p in inputs.pipelines
+                          if cells.norm(p.name) in wanted and not p.desired.empty]  # fmt: skip
+        self.rows: dict[str, tuple[DealRows, int]] = {}
+        self.columns: dict[str, dict[str, list]] = {}
+        for pipeline in reversed(self.pipelines):  # the first pipeline's row wins
+            self.columns[pipeline.name] = _lists(pipeline)
+            ids = self.columns[pipeline.name]["ID"]
+            self.rows.update((i.casefold(), (pipeline, n)) for n, i in enumerate(ids) if i)
+        self._made: dict[str, DealState] = {}
+
+    def get(self, deal_id: str) -> DealState | None:
+        key = deal_id.casefold()
+        if key not in self._made and key in self.rows:
+            pipeline, n = self.rows[key]
+            c = self.columns[pipeline.name]
+            self._made[key] = DealState(
+                pipeline, c["row"][n], c["ID"][n], c["stage"][n],
+                c["Stage"][n].strip(), c["Entry"][n], c["Entered"][n], c["Email"][n],
+                c["Do not email"][n], c["Owner"][n])  # fmt: skip
+        return self._made.get(key)
+
+    def entering(self, sequence: Sequence, since: datetime) -> list[DealState]:
+        """The deals of the sequence's pipeline in its stage that entered it since then."""
+        found = []
+        for pipeline in self.pipelines:
+            if cells.norm(pipeline.name) != cells.norm(sequence.pipeline):
+                continue
+            c = self.columns[pipeline.name]
+            found += [self.get(i) for i, stage, when in zip(c["ID"], c["stage"], c["Entered"],
+                                                            strict=True)
+                      if i and when >= since and stage == sequence.stage]  # fmt: skip
+        return [d for d in found if d is not None]
 
 
-def _states(pipeline: DealRows) -> list[DealState]:
+def _lists(pipeline: DealRows) -> dict[str, list]:
+    """What nurture reads of each planned deal, column by column, as plain lists."""
     table, desired = pipeline.table, pipeline.desired
-    email = cells.texts(table.get("Email")).str.strip()
-    stop = table.column("Do not email").yeses() if table.has("Do not email") else None
+    rows = desired.index
+    stop = (table.column("Do not email").yeses()[rows] if table.has("Do not email")
+            else pd.Series(False, index=rows))  # fmt: skip
     entered = pd.to_datetime(desired["Entered"]).dt.floor("s")
-    out = []
-    for row in desired.index:
-        deal_id = cells.text(desired.at[row, "ID"]).strip()
-        if not deal_id:
-            continue
-        stage = cells.text(desired.at[row, "Stage"])
-        out.append(DealState(
-            pipeline, int(row), deal_id, cells.norm(stage), stage.strip(),
-            int(desired.at[row, "Entry"]), entered[row].to_pydatetime(), email[row],
-            bool(stop[row]) if stop is not None else False,
-            cells.text(desired.at[row, "Owner"]).strip(),
-        ))  # fmt: skip
-    return out
+    return {
+        "row": [int(r) for r in rows],
+        "ID": cells.texts(desired["ID"]).str.strip().tolist(),
+        "Stage": cells.texts(desired["Stage"]).tolist(),
+        "stage": cells.texts(desired["Stage"]).str.strip().str.casefold().tolist(),  # norm
+        "Entry": desired["Entry"].astype(int).tolist(),
+        "Entered": list(entered.dt.to_pydatetime()),
+        "Email": cells.texts(table.get("Email")[rows]).str.strip().tolist(),
+        "Do not email": stop.astype(bool).tolist(),
+        "Owner": cells.texts(desired["Owner"]).str.strip().tolist(),
+    }
 
 
 def read_enrolments(table: Table | None, date_order: str) -> list[Enrolment]:
@@ -171,17 +211,12 @@ def read_enrolments(table: Table | None, date_order: str) -> list[Enrolment]:
     status = cells.texts(table.get("Status")).str.strip().str.split().str[0].str.casefold()
     next_send = table.column("Next send").datetimes(date_order)
     reasons = cells.texts(table.get("Exit reason"))
-    found = []
-    for row in table.index:
-        if not ids[row]:
-            continue
-        when = next_send[row]
-        step = steps[row]
-        when = None if pd.isna(when) else when.floor("s").to_pydatetime()
-        found.append(Enrolment(int(row), ids[row], deal_ids[row], sequences[row],
-                               int(step) if step == step else 0, status[row] or "", when,
-                               reasons[row]))  # fmt: skip
-    return found
+    # Plain lists, zipped: 10,000s of enrolments are read every cycle.
+    times = [None if pd.isna(t) else t for t in next_send.dt.floor("s").dt.to_pydatetime()]
+    columns = zip(table.index, ids, deal_ids, sequences, steps.fillna(0).astype(int), status,
+                  times, reasons, strict=True)  # fmt: skip
+    return [Enrolment(int(row), i, deal, sequence, step, state or "", when, reason)
+            for row, i, deal, sequence, step, state, when, reason in columns if i]  # fmt: skip
 
 
 @dataclass
@@ -193,7 +228,7 @@ class _Outcome:
 
 def _advance(
     enrolment: Enrolment,
-    deals: dict[str, DealState],
+    deals: _Deals,
     inputs: NurtureInputs,
     composer: Composer | None,
     room: int,
@@ -201,7 +236,7 @@ def _advance(
     """What becomes of one enrolment this cycle."""
     if enrolment.status in (FINISHED, EXITED):
         return _Outcome()
-    sequence = next((s for s in inputs.sequences if s.key == enrolment.sequence), None)
+    sequence = inputs.by_key.get(enrolment.sequence)
     deal = deals.get(enrolment.deal_id.casefold())
     ended = _why_it_ends(enrolment, sequence, deal, inputs)
     if ended:
@@ -215,7 +250,7 @@ def _advance(
         return _Outcome(problems=[Problem(where, f'"{enrolment.status}" is not a status '
                                           "sheetpipe knows; write active, paused or stopped",
                                           "warning")])  # fmt: skip
-    window, now = inputs.settings.window(), inputs.now
+    window, now = inputs.window, inputs.now
     due = enrolment.next_send
     if due is None:  # resumed (or its time cleared): the step goes at the next opening
         return _Outcome({"Next send": window.next_open(now).replace(second=0), "Exit reason": ""})
@@ -297,16 +332,9 @@ def _send_step(
     return _Outcome(values, mail)
 
 
-def _entering(
-    sequence: Sequence, deals: dict[str, DealState], inputs: NurtureInputs
-) -> list[DealState]:
+def _entering(sequence: Sequence, deals: _Deals, inputs: NurtureInputs) -> list[DealState]:
     """The deals in the sequence's stage that entered it lately and meet its condition."""
-    pipeline = cells.norm(sequence.pipeline)
-    mine = [
-        d for d in deals.values()
-        if cells.norm(d.pipeline.name) == pipeline and d.stage == sequence.stage
-        and inputs.now - d.entered <= ENROL_WITHIN
-    ]  # fmt: skip
+    mine = deals.entering(sequence, inputs.now - ENROL_WITHIN)
     if sequence.condition is None or not mine:
         return mine
     columns = mine[0].pipeline.columns
@@ -322,7 +350,7 @@ def _enrol(
     """A new Enrolments row: step 1 waits from the deal's entry into the stage."""
     fresh = Enrolment(0, new, deal.id, sequence.key, 0, ACTIVE, None, "")
     ends = _why_it_ends(fresh, sequence, deal, inputs)
-    first = inputs.settings.window().after(deal.entered, sequence.steps[0].wait)
+    first = inputs.window.after(deal.entered, sequence.steps[0].wait)
     return {
         "ID": new, "Deal ID": deal.id, "Deal": deal.pipeline.cells_of(deal.row).get("Deal", ""),
         "Email": deal.email, "Sequence": sequence.name, "Step": 0,
