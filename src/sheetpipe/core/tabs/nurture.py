@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
+from itertools import repeat
 
 import pandas as pd
 
@@ -37,6 +38,7 @@ from sheetpipe.core.sheet.table import Table
 from sheetpipe.core.tabs.outbox import (
     FAILED,
     NURTURE,
+    ONE_ADDRESS,
     QUEUED,
     SENT,
     Composer,
@@ -119,6 +121,8 @@ def plan_nurture(inputs: NurtureInputs, composer: Composer | None) -> Nurture:
     found = read_enrolments(inputs.enrolments, inputs.settings.date_order)
     result, writes, room = Nurture(), [], inputs.room
     for enrolment in found:
+        if _settled(enrolment, deals, inputs):
+            continue
         outcome = _advance(enrolment, deals, inputs, composer, room)
         room -= len(outcome.mail)
         result.outbox_rows += outcome.mail
@@ -128,12 +132,30 @@ def plan_nurture(inputs: NurtureInputs, composer: Composer | None) -> Nurture:
     result.changes = ChangeSet.merged(writes)
     known = {e.id for e in found}
     for sequence in inputs.sequences:
-        for deal in _entering(sequence, deals, inputs):
+        for deal in _entering(sequence, deals, inputs, known):
             new = enrolment_id(sequence, deal)
-            if new not in known:
-                known.add(new)
-                result.enrolment_rows.append(_enrol(new, sequence, deal, inputs))
+            known.add(new)
+            result.enrolment_rows.append(_enrol(new, sequence, deal, inputs))
     return result
+
+
+def _settled(enrolment: Enrolment, deals: _Deals, inputs: NurtureInputs) -> bool:
+    """Nothing to do for it this cycle: over, or active, not due, and still its deal's
+    (looked at without making the deal: most of 10,000s of enrolments are like that)."""
+    if enrolment.status in (FINISHED, EXITED):
+        return True
+    due = enrolment.next_send
+    if enrolment.status != ACTIVE or due is None or due <= inputs.now:
+        return False
+    sequence = inputs.by_key.get(enrolment.sequence)
+    facts = deals.facts(enrolment.deal_id)
+    if sequence is None or facts is None:
+        return False
+    stage, entry, mailable = facts
+    if stage != sequence.stage or not enrolment.id.endswith(f"#{entry}") or not mailable:
+        return False
+    last = inputs.mail_states.get(f"{enrolment.id}/{enrolment.step}", "") if enrolment.step else ""
+    return not last.casefold().startswith(FAILED)
 
 
 def enrolment_id(sequence: Sequence, deal: DealState) -> str:
@@ -149,35 +171,49 @@ class _Deals:
         wanted = {cells.norm(s.pipeline) for s in inputs.sequences}
         self.pipelines = [p for p in inputs.pipelines
                           if cells.norm(p.name) in wanted and not p.desired.empty]  # fmt: skip
+        self.suppressed = inputs.suppressed
         self.rows: dict[str, tuple[DealRows, int]] = {}
         self.columns: dict[str, dict[str, list]] = {}
         for pipeline in reversed(self.pipelines):  # the first pipeline's row wins
-            self.columns[pipeline.name] = _lists(pipeline)
-            ids = self.columns[pipeline.name]["ID"]
-            self.rows.update((i.casefold(), (pipeline, n)) for n, i in enumerate(ids) if i)
+            c = self.columns[pipeline.name] = _lists(pipeline)
+            places = zip(repeat(pipeline), range(len(c["key"])))
+            self.rows.update(zip(c["key"], places, strict=False))  # repeat() is endless
+        self.rows.pop("", None)
         self._made: dict[str, DealState] = {}
+
+    def facts(self, deal_id: str) -> tuple[str, int, bool] | None:
+        """(stage, entry, may be mailed) of a deal: what a quiet enrolment checks, without
+        making the deal."""
+        found = self.rows.get(deal_id.casefold())
+        if found is None:
+            return None
+        c, n = self.columns[found[0].name], found[1]
+        email = c["Email"][n]
+        mailable = not c["Do not email"][n] and email.casefold() not in self.suppressed
+        return c["stage"][n], c["Entry"][n], mailable and bool(ONE_ADDRESS.fullmatch(email))
 
     def get(self, deal_id: str) -> DealState | None:
         key = deal_id.casefold()
         if key not in self._made and key in self.rows:
             pipeline, n = self.rows[key]
-            c = self.columns[pipeline.name]
-            self._made[key] = DealState(
-                pipeline, c["row"][n], c["ID"][n], c["stage"][n],
-                c["Stage"][n].strip(), c["Entry"][n], c["Entered"][n], c["Email"][n],
-                c["Do not email"][n], c["Owner"][n])  # fmt: skip
+            self._made[key] = _state(pipeline, n, self.columns[pipeline.name])
         return self._made.get(key)
 
-    def entering(self, sequence: Sequence, since: datetime) -> list[DealState]:
-        """The deals of the sequence's pipeline in its stage that entered it since then."""
+    def entering(self, sequence: Sequence, since: datetime, known: set[str]) -> list[DealState]:
+        """The deals of the sequence's pipeline in its stage that entered it since then,
+        for an entry not `known` among the enrolments."""
         found = []
         for pipeline in self.pipelines:
             if cells.norm(pipeline.name) != cells.norm(sequence.pipeline):
                 continue
-            c = self.columns[pipeline.name]
-            found += [self.get(i) for i, stage, when in zip(c["ID"], c["stage"], c["Entered"],
-                                                            strict=True)
-                      if i and when >= since and stage == sequence.stage]  # fmt: skip
+            desired = pipeline.desired
+            ids = cells.texts(desired["ID"]).str.strip()
+            here = cells.texts(desired["Stage"]).str.strip().str.casefold() == sequence.stage
+            recent = here & (ids != "") & desired["Entered"].ge(pd.Timestamp(since))
+            prefix, tail = f"{slug(pipeline.name)}/", f"/nurture/{slug(sequence.name)}#"
+            found += [self.get(i) for i, entry in zip(ids[recent], desired["Entry"][recent],
+                                                      strict=True)
+                      if f"{prefix}{i}{tail}{entry}" not in known]  # fmt: skip
         return [d for d in found if d is not None]
 
 
@@ -187,18 +223,24 @@ def _lists(pipeline: DealRows) -> dict[str, list]:
     rows = desired.index
     stop = (table.column("Do not email").yeses()[rows] if table.has("Do not email")
             else pd.Series(False, index=rows))  # fmt: skip
-    entered = pd.to_datetime(desired["Entered"]).dt.floor("s")
     return {
-        "row": [int(r) for r in rows],
-        "ID": cells.texts(desired["ID"]).str.strip().tolist(),
-        "Stage": cells.texts(desired["Stage"]).tolist(),
+        "key": cells.texts(desired["ID"]).str.strip().str.casefold().tolist(),
         "stage": cells.texts(desired["Stage"]).str.strip().str.casefold().tolist(),  # norm
         "Entry": desired["Entry"].astype(int).tolist(),
-        "Entered": list(entered.dt.to_pydatetime()),
         "Email": cells.texts(table.get("Email")[rows]).str.strip().tolist(),
         "Do not email": stop.astype(bool).tolist(),
-        "Owner": cells.texts(desired["Owner"]).str.strip().tolist(),
     }
+
+
+def _state(pipeline: DealRows, n: int, c: dict[str, list]) -> DealState:
+    """The deal on the `n`th planned row, made when an enrolment or an entry needs it."""
+    desired = pipeline.desired
+    row = int(desired.index[n])
+    stage = cells.text(desired["Stage"].iloc[n]).strip()
+    entered = pd.Timestamp(desired["Entered"].iloc[n]).floor("s").to_pydatetime()
+    return DealState(pipeline, row, cells.text(desired["ID"].iloc[n]).strip(), c["stage"][n],
+                     stage, c["Entry"][n], entered, c["Email"][n], c["Do not email"][n],
+                     cells.text(desired["Owner"].iloc[n]).strip())  # fmt: skip
 
 
 def read_enrolments(table: Table | None, date_order: str) -> list[Enrolment]:
@@ -332,9 +374,12 @@ def _send_step(
     return _Outcome(values, mail)
 
 
-def _entering(sequence: Sequence, deals: _Deals, inputs: NurtureInputs) -> list[DealState]:
-    """The deals in the sequence's stage that entered it lately and meet its condition."""
-    mine = deals.entering(sequence, inputs.now - ENROL_WITHIN)
+def _entering(
+    sequence: Sequence, deals: _Deals, inputs: NurtureInputs, known: set[str]
+) -> list[DealState]:
+    """The deals in the sequence's stage that entered it lately, are not enrolled for
+    that entry yet and meet its condition."""
+    mine = deals.entering(sequence, inputs.now - ENROL_WITHIN, known)
     if sequence.condition is None or not mine:
         return mine
     columns = mine[0].pipeline.columns
