@@ -780,3 +780,49 @@ def test_from_the_web_form_to_a_customer_on_google(tmp_path, smtp, serve, emulat
     assert (customer["Deal"], customer["Stage"], customer["Owner"], customer["From deal"]) == (
         "Beta Ltd", "Onboarding", "Ana Ruiz", "D-0002")  # fmt: skip
     assert journal.waiting() == []
+
+
+def test_a_nurture_sequence_on_google_mails_the_lead_in_the_window_once_per_step(
+    tmp_path, smtp, emulator
+):
+    """The seed's sequence on a Google Sheet (the emulator): Enrolments' dates come back
+    as serial numbers, and the steps still go once each, on time."""
+    from sheetpipe.config import SmtpConfig
+    from sheetpipe.core.contract import Names
+    from sheetpipe.mail import Mailer
+
+    from . import google_helpers as gh
+
+    lead = {"Deal": "Beta Works", "Stage": "Discovery", "Owner": "Ana Ruiz",
+            "Email": "cara@beta.example", "Company": "Beta Works", "Source": "web form",
+            "Contact": "Cara"}  # fmt: skip
+    sheets = tabs([lead], settings={"Discount code": "SPRING15"})
+    sheets["Team"] = [["Name", "Email"], ["Ana Ruiz", "ana@sales.example"]]
+    sid = gh.spreadsheet(emulator, sheets)
+    backend = gh.backend(emulator, sid, gh.key_file(emulator, tmp_path))
+    names = Names(mail=True)
+    mailer = Mailer(SmtpConfig("127.0.0.1", smtp.port, "none", "Sales <pipeline@sales.example>"))
+
+    def cycle(at: datetime) -> None:
+        run_cycle(backend, names, at, side=SideInputs(mailer))
+
+    cycle(NOW)  # a Tuesday: enrolled, step 1 due Thursday
+    header, row = emulator.values(sid, "Enrolments")[:2]
+    enrolled = dict(zip(header, row, strict=False))
+    assert (enrolled["ID"], enrolled["Status"]) == ("deals/D-0001/nurture/new-web-lead#1", "active")
+    cycle(NOW + timedelta(days=1))
+    cycle(datetime(2026, 3, 12, 8, 55))  # due at 09:30: not yet
+    assert smtp.messages == []
+    cycle(datetime(2026, 3, 12, 9, 31))
+    cycle(datetime(2026, 3, 12, 9, 40))
+    [invitation] = smtp.messages
+    assert (invitation["To"], invitation["Subject"]) == ("cara@beta.example",
+                                                          "A demo for Beta Works?")  # fmt: skip
+    assert invitation["From"] == "Ana Ruiz <pipeline@sales.example>"
+    cycle(datetime(2026, 3, 14, 10))  # Saturday: the window is closed
+    cycle(datetime(2026, 3, 16, 9, 1))
+    cycle(datetime(2026, 3, 16, 9, 30))
+    assert [m["Subject"] for m in smtp.messages] == [
+        "A demo for Beta Works?", "Beta Works: 15 % off with SPRING15"]  # fmt: skip
+    header, row = emulator.values(sid, "Enrolments")[:2]
+    assert dict(zip(header, row, strict=False))["Status"] == "finished"
