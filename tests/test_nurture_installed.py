@@ -106,6 +106,11 @@ def test_the_seeds_nurture_workflow_through_the_installed_command(tmp_path, smtp
     assert sender == (cara_deal["Owner"], "pipeline@ourcompany.example")  # from the owner
     assert "Hi Cara Diaz," in invitation.get_content()
     assert invitation["Auto-Submitted"] is None  # a lead's answer is wanted
+    said = run(command, "explain", cara_deal["ID"], "--now", at(wednesday), cwd=demo)
+    friday = wednesday + timedelta(days=2)
+    assert (
+        f"Nurture: New web lead #1: active, step 1 sent, next send {friday:%Y-%m-%d %H:%M}" in said
+    )
     eve = enrolment(demo, "eve@echo-studio.example")
     assert (eve["Status"], eve["Exit reason"]) == (
         "exited", "eve@echo-studio.example is on Suppression")  # fmt: skip
@@ -114,7 +119,7 @@ def test_the_seeds_nurture_workflow_through_the_installed_command(tmp_path, smtp
     set_cells(demo, "Deals", lambda r: r["Email"] == "dan@delta-labs.example", "Stage",
               "Qualification")  # fmt: skip
     set_cells(demo, "Settings", lambda r: r["Setting"] == "Discount code", "Value", "SPRING15")
-    friday = wednesday + timedelta(days=2, minutes=5)
+    friday += timedelta(minutes=5)
     run(command, "sync", "--now", at(friday), cwd=demo)
     second = mails_to_leads(inbox)
     assert [m["Subject"] for m in second["cara@beta-works.example"]] == [

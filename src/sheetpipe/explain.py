@@ -35,6 +35,7 @@ class Explanation:
     why: str
     came_in: tuple[str, ...] = ()  # the intake rows that made or reached it
     emails: tuple[str, ...] = ()  # the Outbox rows of its alerts, and those a sync would queue
+    nurture: tuple[str, ...] = ()  # its enrolments in sequences, as a sync would leave them
 
     def lines(self) -> list[str]:
         head = f"{self.deal_id} {self.deal} ({self.pipeline} row {self.row}, {self.stage})"
@@ -44,7 +45,9 @@ class Explanation:
         health = f"Health: {self.health}" + (f": {self.why}" if self.why else "")
         came = [f"Came in: {line}" for line in self.came_in]
         mails = [f"E-mail: {line}" for line in self.emails]
-        return [head, *rules, f"  = {self._sum()} → {self.lead_status}", health, *came, *mails]
+        nurture = [f"Nurture: {line}" for line in self.nurture]
+        return [head, *rules, f"  = {self._sum()} → {self.lead_status}", health, *came, *mails,
+                *nurture]  # fmt: skip
 
     def _sum(self) -> str:
         if self.clamped_to is None:
@@ -80,6 +83,7 @@ def explain_deal(plan: Plan, deal_id: str) -> Explanation:
             why=cells.text(deal["Why"]),
             came_in=tuple(plan.origins.get(cells.text(deal["ID"]).casefold(), ())),
             emails=tuple(plan.mails.get(cells.text(deal["ID"]).casefold(), ())),
+            nurture=tuple(plan.enrolments.get(cells.text(deal["ID"]).casefold(), ())),
         )
     tabs = ", ".join(p.name for p in plan.pipelines)
     raise UnknownDeal(f"no deal has the ID {deal_id}; the IDs are in the ID column of {tabs}.")

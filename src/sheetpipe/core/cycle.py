@@ -93,6 +93,7 @@ class Plan:
     mail_queued: int = 0  # Outbox rows this cycle queues
     mail_waiting: int = 0  # queued rows once this cycle is applied, for delivery to send
     mails: dict[str, list[str]] = field(default_factory=dict)  # deal ID → its e-mails, in words
+    enrolments: dict[str, list[str]] = field(default_factory=dict)  # deal ID → nurture, in words
     carried: Carried | None = None  # for the next cycle, when this one's steps were idle
 
     @property
@@ -170,7 +171,7 @@ def plan_cycle(
         ChangeSet.merged([changes, widths]), problems, inputs.settings, inputs.rules,
         pipelines.planned(), inputs.now, logs.tasks_added, logs.history_added,
         statuses.origins, alerts.queued + len(nurture.outbox_rows),
-        alerts.waiting + len(nurture.outbox_rows), alerts.mails,
+        alerts.waiting + len(nurture.outbox_rows), alerts.mails, nurture.by_deal,
         Carried(snapshot, names, inputs, pipelines, today) if idle else None,
     )  # fmt: skip
 

@@ -89,6 +89,7 @@ class Nurture(Found):
 
     outbox_rows: list[dict[str, object]] = field(default_factory=list)
     enrolment_rows: list[dict[str, object]] = field(default_factory=list)
+    by_deal: dict[str, list[str]] = field(default_factory=dict)  # for `explain`
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def plan_nurture(inputs: NurtureInputs, composer: Composer | None) -> Nurture:
         return Nurture()
     deals = _Deals(inputs)
     found = read_enrolments(inputs.enrolments, inputs.settings.date_order)
-    result, writes, room = Nurture(), [], inputs.room
+    result, writes, room, changed = Nurture(), [], inputs.room, {}
     for enrolment in found:
         if _settled(enrolment, deals, inputs):
             continue
@@ -129,6 +130,7 @@ def plan_nurture(inputs: NurtureInputs, composer: Composer | None) -> Nurture:
         result.problems += outcome.problems
         if outcome.values:
             writes.append(_write(inputs.enrolments, enrolment, outcome.values))
+            changed[enrolment.id] = outcome.values
     result.changes = ChangeSet.merged(writes)
     known = {e.id for e in found}
     for sequence in inputs.sequences:
@@ -136,6 +138,8 @@ def plan_nurture(inputs: NurtureInputs, composer: Composer | None) -> Nurture:
             new = enrolment_id(sequence, deal)
             known.add(new)
             result.enrolment_rows.append(_enrol(new, sequence, deal, inputs))
+    names = {key: s.name for key, s in inputs.by_key.items()}
+    result.by_deal = by_deal(found, result.enrolment_rows, changed, names)
     return result
 
 
@@ -156,6 +160,26 @@ def _settled(enrolment: Enrolment, deals: _Deals, inputs: NurtureInputs) -> bool
         return False
     last = inputs.mail_states.get(f"{enrolment.id}/{enrolment.step}", "") if enrolment.step else ""
     return not last.casefold().startswith(FAILED)
+
+
+def by_deal(enrolments: list[Enrolment], new: list[dict[str, object]],
+            changed: dict[str, dict[str, object]], names: dict[str, str],
+            ) -> dict[str, list[str]]:  # fmt: skip
+    """Deal ID (case-folded) → its enrolments in words, as this cycle leaves them (for
+    `explain`): "New web lead #1: active, step 1 sent, next send 2026-12-07 09:00"."""
+    rows = [{"ID": e.id, "Deal ID": e.deal_id, "Sequence": names.get(e.sequence, e.sequence),
+             "Step": e.step, "Status": e.status, "Next send": e.next_send,
+             "Exit reason": e.reason, **changed.get(e.id, {})} for e in enrolments]  # fmt: skip
+    found: dict[str, list[str]] = {}
+    for row in [*rows, *new]:
+        entry = str(row["ID"]).rpartition("#")[2]
+        said = f"{row['Sequence']} #{entry}: {row['Status']}, step {row['Step']} sent"
+        if row.get("Next send"):
+            said += f", next send {row['Next send']:%Y-%m-%d %H:%M}"
+        if row.get("Exit reason"):
+            said += f" ({row['Exit reason']})"
+        found.setdefault(str(row["Deal ID"]).casefold(), []).append(said)
+    return found
 
 
 def enrolment_id(sequence: Sequence, deal: DealState) -> str:
