@@ -6,10 +6,16 @@ address on Suppression is never mailed. Real SMTP on loopback; time driven by --
 from __future__ import annotations
 
 import re
+import socket
+import subprocess
+import sys
+import time
 from datetime import date, datetime, timedelta
-from email.utils import parseaddr
+from email.message import EmailMessage
+from email.utils import make_msgid, parseaddr
 from pathlib import Path
 
+import pytest
 import requests
 
 from .helpers import free_port, serving
@@ -133,3 +139,139 @@ def test_the_seeds_nurture_workflow_through_the_installed_command(tmp_path, smtp
     assert sum(map(len, mails_to_leads(inbox).values())) == 3  # never more
     sent = [o for o in sheet(demo, "Outbox") if o["Kind"] == "nurture" and o["To"] in LEADS]
     assert sorted(o["Status"] for o in sent) == ["sent"] * 3
+
+
+# ---- replies, read over IMAP ----------------------------------------------------------
+
+IMAP_USER, IMAP_PASSWORD = "pipeline@ourcompany.example", "imap-s3cret"
+
+
+@pytest.fixture
+def imap():
+    """A real IMAP server on loopback (pymap, its in-memory mailbox): yields its port."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("pymap")), "--host", "127.0.0.1", "--port",
+         str(port), "--no-tls", "dict", "--demo-user", IMAP_USER, "--demo-password",
+         IMAP_PASSWORD], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert server.poll() is None, server.stderr.read()
+            assert time.monotonic() < deadline, "pymap did not answer in 30 s"
+            time.sleep(0.1)
+    yield port
+    server.terminate()
+    server.wait(10)
+
+
+def deliver(port: int, message: EmailMessage | bytes) -> None:
+    """A message reaching the team's mailbox."""
+    from imap_tools import MailBoxUnencrypted
+
+    with MailBoxUnencrypted("127.0.0.1", port).login(IMAP_USER, IMAP_PASSWORD) as box:
+        box.append(bytes(message), "INBOX", flag_set=[])
+
+
+def unseen(port: int) -> int:
+    from imap_tools import MailBoxUnencrypted
+
+    with MailBoxUnencrypted("127.0.0.1", port).login(IMAP_USER, IMAP_PASSWORD) as box:
+        return box.folder.status("INBOX")["UNSEEN"]
+
+
+def reply(to: EmailMessage, sender: str, text: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"] = sender, to["From"]
+    message["Subject"], message["Message-ID"] = f"Re: {to['Subject']}", make_msgid()
+    message["In-Reply-To"] = message["References"] = to["Message-ID"]
+    message.set_content(f"{text}\n\nOn Wed, someone wrote:\n> {to.get_content()[:40]}")
+    return message
+
+
+def bounce(address: str) -> bytes:
+    """An RFC 3464 delivery status notification for `address`, as a mail server writes it."""
+    return (
+        "From: MAILER-DAEMON@mx.example\r\nTo: " + IMAP_USER + "\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: " + make_msgid() + "\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--b1\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example\r\n\r\n"
+        f"Final-Recipient: rfc822; {address}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n\r\n--b1--\r\n"
+    ).encode()
+
+
+def out_of_office(sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"] = sender, IMAP_USER
+    message["Subject"], message["Message-ID"] = "Out of office", make_msgid()
+    message["Auto-Submitted"] = "auto-replied"
+    message.set_content("I am away until Monday.")
+    return message
+
+
+def test_replies_read_over_imap_end_the_sequence_as_the_seed_says(tmp_path, smtp, imap):  # noqa: F811
+    inbox, smtp_port = smtp
+    command = installed_command()
+    run(command, "demo", "demo", cwd=tmp_path)
+    demo = tmp_path / "demo"
+    web_port = free_port()
+    (demo / "imap-password").write_text(IMAP_PASSWORD)
+    with (demo / "sheetpipe.toml").open("a", encoding="utf-8") as config:
+        config.write(
+            f'\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\n'
+            'sender = "Sales pipeline <pipeline@ourcompany.example>"\n'
+            f'\n[serve]\ntab = "Web leads"\njournal = "journal.sqlite"\nport = {web_port}\n'
+            f'min_seconds = 0\n\n[imap]\nhost = "127.0.0.1"\nport = {imap}\nsecurity = "none"\n'
+            f'user = "{IMAP_USER}"\npassword_file = "imap-password"\n'
+        )
+    submit_leads(command, demo, web_port)
+    monday = next_monday()
+    run(command, "sync", "--now", at(monday), cwd=demo)
+    set_cells(demo, "Settings", lambda r: r["Setting"] == "Discount code", "Value", "SPRING15")
+    wednesday = monday + timedelta(days=2, minutes=5)
+    run(command, "sync", "--now", at(wednesday), cwd=demo)
+    invitations = {to: mails[0] for to, mails in mails_to_leads(inbox).items()}
+    assert len(invitations) == 3
+    deliver(imap, reply(invitations["cara@beta-works.example"], "Cara Diaz <cara@beta-works.example>",
+                        "Sounds good, Tuesday?"))  # fmt: skip
+    deliver(imap, bounce("dan@delta-labs.example"))
+    deliver(imap, out_of_office("eve@echo-studio.example"))
+    thursday = wednesday + timedelta(days=1)
+    run(command, "sync", "--now", at(thursday), cwd=demo)
+    run(command, "sync", "--now", at(thursday + timedelta(minutes=5)), cwd=demo)  # nothing new
+
+    replies = sheet(demo, "Replies")
+    assert [(r["From"], r["Kind"]) for r in replies] == [
+        ("cara@beta-works.example", "reply"), ("mailer-daemon@mx.example", "bounce"),
+        ("eve@echo-studio.example", "auto-reply")]  # fmt: skip
+    assert replies[0]["First lines"] == "Sounds good, Tuesday?"  # the quote left out
+    assert all(r["Acted"] for r in replies)
+    assert unseen(imap) == 3  # read, never marked read
+    cara = enrolment(demo, "cara@beta-works.example")
+    assert (cara["Status"], cara["Exit reason"]) == (
+        "exited", f'replied {thursday:%Y-%m-%d}: "Sounds good, Tuesday?"')  # fmt: skip
+    deal = next(d for d in sheet(demo, "Deals") if d["Email"] == "cara@beta-works.example")
+    assert deal["Stage"] == "Qualification"  # the sequence says: task and next stage
+    *_, moved = [h for h in sheet(demo, "History") if h["Deal ID"] == deal["ID"]]
+    assert (moved["To stage"], moved["By"]) == ("Qualification", "sheetpipe (replied to nurture)")
+    [task] = [t for t in sheet(demo, "Tasks") if t["Kind"] == "reply"]
+    assert (task["Owner"], task["Deal ID"]) == (deal["Owner"], deal["ID"])
+    assert "Sounds good, Tuesday?" in task["Task"]
+    dan = enrolment(demo, "dan@delta-labs.example")
+    assert dan["Status"] == "exited" and dan["Exit reason"].startswith("bounced: 5.1.1")
+    assert [s["Email"] for s in sheet(demo, "Suppression")] == ["dan@delta-labs.example"]
+    assert enrolment(demo, "eve@echo-studio.example")["Status"] == "active"
+
+    friday = wednesday + timedelta(days=2, minutes=5)
+    run(command, "sync", "--now", at(friday), cwd=demo)
+    second = {to: [m["Subject"] for m in mails] for to, mails in mails_to_leads(inbox).items()}
+    assert len(second["cara@beta-works.example"]) == 1  # replied: no discount
+    assert len(second["dan@delta-labs.example"]) == 1  # bounced
+    assert second["eve@echo-studio.example"][-1] == "Echo Studio: 15 % off with SPRING15"

@@ -54,6 +54,29 @@ class SmtpConfig:
         return f"SMTP {self.host}:{self.port}"
 
 
+IMAP_KEYS = ("host", "port", "security", "user", "password_env", "password_file", "folder",
+             "timeout")  # fmt: skip
+IMAP_SECURITY = {"ssl": 993, "starttls": 143, "none": 143}
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    """[imap]: the mailbox the leads' replies reach, read (never marked read) each cycle.
+    The password is read when connecting, from an environment variable or a file."""
+
+    host: str
+    port: int
+    security: str  # ssl, starttls or none
+    user: str
+    password_env: str = ""
+    password_file: Path | None = None
+    folder: str = "INBOX"
+    timeout: float = 30
+
+    def describe(self) -> str:
+        return f"IMAP {self.user}@{self.host}:{self.port}"
+
+
 SERVE_KEYS = ("tab", "journal", "host", "port", "min_seconds", "per_minute", "title",
               "trusted_proxies", "webhook_secret_env", "webhook_secret_file")  # fmt: skip
 
@@ -90,6 +113,7 @@ class Config:
     names: Names = field(default_factory=Names)
     smtp: SmtpConfig | None = None
     serve: ServeConfig | None = None
+    imap: ImapConfig | None = None
 
     @property
     def workbook(self) -> Path:
@@ -189,7 +213,7 @@ def load_config(path: str | Path) -> Config:
     return parse_config(data, path)
 
 
-SECTIONS = ("sheet", "tabs", "columns", "daemon", "intake", "smtp", "serve")
+SECTIONS = ("sheet", "tabs", "columns", "daemon", "intake", "smtp", "serve", "imap")
 
 
 def parse_config(data: dict, path: Path) -> Config:
@@ -207,6 +231,7 @@ def parse_config(data: dict, path: Path) -> Config:
     )
     smtp = parse_smtp(data["smtp"], path.parent, problems) if "smtp" in data else None
     names_kwargs["mail"] = smtp is not None
+    imap = parse_imap(data["imap"], path.parent, problems) if "imap" in data else None
     serve = None
     if "serve" in data:
         intakes = tuple(i.tab for i in names_kwargs["intakes"])
@@ -230,6 +255,7 @@ def parse_config(data: dict, path: Path) -> Config:
         names=Names(**names_kwargs),
         smtp=smtp,
         serve=serve,
+        imap=imap,
     )
 
 
@@ -417,6 +443,39 @@ def parse_smtp(raw: object, folder: Path, problems: list[str]) -> SmtpConfig | N
     return SmtpConfig(text["host"], port, security, text["sender"], user,
                       text.get("password_env", ""), path("password_file"), path("templates"),
                       path("ca_file"), seconds)  # fmt: skip
+
+
+def parse_imap(raw: object, folder: Path, problems: list[str]) -> ImapConfig | None:
+    """[imap], every key checked; None when it is unusable (its problems listed)."""
+    if not isinstance(raw, dict):
+        problems.append('[imap] must be a table of keys, e.g. host = "imap.example.com"')
+        return None
+    before = len(problems)
+    problems += unknown_keys("[imap] ", raw, IMAP_KEYS)
+    text = {k: raw[k].strip() for k in IMAP_KEYS if isinstance(raw.get(k), str)}
+    for key, example in (("host", "imap.example.com"), ("user", "pipeline@example.com")):
+        if not text.get(key):
+            problems.append(f'[imap] {key} is missing, e.g. {key} = "{example}"')
+    security = text.get("security", "ssl").lower()
+    if security not in IMAP_SECURITY:
+        problems.append(f'[imap] security = "{security}" must be ssl, starttls or none')
+        security = "ssl"
+    port = raw.get("port", IMAP_SECURITY[security])
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        problems.append(f"[imap] port = {port!r} must be a port number, e.g. 993")
+        port = IMAP_SECURITY[security]
+    if "password" in raw or not (text.get("password_env") or text.get("password_file")):
+        problems.append('[imap] its password goes in an environment variable or a file, never '
+                        'in sheetpipe.toml: password_env = "SHEETPIPE_IMAP_PASSWORD" or '
+                        'password_file = "imap-password"')  # fmt: skip
+    if security == "none" and text.get("host", "") not in LOOPBACK:
+        problems.append('[imap] security = "none" would send the password unencrypted; use '
+                        '"ssl" or "starttls"')  # fmt: skip
+    if len(problems) > before:
+        return None
+    secret = (folder / text["password_file"]).resolve() if text.get("password_file") else None
+    return ImapConfig(text["host"], port, security, text["user"], text.get("password_env", ""),
+                      secret, text.get("folder", "INBOX"))  # fmt: skip
 
 
 def _address(sender: str) -> bool:

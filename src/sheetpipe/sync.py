@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sheetpipe.config import Config
     from sheetpipe.core.tabs.outbox import Composer
     from sheetpipe.mail import Delivery, Mailer
+    from sheetpipe.mail.imap import ReplyReader
     from sheetpipe.web.journal import Inbox
 
 log = logging.getLogger("sheetpipe")
@@ -78,13 +79,18 @@ class SideInputs:
 
     mailer: Mailer | None = None
     inbox: Inbox | None = None
+    replies: ReplyReader | None = None  # [imap]
 
     def before(self, backend: Backend, names: Names, dry_run: bool) -> list[Problem]:
-        """Fates an earlier delivery could not write, then the web form's submissions;
-        what goes wrong here is a problem on Status, and the cycle goes on."""
+        """Fates an earlier delivery could not write, the web form's submissions, then
+        the new replies in the mailbox; what goes wrong here is a problem on Status, and
+        the cycle goes on."""
         if self.mailer is not None and not dry_run:
             self.mailer.settle(backend, names)
-        return _move_submissions(self.inbox, backend, names, dry_run)
+        problems = _move_submissions(self.inbox, backend, names, dry_run)
+        if self.replies is not None and not dry_run:
+            problems += self.replies.take(backend, names)
+        return problems
 
     def composer(self, backend: Backend) -> Composer | None:
         return self.mailer.composer(backend) if self.mailer is not None else None
@@ -102,9 +108,11 @@ class SideInputs:
 def open_side_inputs(config: Config) -> SideInputs:
     """The side inputs sheetpipe.toml asks for."""
     from sheetpipe.mail import open_mailer
+    from sheetpipe.mail.imap import ReplyReader
     from sheetpipe.web.journal import open_inbox
 
-    return SideInputs(open_mailer(config), open_inbox(config))
+    replies = ReplyReader(config.imap) if config.imap is not None else None
+    return SideInputs(open_mailer(config), open_inbox(config), replies)
 
 
 def run_cycle(

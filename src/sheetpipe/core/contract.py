@@ -30,6 +30,9 @@ OUTBOX_COLUMNS = ("ID", "To", "Subject", "Kind", "Status", "Message-ID", "Queued
 ENROLMENTS_COLUMNS = ("ID", "Deal ID", "Deal", "Email", "Sequence", "Step", "Status",
                       "Next send", "Exit reason", "Enrolled", "Last sent")  # fmt: skip
 SUPPRESSION_COLUMNS = ("Email", "Reason", "When", "Source")
+# Messages read over IMAP ([imap], sheetpipe/mail/imap.py), each acted on once (Acted).
+REPLIES_COLUMNS = ("Received", "From", "Subject", "Kind", "First lines", "Message-ID",
+                   "Refers to", "Bounced", "Mailbox", "UID", "Acted")  # fmt: skip
 HEALTH_VALUES = ("Hot", "OK", "At risk", "Stalled", "Dead", "Won", "Lost")
 LEAD_STATUSES = ("Cold", "MQL", "SQL", "Nurture")
 DAEMON = "sheetpipe"
@@ -88,6 +91,7 @@ class Names:
     sequence_steps: str = "Sequence steps"
     enrolments: str = "Enrolments"
     suppression: str = "Suppression"
+    replies: str = "Replies"
     columns: Mapping[str, str] = field(default_factory=dict)  # contract name → name in sheet
     intakes: tuple[IntakeTab, ...] = ()
     mail: bool = False  # sheetpipe.toml has [smtp]: alerts are queued in Outbox and sent
@@ -100,7 +104,7 @@ class Names:
         own = (self.weights, self.stages, self.settings, self.team, self.tasks,
                self.history, self.status, self.lists, self.today)  # fmt: skip
         own += (self.outbox, self.sequences, self.sequence_steps, self.enrolments,
-                self.suppression) if self.mail else ()  # fmt: skip
+                self.suppression, self.replies) if self.mail else ()  # fmt: skip
         intakes = (i.tab for i in self.intakes)
         return tuple(dict.fromkeys((*self.pipelines, *own, *intakes)))
 

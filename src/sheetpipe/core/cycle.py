@@ -30,6 +30,7 @@ from sheetpipe.core.contract import (
     ENROLMENTS_COLUMNS,
     HISTORY_COLUMNS,
     OUTBOX_COLUMNS,
+    SUPPRESSION_COLUMNS,
     TASKS_COLUMNS,
     Names,
 )
@@ -151,7 +152,9 @@ def plan_cycle(
     alerts = plan_alerts(snapshot, inputs, pipelines, statuses.new_leads, tasks, composer)
     nurture = plan_sequences(snapshot, inputs, pipelines, alerts.room, composer)
     mail = plan_outbox(snapshot, inputs, [*alerts.rows, *nurture.outbox_rows])
-    logs = plan_logs(snapshot, inputs, lists, pipelines.history_rows(), tasks)
+    tasks = unique_tasks([*tasks, *nurture.task_rows])  # the replies' follow-ups too
+    logs = plan_logs(snapshot, inputs, lists, [*pipelines.history_rows(), *nurture.history_rows],
+                     tasks)  # fmt: skip
     # Reused pipelines add no tasks, and intake added none: Today is the one carried.
     today = carried.today if carried else today_tab(snapshot, names, pipelines.tables(),
                                                     inputs.tasks, tasks, inputs.now)  # fmt: skip
@@ -466,9 +469,14 @@ def plan_sequences(
                for r, table in pipelines.tables()]  # fmt: skip
     found = plan_nurture(NurtureInputs(
         sequences, planned, table_of(snapshot, names.enrolments), suppressed, team, settings,
-        inputs.now, room, states), composer)  # fmt: skip
-    appended = appended_rows(snapshot, names.enrolments, inputs.changes, ENROLMENTS_COLUMNS,
-                             found.enrolment_rows)  # fmt: skip
+        inputs.now, room, states, table_of(snapshot, names.replies), inputs.stages,
+        outbox.message_ids(table_of(snapshot, names.outbox))), composer)  # fmt: skip
+    appended = [
+        *appended_rows(snapshot, names.enrolments, inputs.changes, ENROLMENTS_COLUMNS,
+                       found.enrolment_rows),
+        *appended_rows(snapshot, names.suppression, inputs.changes, SUPPRESSION_COLUMNS,
+                       found.suppression_rows),
+    ]  # fmt: skip
     changes = ChangeSet.merged([found.changes, ChangeSet(appends=appended)])
     return replace(found, changes=changes, problems=[*problems, *found.problems])
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
-from sheetpipe.config import SmtpConfig
+from sheetpipe.config import ImapConfig, SmtpConfig
 from sheetpipe.core.tabs import outbox
 from sheetpipe.core.tabs.outbox import Outgoing
 from sheetpipe.errors import SheetpipeError
@@ -94,7 +94,7 @@ class Postman:
                             f"with {', '.join(sorted(LOGIN_METHODS))}): ask its administrator "
                             "for one of those")  # fmt: skip
         try:
-            smtp.login(config.user, _password(config))
+            smtp.login(config.user, password(config))
         except smtplib.SMTPNotSupportedError:  # AUTH is not among the EHLO's extensions
             over = {"none": "unencrypted", "starttls": "after STARTTLS", "ssl": "over TLS"}
             hint = ('; if it offers one only over TLS, use security = "starttls" or "ssl"'
@@ -191,12 +191,13 @@ def _refused(code: int, said: bytes | str) -> Fate:
     return Fate(f"{outbox.FAILED}: {code} {words}")
 
 
-def _password(config: SmtpConfig) -> str:
+def password(config: SmtpConfig | ImapConfig, section: str = "smtp") -> str:
+    """The password of [smtp] or [imap], from its environment variable or its file."""
     if config.password_env:
         value = os.environ.get(config.password_env)
         if value is None:
-            raise MailError(f"{config.describe()}: the environment variable "
-                            f"{config.password_env} ([smtp] password_env) is not set")  # fmt: skip
+            where = f"{config.password_env} ([{section}] password_env)"
+            raise MailError(f"{config.describe()}: the environment variable {where} is not set")
         return value
     assert config.password_file is not None  # config.py requires one of the two
     try:

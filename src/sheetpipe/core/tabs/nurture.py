@@ -31,6 +31,7 @@ from sheetpipe.core.deals.scoring import matches
 from sheetpipe.core.deals.tasks import slug
 from sheetpipe.core.inputs.sequences import Sequence
 from sheetpipe.core.inputs.settings import Settings
+from sheetpipe.core.inputs.stages import Stages
 from sheetpipe.core.inputs.team import Member
 from sheetpipe.core.inputs.window import SendWindow
 from sheetpipe.core.sheet import cells
@@ -46,6 +47,7 @@ from sheetpipe.core.tabs.outbox import (
     MailProblem,
     address_problem,
 )
+from sheetpipe.core.tabs.replies import Acts, Enrolled, act, read_replies
 from sheetpipe.model import ChangeSet, ColumnWrite, Found, Problem
 
 ACTIVE, PAUSED, FINISHED, EXITED = "active", "paused", "finished", "exited"
@@ -65,6 +67,7 @@ class Enrolment:
     status: str  # its first word, case-folded
     next_send: datetime | None
     reason: str
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,10 @@ class Nurture(Found):
 
     outbox_rows: list[dict[str, object]] = field(default_factory=list)
     enrolment_rows: list[dict[str, object]] = field(default_factory=list)
+    # What the leads' replies call for (core/tabs/replies.py)
+    task_rows: list[dict[str, object]] = field(default_factory=list)
+    history_rows: list[dict[str, object]] = field(default_factory=list)
+    suppression_rows: list[dict[str, object]] = field(default_factory=list)
     by_deal: dict[str, list[str]] = field(default_factory=dict)  # for `explain`
 
 
@@ -103,6 +110,9 @@ class NurtureInputs:
     now: datetime  # sheet-local
     room: int  # e-mails today's cap still allows once the alerts are counted
     mail_states: Mapping[str, str]  # Outbox ID → its Status as written
+    replies: Table | None = None  # the Replies tab ([imap])
+    stages: Stages = field(default_factory=Stages)
+    sent: Mapping[str, str] = field(default_factory=dict)  # Outbox Message-ID → its ID
 
     @cached_property
     def by_key(self) -> dict[str, Sequence]:
@@ -121,7 +131,13 @@ def plan_nurture(inputs: NurtureInputs, composer: Composer | None) -> Nurture:
     deals = _Deals(inputs)
     found = read_enrolments(inputs.enrolments, inputs.settings.date_order)
     result, writes, room, changed = Nurture(), [], inputs.room, {}
+    acts = _answers(found, deals, inputs)
     for enrolment in found:
+        if enrolment.id in acts.exits and enrolment.status not in (FINISHED, EXITED):
+            ended = {"Status": EXITED, "Next send": None, "Exit reason": acts.exits[enrolment.id]}
+            writes.append(_write(inputs.enrolments, enrolment, ended))
+            changed[enrolment.id] = ended
+            continue
         if _settled(enrolment, deals, inputs):
             continue
         outcome = _advance(enrolment, deals, inputs, composer, room)
@@ -131,7 +147,9 @@ def plan_nurture(inputs: NurtureInputs, composer: Composer | None) -> Nurture:
         if outcome.values:
             writes.append(_write(inputs.enrolments, enrolment, outcome.values))
             changed[enrolment.id] = outcome.values
-    result.changes = ChangeSet.merged(writes)
+    result.changes = ChangeSet.merged([*writes, acts.changes])
+    result.task_rows, result.history_rows = acts.tasks, acts.history
+    result.suppression_rows = acts.suppress
     known = {e.id for e in found}
     for sequence in inputs.sequences:
         for deal in _entering(sequence, deals, inputs, known):
@@ -141,6 +159,26 @@ def plan_nurture(inputs: NurtureInputs, composer: Composer | None) -> Nurture:
     names = {key: s.name for key, s in inputs.by_key.items()}
     result.by_deal = by_deal(found, result.enrolment_rows, changed, names)
     return result
+
+
+def _answers(found: list[Enrolment], deals: _Deals, inputs: NurtureInputs) -> Acts:
+    """What the replies recorded since the last cycle do (nothing without [imap])."""
+    replies = read_replies(inputs.replies, inputs.settings.date_order)
+    if inputs.replies is None or not replies:
+        return Acts()
+    enrolled = [Enrolled(e.id, e.email, sequence, deal) for e in found
+                if e.status in (ACTIVE, PAUSED, "")
+                and (sequence := inputs.by_key.get(e.sequence)) is not None
+                and (deal := deals.get(e.deal_id)) is not None]  # fmt: skip
+    return act(replies, inputs.replies, enrolled, inputs.sent, inputs.stages, inputs.now,
+               _stage_write)  # fmt: skip
+
+
+def _stage_write(deal: DealState, stage: str) -> ColumnWrite | None:
+    """The deal's Stage cell set to `stage` (None when its tab has no Stage column)."""
+    table = deal.pipeline.table
+    col = table.cols.get(cells.norm("Stage"))
+    return ColumnWrite(table.name, col, "Stage", [deal.row], [stage]) if col else None
 
 
 def _settled(enrolment: Enrolment, deals: _Deals, inputs: NurtureInputs) -> bool:
@@ -277,12 +315,13 @@ def read_enrolments(table: Table | None, date_order: str) -> list[Enrolment]:
     status = cells.texts(table.get("Status")).str.strip().str.split().str[0].str.casefold()
     next_send = table.column("Next send").datetimes(date_order)
     reasons = cells.texts(table.get("Exit reason"))
+    emails = cells.texts(table.get("Email")).str.strip()
     # Plain lists, zipped: 10,000s of enrolments are read every cycle.
     times = [None if pd.isna(t) else t for t in next_send.dt.floor("s").dt.to_pydatetime()]
     columns = zip(table.index, ids, deal_ids, sequences, steps.fillna(0).astype(int), status,
-                  times, reasons, strict=True)  # fmt: skip
-    return [Enrolment(int(row), i, deal, sequence, step, state or "", when, reason)
-            for row, i, deal, sequence, step, state, when, reason in columns if i]  # fmt: skip
+                  times, reasons, emails, strict=True)  # fmt: skip
+    return [Enrolment(int(row), i, deal, seq, step, state or "", when, why, email)
+            for row, i, deal, seq, step, state, when, why, email in columns if i]  # fmt: skip
 
 
 @dataclass

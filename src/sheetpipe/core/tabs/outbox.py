@@ -480,6 +480,15 @@ def fates(
     return changes
 
 
+def message_ids(outbox: Table | None) -> dict[str, str]:
+    """Each e-mail's Message-ID → its ID (a reply refers to the one it answers)."""
+    if outbox is None:
+        return {}
+    found = zip(cells.texts(outbox.get("Message-ID")).str.strip(), outbox.column("ID").stripped(),
+                strict=True)  # fmt: skip
+    return {message_id: mail_id for message_id, mail_id in found if message_id}
+
+
 def statuses(outbox: Table | None) -> dict[str, str]:
     """Each e-mail's Status as written, by its ID (the first row of an ID)."""
     if outbox is None:
