@@ -401,14 +401,7 @@ def parse_smtp(raw: object, folder: Path, problems: list[str]) -> SmtpConfig | N
     for key in ("host", "sender"):
         if not text.get(key):
             problems.append(f'[smtp] {key} is missing, e.g. {key} = "{SMTP_EXAMPLES[key]}"')
-    security = text.get("security", "starttls").lower()
-    if security not in SECURITY:
-        problems.append(f'[smtp] security = "{security}" must be starttls, ssl or none')
-        security = "starttls"
-    port = raw.get("port", SECURITY[security])
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
-        problems.append(f"[smtp] port = {port!r} must be a port number, e.g. 587")
-        port = SECURITY[security]
+    security, port = _security_and_port("smtp", raw, SECURITY, problems)
     seconds = SmtpConfig.timeout
     timeout = raw.get("timeout", f"{seconds:g}s")
     try:
@@ -456,14 +449,7 @@ def parse_imap(raw: object, folder: Path, problems: list[str]) -> ImapConfig | N
     for key, example in (("host", "imap.example.com"), ("user", "pipeline@example.com")):
         if not text.get(key):
             problems.append(f'[imap] {key} is missing, e.g. {key} = "{example}"')
-    security = text.get("security", "ssl").lower()
-    if security not in IMAP_SECURITY:
-        problems.append(f'[imap] security = "{security}" must be ssl, starttls or none')
-        security = "ssl"
-    port = raw.get("port", IMAP_SECURITY[security])
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
-        problems.append(f"[imap] port = {port!r} must be a port number, e.g. 993")
-        port = IMAP_SECURITY[security]
+    security, port = _security_and_port("imap", raw, IMAP_SECURITY, problems)
     if "password" in raw or not (text.get("password_env") or text.get("password_file")):
         problems.append('[imap] its password goes in an environment variable or a file, never '
                         'in sheetpipe.toml: password_env = "SHEETPIPE_IMAP_PASSWORD" or '
@@ -476,6 +462,25 @@ def parse_imap(raw: object, folder: Path, problems: list[str]) -> ImapConfig | N
     secret = (folder / text["password_file"]).resolve() if text.get("password_file") else None
     return ImapConfig(text["host"], port, security, text["user"], text.get("password_env", ""),
                       secret, text.get("folder", "INBOX"))  # fmt: skip
+
+
+def _security_and_port(
+    section: str, raw: dict, ports: dict[str, int], problems: list[str]
+) -> tuple[str, int]:
+    """A mail server's security (the first of `ports` by default) and port (that
+    security's usual one by default), each checked."""
+    first = next(iter(ports))
+    security = str(raw.get("security", first)).strip().lower()
+    if security not in ports:
+        choices = ", ".join(list(ports)[:-1]) + " or " + list(ports)[-1]
+        problems.append(f'[{section}] security = "{security}" must be {choices}')
+        security = first
+    port = raw.get("port", ports[security])
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        problems.append(f"[{section}] port = {port!r} must be a port number, e.g. "
+                        f"{ports[first]}")  # fmt: skip
+        port = ports[security]
+    return security, port
 
 
 def _address(sender: str) -> bool:
