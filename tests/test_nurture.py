@@ -463,3 +463,32 @@ def test_a_sequence_cannot_enrol_at_a_closed_stage():
     assert any(p.where == "Sequences!C2" and "Won is a closed stage" in p.message
                for p in plan.problems)  # fmt: skip
     assert sheet.enrolments() == []
+
+
+def replies_tab(*rows: list) -> list[list]:
+    from sheetpipe.core.contract import REPLIES_COLUMNS
+
+    return [list(REPLIES_COLUMNS), *(list(r) for r in rows)]
+
+
+def test_a_reply_is_matched_by_the_message_it_answers_even_from_another_address():
+    sheet = Sheet()
+    sheet.cycle(TUESDAY)
+    sheet.cycle(datetime(2026, 3, 12, 9, 31))
+    sheet.deliver()
+    sheet.set("Outbox", 2, "Message-ID", "<m1@sales.example>")
+    sheet.snap.tabs["Replies"] = Tab("Replies", replies_tab(
+        [datetime(2026, 3, 12, 11), "boss@beta.example", "Re: demo", "reply", "Let us talk",
+         "<r1@beta.example>", "<m0@x> <m1@sales.example>", "", "INBOX 1", 1, ""],
+        [datetime(2026, 3, 12, 11), "stranger@else.example", "Hello", "reply", "Who?",
+         "<r2@else.example>", "", "", "INBOX 1", 2, ""]))  # fmt: skip
+    sheet.cycle(datetime(2026, 3, 12, 12))
+    [enrolled] = sheet.enrolments()
+    assert (enrolled["Status"], enrolled["Exit reason"]) == (
+        "exited", 'replied 2026-03-12: "Let us talk"')  # fmt: skip
+    assert column(sheet.snap, "Replies", "Acted") == [
+        "deals/D-0001/nurture/new-web-lead#1 ended; a task for Ana; moved to Qualification",
+        "no active enrolment matches it"]  # fmt: skip
+    assert column(sheet.snap, "Deals", "Stage") == ["Qualification"]
+    sheet.cycle(datetime(2026, 3, 12, 13))  # acted on once
+    assert len([t for t in column(sheet.snap, "Tasks", "Kind") if t == "reply"]) == 1
