@@ -275,3 +275,52 @@ def test_replies_read_over_imap_end_the_sequence_as_the_seed_says(tmp_path, smtp
     assert len(second["cara@beta-works.example"]) == 1  # replied: no discount
     assert len(second["dan@delta-labs.example"]) == 1  # bounced
     assert second["eve@echo-studio.example"][-1] == "Echo Studio: 15 % off with SPRING15"
+
+
+def test_one_click_unsubscribe_stops_the_sequence_for_good(tmp_path, smtp):  # noqa: F811
+    inbox, smtp_port = smtp
+    command = installed_command()
+    run(command, "demo", "demo", cwd=tmp_path)
+    demo = tmp_path / "demo"
+    web_port = free_port()
+    public = f"http://127.0.0.1:{web_port}"
+    with (demo / "sheetpipe.toml").open("a", encoding="utf-8") as config:
+        config.write(
+            f'\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\n'
+            'sender = "Sales pipeline <pipeline@ourcompany.example>"\n'
+            f'\n[serve]\ntab = "Web leads"\njournal = "journal.sqlite"\nport = {web_port}\n'
+            f'min_seconds = 0\npublic_url = "{public}/"\n'
+        )
+    submit_leads(command, demo, web_port)
+    monday = next_monday()
+    run(command, "sync", "--now", at(monday), cwd=demo)
+    set_cells(demo, "Settings", lambda r: r["Setting"] == "Discount code", "Value", "SPRING15")
+    wednesday = monday + timedelta(days=2, minutes=5)
+    run(command, "sync", "--now", at(wednesday), cwd=demo)
+    [invitation] = mails_to_leads(inbox)["cara@beta-works.example"]
+    link, mailto = re.findall(r"<([^>]+)>", invitation["List-Unsubscribe"])
+    assert link.startswith(f"{public}/unsubscribe/")
+    assert mailto == "mailto:pipeline@ourcompany.example?subject=unsubscribe"
+    assert invitation["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert invitation.get_content().rstrip().endswith(link)
+
+    with serving([str(command)], demo, web_port):
+        looked = requests.get(link, timeout=10)  # a link checker, or a preview
+        assert looked.status_code == 200 and "Unsubscribe</button>" in looked.text
+        forged = link[:-4] + ("0000" if not link.endswith("0000") else "1111")
+        assert requests.post(forged, timeout=10).status_code == 404
+        clicked = requests.post(link, data="List-Unsubscribe=One-Click", timeout=10,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        assert clicked.status_code == 200 and "will get no more" in clicked.text
+
+    friday = wednesday + timedelta(days=2, minutes=5)
+    run(command, "sync", "--now", at(friday), cwd=demo)
+    [suppressed] = sheet(demo, "Suppression")
+    assert (suppressed["Email"], suppressed["Reason"], suppressed["Source"]) == (
+        "cara@beta-works.example", "unsubscribed", "unsubscribe link")  # fmt: skip
+    cara = enrolment(demo, "cara@beta-works.example")
+    assert (cara["Status"], cara["Exit reason"]) == (
+        "exited", "cara@beta-works.example is on Suppression")  # fmt: skip
+    after = mails_to_leads(inbox)
+    assert len(after["cara@beta-works.example"]) == 1  # never the discount
+    assert len(after["dan@delta-labs.example"]) == 2

@@ -78,7 +78,8 @@ class ImapConfig:
 
 
 SERVE_KEYS = ("tab", "journal", "host", "port", "min_seconds", "per_minute", "title",
-              "trusted_proxies", "webhook_secret_env", "webhook_secret_file")  # fmt: skip
+              "trusted_proxies", "webhook_secret_env", "webhook_secret_file",
+              "public_url")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,9 @@ class ServeConfig:
     # Neither set: POST /api/leads takes posts from anyone (the form has its own token).
     webhook_secret_env: str = ""
     webhook_secret_file: Path | None = None
+    # Where the world reaches `sheetpipe serve` (https://forms.example.com): the address
+    # nurture e-mails' one-click unsubscribe links carry. Empty: a mailto link only.
+    public_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -338,10 +342,24 @@ def parse_serve(
     proxies = _trusted_proxies(raw.get("trusted_proxies", list(ServeConfig.trusted_proxies)),
                                problems)  # fmt: skip
     secret = _webhook_secret_source(raw, folder, problems)
+    url = raw.get("public_url", "")
+    if url and (
+        not isinstance(url, str)
+        or not re.match(r"^https://[^/\s]+|^http://(127\.0\.0\.1|localhost)[:/]", url)
+    ):
+        problems.append(f'[serve] public_url = {url!r} must be the https:// address the world '
+                        'reaches the form at, e.g. "https://forms.example.com"')  # fmt: skip
     if len(problems) > before:
         return None
     journal = raw.get("journal", "sheetpipe-journal.sqlite")
-    kinds = {"host": str, "port": int, "min_seconds": float, "per_minute": int, "title": str}
+    kinds = {
+        "host": str,
+        "port": int,
+        "min_seconds": float,
+        "per_minute": int,
+        "title": str,
+        "public_url": lambda u: str(u).strip().rstrip("/"),
+    }
     given = {key: kind(raw[key]) for key, kind in kinds.items() if key in raw}  # else defaults
     return ServeConfig(str(tab).strip(), (folder / str(journal)).resolve(), **given,
                        trusted_proxies=proxies, **secret)  # fmt: skip

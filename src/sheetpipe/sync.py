@@ -108,11 +108,16 @@ class SideInputs:
 def open_side_inputs(config: Config) -> SideInputs:
     """The side inputs sheetpipe.toml asks for."""
     from sheetpipe.mail import open_mailer
+    from sheetpipe.mail.delivery import UnsubscribeLinks
     from sheetpipe.mail.imap import ReplyReader
     from sheetpipe.web.journal import open_inbox
 
+    mailer, inbox = open_mailer(config), open_inbox(config)
+    if mailer is not None and inbox is not None and config.serve and config.serve.public_url:
+        # One-click unsubscribe links, signed with the key `sheetpipe serve` checks them by
+        mailer.links = UnsubscribeLinks(config.serve.public_url, inbox.journal.secret)
     replies = ReplyReader(config.imap) if config.imap is not None else None
-    return SideInputs(open_mailer(config), open_inbox(config), replies)
+    return SideInputs(mailer, inbox, replies)
 
 
 def run_cycle(

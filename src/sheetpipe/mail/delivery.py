@@ -27,9 +27,11 @@ import contextlib
 import email.errors
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
+from email.utils import parseaddr
 
 from sheetpipe.backends.base import Backend
 from sheetpipe.config import Config, SmtpConfig
@@ -41,6 +43,7 @@ from sheetpipe.core.inputs.team import Member, read_team
 from sheetpipe.core.sheet.table import Table, read_table, table_of
 from sheetpipe.core.tabs import outbox
 from sheetpipe.core.tabs.outbox import Outgoing
+from sheetpipe.core.tabs.unsubscribe import unsubscribe_token
 from sheetpipe.errors import Replan, SheetpipeError, WorkbookBusy
 from sheetpipe.mail.fates import FateStore, Outcome
 from sheetpipe.mail.smtp import MailError, Postman
@@ -78,6 +81,7 @@ class Mailer:
 
     config: SmtpConfig
     kept: FateStore | None = None  # where fates wait when the sheet cannot take them
+    links: UnsubscribeLinks | None = None  # [serve] public_url: one-click unsubscribe
 
     def composer(self, backend: Backend) -> Templates:
         return Templates(self.config.templates, backend.describe(), backend.row_link)
@@ -167,13 +171,29 @@ class Mailer:
         letters, refused = {}, dict(addressed.refused)
         for mail in addressed.ready:
             try:
-                message = postman.message(mail, postman.message_id())
+                message = self._to_a_lead(mail, postman)
                 bytes(message)  # what send_message does first: a problem shows now
             except (ValueError, UnicodeError, email.errors.MessageError) as err:
                 refused[mail.id] = f"the e-mail cannot be made: {err}"
                 continue
             letters[mail.id] = (mail, message)
         return letters, refused
+
+    def _to_a_lead(self, mail: Outgoing, postman: Postman) -> EmailMessage:
+        """The message; one to a lead (nurture) says how to stop them: RFC 8058's one-click
+        link (with [serve] public_url) and a mailto, in its headers and its last line."""
+        if mail.kind != outbox.NURTURE:
+            return postman.message(mail, postman.message_id())
+        sender = parseaddr(self.config.sender)[1]
+        mailto = f"mailto:{sender}?subject=unsubscribe"
+        link = self.links.link(mail.to) if self.links is not None else ""
+        stop = f"To get no more of these e-mails: {link or 'reply with the word unsubscribe'}"
+        message = postman.message(replace(mail, body=f"{mail.body}\n-- \n{stop}\n"),
+                                  postman.message_id())  # fmt: skip
+        message["List-Unsubscribe"] = f"<{link}>, <{mailto}>" if link else f"<{mailto}>"
+        if link:
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        return message
 
     def _keep(self, backend: Backend, outcomes: dict[str, Outcome], marked: dict[str, str],
               why: str) -> str:  # fmt: skip
@@ -218,13 +238,31 @@ def _send_all(
     return outcomes, broken
 
 
+@dataclass
+class UnsubscribeLinks:
+    """Links to `sheetpipe serve`'s unsubscribe page, signed with its journal's secret
+    (`secret`: read when the first link is made; sync.open_side_inputs hands it over)."""
+
+    public_url: str
+    secret: Callable[[], bytes]
+    _key: bytes = b""
+
+    def link(self, address: str) -> str:
+        self._key = self._key or self.secret()
+        return f"{self.public_url}/unsubscribe/{unsubscribe_token(self._key, address)}"
+
+
 def open_mailer(config: Config) -> Mailer | None:
     """The mailer sheetpipe.toml's [smtp] asks for; None without one. Fates the sheet
     cannot take wait beside sheetpipe.toml (sheetpipe.mail-fates.json)."""
     if config.smtp is None:
         return None
     kept = FateStore(config.path.with_name(f"{config.path.stem}.mail-fates.json"))
-    return Mailer(config.smtp, kept)
+    serve = config.serve
+    links = (
+        UnsubscribeLinks(serve.public_url, serve.journal) if serve and serve.public_url else None
+    )
+    return Mailer(config.smtp, kept, links)
 
 
 @dataclass

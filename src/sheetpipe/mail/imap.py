@@ -119,7 +119,8 @@ def read(message: MailMessage, mailbox: str) -> Incoming:
     bounced = _bounce(raw)
     first = first_lines(message.text or message.html or "")
     kind = "bounce" if bounced else "auto-reply" if _automatic(raw, message.subject) else (
-        "unsubscribe" if re.search(r"\bunsubscribe\b", first, re.I) else "reply")  # fmt: skip
+        "unsubscribe" if re.search(r"\bunsubscribe\b", f"{message.subject} {first}", re.I)
+        else "reply")  # fmt: skip
     return Incoming(int(message.uid or 0), message.date if message.date.year > 1900 else None,
                     parseaddr(raw.get("From", ""))[1].strip().lower(),
                     " ".join(message.subject.split()), raw.get("Message-ID", "").strip(),

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sheetpipe.backends.base import Backend
 from sheetpipe.config import Config
-from sheetpipe.core.contract import LEAD_HEADERS, Names
+from sheetpipe.core.contract import LEAD_HEADERS, SUPPRESSION_COLUMNS, Names
 from sheetpipe.core.deals.intake import lead_columns
 from sheetpipe.core.inputs.settings import settings_of
 from sheetpipe.core.sheet import cells
@@ -70,6 +70,8 @@ class Journal:
             "fields TEXT, moved INTEGER NOT NULL DEFAULT 0)"
         )
         db.execute("CREATE TABLE IF NOT EXISTS secret (value TEXT)")
+        db.execute("CREATE TABLE IF NOT EXISTS unsubscribes (address TEXT, received TEXT, "
+                   "moved INTEGER NOT NULL DEFAULT 0)")  # fmt: skip
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -109,6 +111,24 @@ class Journal:
         with self._db() as db:
             db.executemany("UPDATE submissions SET moved = 1 WHERE id = ?", [(i,) for i in ids])
 
+    def unsubscribe(self, address: str, received: datetime | None = None) -> None:
+        """Keep a click on an unsubscribe link; returns once it is on disk."""
+        at = (received or datetime.now(UTC)).isoformat()
+        with self._db() as db:
+            db.execute("INSERT INTO unsubscribes (address, received) VALUES (?, ?)", (address, at))
+
+    def unsubscribes(self) -> list[tuple[int, str, datetime]]:
+        """(its key, the address, when) of each click not yet on Suppression."""
+        with self._db() as db:
+            rows = db.execute("SELECT rowid, address, received FROM unsubscribes WHERE moved = 0 "
+                              "ORDER BY rowid").fetchall()  # fmt: skip
+        return [(key, address, datetime.fromisoformat(at)) for key, address, at in rows]
+
+    def mark_unsubscribes_moved(self, keys: list[int]) -> None:
+        with self._db() as db:
+            db.executemany("UPDATE unsubscribes SET moved = 1 WHERE rowid = ?",
+                           [(k,) for k in keys])  # fmt: skip
+
     def secret(self) -> bytes:
         """The key that signs the form's fill-time tokens, made once and kept here."""
         with self._db() as db:
@@ -143,7 +163,36 @@ class Inbox:
     tab: str
 
     def move(self, backend: Backend, names: Names) -> int:
-        return move_into(self.journal, backend, self.tab, names)
+        moved = move_into(self.journal, backend, self.tab, names)
+        return moved + move_unsubscribes(self.journal, backend, names)
+
+
+def move_unsubscribes(journal: Journal, backend: Backend, names: Names) -> int:
+    """The unsubscribe links clicked since the last cycle, onto Suppression (made if
+    missing), then marked moved; an address already there is not added again."""
+    waiting = journal.unsubscribes()
+    if not waiting:
+        return 0
+    with backend.session():
+        snapshot = backend.read(only=(names.suppression, names.settings))
+        tz = settings_of(snapshot, names.settings).tz
+        found = snapshot.find(names.suppression)
+        there = {cells.norm(r[0]) for r in found.rows[1:] if r} if found else set()
+        new: dict[str, list[object]] = {}
+        for _, address, at in waiting:
+            if cells.norm(address) not in there:
+                local = at.astimezone(tz).replace(tzinfo=None, microsecond=0)
+                new.setdefault(cells.norm(address), [address, "unsubscribed", local,
+                                                     "unsubscribe link"])  # fmt: skip
+        if new:
+            changes = ChangeSet()
+            if found is None:
+                changes.new_tabs.append((names.suppression, [list(SUPPRESSION_COLUMNS)]))
+            start = len(found.rows) + 1 if found else 2
+            changes.appends.append((names.suppression, start, list(new.values())))
+            backend.apply(changes, names.status)
+    journal.mark_unsubscribes_moved([key for key, _, _ in waiting])
+    return len(new)
 
 
 def move_into(journal: Journal, backend: Backend, tab: str, names: Names) -> int:

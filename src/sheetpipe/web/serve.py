@@ -54,6 +54,7 @@ from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from sheetpipe.config import ServeConfig
+from sheetpipe.core.tabs.unsubscribe import address_of
 from sheetpipe.errors import ConfigError
 from sheetpipe.layout import template_text
 from sheetpipe.web.journal import Journal
@@ -165,6 +166,17 @@ class RateLimit:
             self.seen.popitem(last=False)
 
 
+_UNSUBSCRIBE = jinja2.Environment(autoescape=True).from_string(
+    """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head><body>
+{% if address is none %}<p>This link is not valid. Reply to the e-mail with
+"unsubscribe" and we will stop.</p>
+{% elif done %}<p>{{ address }} will get no more of these e-mails.</p>
+{% else %}<form method="post"><p>Stop these e-mails to {{ address }}?</p>
+<button type="submit">Unsubscribe</button></form>{% endif %}</body></html>"""
+)
+
+
 def make_app(journal: Journal, rules: FormRules | None = None) -> ASGIApp:
     rules = rules or FormRules()
     limit = RateLimit(rules.per_minute, rules.max_addresses)
@@ -187,6 +199,7 @@ def make_app(journal: Journal, rules: FormRules | None = None) -> ASGIApp:
         routes=[
             Route("/form", form.answer, methods=["GET", "POST"]),
             Route("/api/leads", api, methods=["POST"]),
+            Route("/unsubscribe/{token}", form.unsubscribe, methods=["GET", "POST"]),
         ]
     )
     # The visitor's address for the rate limit: X-Forwarded-For only from a trusted proxy.
@@ -222,6 +235,20 @@ class FormPage:
 
     def thanks(self) -> Response:
         return HTMLResponse(self.pages.get_template("thanks.html").render(title=self.rules.title))
+
+    async def unsubscribe(self, request: Request) -> Response:
+        """A nurture e-mail's unsubscribe link. GET shows a button (link checkers and
+        previews fetch links, and must not unsubscribe anyone); POST (the button, or a
+        mail program's one-click RFC 8058 request) is journaled before it is answered."""
+        address = address_of(self.secret(), request.path_params["token"])
+        if address is None:
+            return HTMLResponse(_UNSUBSCRIBE.render(title=self.rules.title, address=None),
+                                status_code=404)  # fmt: skip
+        if request.method == "POST":
+            self.journal.unsubscribe(address)
+        done = request.method == "POST"
+        return HTMLResponse(_UNSUBSCRIBE.render(title=self.rules.title, address=address,
+                                                done=done))  # fmt: skip
 
     async def answer(self, request: Request) -> Response:
         if request.method == "GET":
