@@ -107,3 +107,41 @@ def test_a_mailbox_that_cannot_be_read_is_a_problem_on_status_and_the_cycle_goes
     [problem] = [p for p in report.plan.problems if p.where == "sheetpipe.toml [imap]"]
     assert "cannot connect" in problem.message
     assert report.plan.deals == 1  # the rest of the cycle ran
+
+
+# ---- one-click unsubscribe links -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "address", ["cara@beta.example", "Cara@Beta.Example", "o'neil+x@b.example"]
+)
+def test_an_unsubscribe_link_names_its_address_and_nothing_else(address):
+    from sheetpipe.core.tabs.unsubscribe import address_of, unsubscribe_token
+
+    token = unsubscribe_token(b"k" * 32, address)
+    assert address_of(b"k" * 32, token) == address.lower()
+    assert "/" not in token and "?" not in token  # one path segment
+    assert address_of(b"other key", token) is None
+    coded, _, signature = token.partition(".")
+    other = unsubscribe_token(b"k" * 32, "eve@x.example").partition(".")[0]
+    assert address_of(b"k" * 32, f"{other}.{signature}") is None  # a signature is per address
+    for garbage in ("", ".", "!!!.abc", coded, f"{coded}.", "%%.%%"):
+        assert address_of(b"k" * 32, garbage) is None
+
+
+@pytest.mark.parametrize(("url", "ok"), [
+    ("https://forms.example.com", True), ("https://forms.example.com/", True),
+    ("http://127.0.0.1:8787", True), ("http://forms.example.com", False),
+    ("forms.example.com", False), (42, False),
+])  # fmt: skip
+def test_public_url_must_be_an_https_address(url, ok):
+    from sheetpipe.config import parse_serve
+
+    problems: list[str] = []
+    found = parse_serve({"tab": "Web leads", "public_url": url}, Path("."), ("Web leads",),
+                        problems)  # fmt: skip
+    assert (found is not None) == ok, problems
+    if ok:
+        assert not found.public_url.endswith("/")
+    else:
+        assert any("[serve] public_url" in p for p in problems)
