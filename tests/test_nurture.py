@@ -492,3 +492,17 @@ def test_a_reply_is_matched_by_the_message_it_answers_even_from_another_address(
     assert column(sheet.snap, "Deals", "Stage") == ["Qualification"]
     sheet.cycle(datetime(2026, 3, 12, 13))  # acted on once
     assert len([t for t in column(sheet.snap, "Tasks", "Kind") if t == "reply"]) == 1
+
+
+def test_a_deleted_status_column_in_enrolments_is_put_back_and_nothing_is_lost():
+    sheet = Sheet()
+    sheet.cycle(TUESDAY)
+    tab = sheet.snap.find("Enrolments")
+    at = tab.header.index("Status")
+    for row in tab.rows:
+        del row[at]
+    sheet.cycle(datetime(2026, 3, 12, 9, 31))  # no crash; the column comes back
+    assert "Status" in sheet.snap.find("Enrolments").header
+    sheet.cycle(datetime(2026, 3, 12, 9, 40))
+    assert len(sheet.nurture_mail()) == 1
+    assert sheet.enrolments()[0]["Step"] == 1

@@ -312,7 +312,9 @@ def read_enrolments(table: Table | None, date_order: str) -> list[Enrolment]:
     deal_ids = table.column("Deal ID").stripped()
     sequences = table.column("Sequence").norms()
     steps = table.column("Step").numbers()
-    status = cells.texts(table.get("Status")).str.strip().str.split().str[0].str.casefold()
+    # The first word, case-folded ("" for an empty cell, even when every cell is empty)
+    words = cells.texts(table.get("Status")).str.casefold().str.split()
+    status = [w[0] if w else "" for w in words]
     next_send = table.column("Next send").datetimes(date_order)
     reasons = cells.texts(table.get("Exit reason"))
     emails = cells.texts(table.get("Email")).str.strip()
@@ -469,9 +471,13 @@ def _enrol(
 
 
 def _write(table: Table | None, enrolment: Enrolment, values: dict[str, object]) -> ChangeSet:
-    """The cells of one Enrolments row that change, guarded by its ID and Status."""
+    """The cells of one Enrolments row that change, guarded by its ID and Status. Nothing
+    while a person has deleted either column: this cycle puts it back (an owned tab's
+    missing columns are added), and the next one writes."""
     assert table is not None  # an enrolment was read from it
     changes = ChangeSet()
+    if not (table.has("ID") and table.has("Status")):
+        return changes
     for name, value in values.items():
         col = table.cols.get(cells.norm(name))
         if col is None:

@@ -63,8 +63,9 @@ class Acts:
 
 
 def read_replies(table: Table | None, date_order: str) -> list[Reply]:
-    """The rows not acted on yet."""
-    if table is None or table.index.empty:
+    """The rows not acted on yet (none while a person has deleted the Acted column: no
+    row could say it was acted on, so none is)."""
+    if table is None or table.index.empty or not table.has("Acted"):
         return []
     acted = cells.texts(table.get("Acted")).str.strip()
     received = table.column("Received").datetimes(date_order)
