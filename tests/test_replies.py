@@ -145,3 +145,25 @@ def test_public_url_must_be_an_https_address(url, ok):
         assert not found.public_url.endswith("/")
     else:
         assert any("[serve] public_url" in p for p in problems)
+
+
+def test_a_clicked_link_lands_on_suppression_once_in_its_email_column(tmp_path):
+    from sheetpipe.web.journal import Journal, move_unsubscribes
+
+    from .helpers import column
+
+    backend = memory(deals=[{"Deal": "Acme", "Stage": "Discovery"}])
+    from sheetpipe.model import Tab
+
+    backend.snapshot.tabs["Suppression"] = Tab("Suppression", [
+        ["Source", "Reason", "Email", "When"], ["a person", "manual", "old@x.example", None]])  # fmt: skip
+    journal = Journal(tmp_path / "journal.sqlite")
+    journal.unsubscribe("cara@beta.example")
+    journal.unsubscribe("cara@beta.example")  # clicked twice
+    journal.unsubscribe("OLD@x.example")  # already there
+    assert move_unsubscribes(journal, backend, Names(mail=True)) == 1
+    assert column(backend.snapshot, "Suppression", "Email") == ["old@x.example",
+                                                                "cara@beta.example"]  # fmt: skip
+    assert column(backend.snapshot, "Suppression", "Reason") == ["manual", "unsubscribed"]
+    assert journal.unsubscribes() == []  # moved: the next cycle adds nothing
+    assert move_unsubscribes(journal, backend, Names(mail=True)) == 0

@@ -30,6 +30,7 @@ from sheetpipe.core.contract import LEAD_HEADERS, SUPPRESSION_COLUMNS, Names
 from sheetpipe.core.deals.intake import lead_columns
 from sheetpipe.core.inputs.settings import settings_of
 from sheetpipe.core.sheet import cells
+from sheetpipe.core.sheet.table import table_of
 from sheetpipe.errors import JournalError
 from sheetpipe.model import ChangeSet
 
@@ -177,13 +178,18 @@ def move_unsubscribes(journal: Journal, backend: Backend, names: Names) -> int:
         snapshot = backend.read(only=(names.suppression, names.settings))
         tz = settings_of(snapshot, names.settings).tz
         found = snapshot.find(names.suppression)
-        there = {cells.norm(r[0]) for r in found.rows[1:] if r} if found else set()
+        table = table_of(snapshot, names.suppression)
+        there = set(table.column("Email").norms()) if table is not None else set()
         new: dict[str, list[object]] = {}
+        # Laid out by the tab's header: people may have moved its columns.
+        header = [cells.norm(h) for h in found.header] if found else []
+        order = header or [cells.norm(c) for c in SUPPRESSION_COLUMNS]
         for _, address, at in waiting:
             if cells.norm(address) not in there:
                 local = at.astimezone(tz).replace(tzinfo=None, microsecond=0)
-                new.setdefault(cells.norm(address), [address, "unsubscribed", local,
-                                                     "unsubscribe link"])  # fmt: skip
+                values = {"email": address, "reason": "unsubscribed", "when": local,
+                          "source": "unsubscribe link"}  # fmt: skip
+                new.setdefault(cells.norm(address), [values.get(h) for h in order])
         if new:
             changes = ChangeSet()
             if found is None:
