@@ -410,12 +410,11 @@ SECRET_EXAMPLES = {"webhook_secret_env": "SHEETPIPE_WEBHOOK_SECRET",
 
 def parse_smtp(raw: object, folder: Path, problems: list[str]) -> SmtpConfig | None:
     """[smtp], every key checked; None when it is unusable (its problems listed)."""
-    if not isinstance(raw, dict):
-        problems.append('[smtp] must be a table of keys, e.g. host = "smtp.example.com"')
-        return None
     before = len(problems)
-    problems += unknown_keys("[smtp] ", raw, SMTP_KEYS)
-    text = {k: raw[k].strip() for k in SMTP_KEYS if isinstance(raw.get(k), str)}
+    text = _server_keys("smtp", raw, SMTP_KEYS, "smtp.example.com", problems)
+    if text is None:
+        return None
+    assert isinstance(raw, dict)  # _server_keys says so
     for key in ("host", "sender"):
         if not text.get(key):
             problems.append(f'[smtp] {key} is missing, e.g. {key} = "{SMTP_EXAMPLES[key]}"')
@@ -458,12 +457,11 @@ def parse_smtp(raw: object, folder: Path, problems: list[str]) -> SmtpConfig | N
 
 def parse_imap(raw: object, folder: Path, problems: list[str]) -> ImapConfig | None:
     """[imap], every key checked; None when it is unusable (its problems listed)."""
-    if not isinstance(raw, dict):
-        problems.append('[imap] must be a table of keys, e.g. host = "imap.example.com"')
-        return None
     before = len(problems)
-    problems += unknown_keys("[imap] ", raw, IMAP_KEYS)
-    text = {k: raw[k].strip() for k in IMAP_KEYS if isinstance(raw.get(k), str)}
+    text = _server_keys("imap", raw, IMAP_KEYS, "imap.example.com", problems)
+    if text is None:
+        return None
+    assert isinstance(raw, dict)  # _server_keys says so
     for key, example in (("host", "imap.example.com"), ("user", "pipeline@example.com")):
         if not text.get(key):
             problems.append(f'[imap] {key} is missing, e.g. {key} = "{example}"')
@@ -480,6 +478,18 @@ def parse_imap(raw: object, folder: Path, problems: list[str]) -> ImapConfig | N
     secret = (folder / text["password_file"]).resolve() if text.get("password_file") else None
     return ImapConfig(text["host"], port, security, text["user"], text.get("password_env", ""),
                       secret, text.get("folder", "INBOX"))  # fmt: skip
+
+
+def _server_keys(
+    section: str, raw: object, known: tuple[str, ...], host: str, problems: list[str]
+) -> dict[str, str] | None:
+    """A mail server's section, its unknown keys reported: its text values trimmed, or
+    None when it is no table of keys."""
+    if not isinstance(raw, dict):
+        problems.append(f'[{section}] must be a table of keys, e.g. host = "{host}"')
+        return None
+    problems += unknown_keys(f"[{section}] ", raw, known)
+    return {k: raw[k].strip() for k in known if isinstance(raw.get(k), str)}
 
 
 def _security_and_port(

@@ -460,7 +460,9 @@ def plan_sequences(
     sequences, problems = parse_sequences(
         table_of(snapshot, names.sequences), table_of(snapshot, names.sequence_steps),
         names.pipelines, inputs.stages, fields, settings.decimal_separator)  # fmt: skip
-    states = outbox.statuses(table_of(snapshot, names.outbox))
+    if not sequences:  # nothing to read the Outbox, Suppression and Team for
+        return Nurture(problems=problems)
+    mailbox = table_of(snapshot, names.outbox)
     suppression = table_of(snapshot, names.suppression)
     suppressed = frozenset(suppression.column("Email").stripped().str.casefold()
                            if suppression is not None else ())  # fmt: skip
@@ -469,8 +471,8 @@ def plan_sequences(
                for r, table in pipelines.tables()]  # fmt: skip
     found = plan_nurture(NurtureInputs(
         sequences, planned, table_of(snapshot, names.enrolments), suppressed, team, settings,
-        inputs.now, room, states, table_of(snapshot, names.replies), inputs.stages,
-        outbox.message_ids(table_of(snapshot, names.outbox))), composer)  # fmt: skip
+        inputs.now, room, outbox.statuses(mailbox), table_of(snapshot, names.replies),
+        inputs.stages, outbox.message_ids(mailbox)), composer)  # fmt: skip
     appended = [
         *appended_rows(snapshot, names.enrolments, inputs.changes, ENROLMENTS_COLUMNS,
                        found.enrolment_rows),

@@ -26,7 +26,6 @@ from itertools import repeat
 
 import pandas as pd
 
-from sheetpipe.core.contract import ENROLMENTS_COLUMNS
 from sheetpipe.core.deals.scoring import matches
 from sheetpipe.core.deals.tasks import slug
 from sheetpipe.core.inputs.sequences import Sequence
@@ -221,7 +220,12 @@ def by_deal(enrolments: list[Enrolment], new: list[dict[str, object]],
 
 
 def enrolment_id(sequence: Sequence, deal: DealState) -> str:
-    return f"{slug(deal.pipeline.name)}/{deal.id}/nurture/{slug(sequence.name)}#{deal.entry}"
+    return _enrolment_id(deal.pipeline.name, deal.id, sequence.name, deal.entry)
+
+
+def _enrolment_id(pipeline: str, deal_id: str, sequence: str, entry: int) -> str:
+    """From its cause: the deal's `entry`th entry into the sequence's stage."""
+    return f"{slug(pipeline)}/{deal_id}/nurture/{slug(sequence)}#{entry}"
 
 
 class _Deals:
@@ -272,10 +276,9 @@ class _Deals:
             ids = cells.texts(desired["ID"]).str.strip()
             here = cells.texts(desired["Stage"]).str.strip().str.casefold() == sequence.stage
             recent = here & (ids != "") & desired["Entered"].ge(pd.Timestamp(since))
-            prefix, tail = f"{slug(pipeline.name)}/", f"/nurture/{slug(sequence.name)}#"
-            found += [self.get(i) for i, entry in zip(ids[recent], desired["Entry"][recent],
-                                                      strict=True)
-                      if f"{prefix}{i}{tail}{entry}" not in known]  # fmt: skip
+            for i, entry in zip(ids[recent], desired["Entry"][recent], strict=True):
+                if _enrolment_id(pipeline.name, i, sequence.name, entry) not in known:
+                    found.append(self.get(i))
         return [d for d in found if d is not None]
 
 
@@ -487,6 +490,3 @@ def _write(table: Table | None, enrolment: Enrolment, values: dict[str, object])
     changes.expect[table.name] = {enrolment.row: (enrolment.id, status[enrolment.row])}
     changes.expect_cols[table.name] = (table.cols["id"], table.cols["status"])
     return changes
-
-
-__all__ = ["ENROLMENTS_COLUMNS", "Nurture", "NurtureInputs", "plan_nurture"]
