@@ -15,6 +15,7 @@ import requests
 from sheetpipe.backends.memory import MemoryBackend
 from sheetpipe.core.contract import Names
 from sheetpipe.core.cycle import Plan, plan_cycle
+from sheetpipe.core.sheet.table import put
 from sheetpipe.layout import template_tabs
 from sheetpipe.model import Row, Snapshot, Tab
 
@@ -76,6 +77,13 @@ def column(snap: Snapshot, tab: str, name: str) -> list:
     assert t is not None
     i = t.header.index(name)
     return [row[i] if i < len(row) else None for row in t.rows[1:]]
+
+
+def set_cell(snap: Snapshot, tab: str, row: int, name: str, value: object) -> None:
+    """What a person types into a cell, found by its tab, sheet row and header name."""
+    t = snap.find(tab)
+    assert t is not None
+    put(t.rows[row - 1], t.header.index(name) + 1, value)
 
 
 def record(snap: Snapshot, tab: str, row: int) -> dict:

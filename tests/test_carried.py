@@ -15,6 +15,7 @@ from sheetpipe.core.sheet.apply import apply_changes
 from sheetpipe.model import ChangeSet, Snapshot, Tab
 
 from .helpers import NOW, column, tabs
+from .helpers import set_cell as typed
 
 TODAY = NOW.date()
 FORM = "Form Responses 1"
@@ -75,15 +76,14 @@ def test_a_cycle_that_writes_carries_nothing():
 
 
 def set_cell(tab: str, row: int, name: str, value: object) -> Callable[[Snapshot], None]:
+    """An edit: the cell typed in (its column added first when the tab lacks it)."""
+
     def edit(snap: Snapshot) -> None:
         t = snap.find(tab)
         assert t is not None
         if name not in t.header:
             t.rows[0].append(name)
-        i = t.header.index(name)
-        cells = t.rows[row - 1]
-        cells.extend([None] * (i + 1 - len(cells)))
-        cells[i] = value
+        typed(snap, tab, row, name, value)
 
     return edit
 

@@ -75,9 +75,10 @@ def sheet(folder: Path, tab: str) -> list[dict]:
     return [dict(zip(header, row, strict=False)) for row in body]
 
 
-def form_to_owners_inbox(command: Path, folder: Path, smtp: tuple[Inbox, int]) -> dict:
-    """The README's way from the demo to a new lead's e-mail; returns the new deal."""
-    inbox, smtp_port = smtp
+def demo_with_mail(command: Path, folder: Path, smtp_port: int) -> tuple[Path, int]:
+    """`sheetpipe demo`, with [smtp] (the SMTP server on loopback) and [serve] added as the
+    README adds them, [serve] last (a test may append keys to it); returns the demo's
+    folder and the form's port."""
     run(command, "demo", "demo", cwd=folder)
     demo = folder / "demo"
     web_port = free_port()
@@ -88,6 +89,13 @@ def form_to_owners_inbox(command: Path, folder: Path, smtp: tuple[Inbox, int]) -
             f'\n[serve]\ntab = "Web leads"\njournal = "journal.sqlite"\nport = {web_port}\n'
             "min_seconds = 0\n"
         )
+    return demo, web_port
+
+
+def form_to_owners_inbox(command: Path, folder: Path, smtp: tuple[Inbox, int]) -> dict:
+    """The README's way from the demo to a new lead's e-mail; returns the new deal."""
+    inbox, smtp_port = smtp
+    demo, web_port = demo_with_mail(command, folder, smtp_port)
     with serving([str(command)], demo, web_port) as server:
         assert server.poll() is None, server.stdout.read()
         base = f"http://127.0.0.1:{web_port}"

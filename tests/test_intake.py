@@ -14,7 +14,7 @@ from sheetpipe.core.inputs.team import Member, lap
 from sheetpipe.core.sheet.apply import apply_changes
 from sheetpipe.model import Snapshot, Tab
 
-from .helpers import NOW, column, record, tabs
+from .helpers import NOW, column, record, set_cell, tabs
 
 TODAY = NOW.date()
 FORM = "Form Responses 1"
@@ -62,11 +62,7 @@ class Sheet:
         self.snap.find(FORM).rows.extend(responses)
 
     def set(self, tab: str, row: int, name: str, value) -> None:
-        t = self.snap.find(tab)
-        i = t.header.index(name)
-        cells = t.rows[row - 1]
-        cells.extend([None] * (i + 1 - len(cells)))
-        cells[i] = value
+        set_cell(self.snap, tab, row, name, value)
 
 
 def existing(**cells) -> dict:

@@ -14,7 +14,7 @@ from sheetpipe.core.sheet.apply import apply_changes
 from sheetpipe.mail.templates import Templates
 from sheetpipe.model import Snapshot, Tab
 
-from .helpers import column, record, tabs
+from .helpers import column, record, set_cell, tabs
 
 NAMES = Names(mail=True)
 TUESDAY = datetime(2026, 3, 10, 9, 30)
@@ -53,11 +53,7 @@ class Sheet:
         return [r for r in rows if r["Kind"] == "nurture"]
 
     def set(self, tab: str, row: int, name: str, value) -> None:
-        t = self.snap.find(tab)
-        i = t.header.index(name)
-        cells = t.rows[row - 1]
-        cells.extend([None] * (i + 1 - len(cells)))
-        cells[i] = value
+        set_cell(self.snap, tab, row, name, value)
 
     def deliver(self) -> None:
         """What delivery records once the mail server took every queued e-mail."""

@@ -19,7 +19,14 @@ import pytest
 import requests
 
 from .helpers import free_port, serving
-from .test_installed import installed_command, run, set_cells, sheet, smtp  # noqa: F401
+from .test_installed import (  # noqa: F401 - smtp is a fixture
+    demo_with_mail,
+    installed_command,
+    run,
+    set_cells,
+    sheet,
+    smtp,
+)
 
 LEADS = {
     "cara@beta-works.example": ("Cara Diaz", "Beta Works"),
@@ -52,6 +59,18 @@ def submit_leads(command: Path, demo: Path, port: int) -> None:
             assert answer.status_code == 200, answer.text
 
 
+def invitations_sent(command: Path, demo: Path, web_port: int) -> datetime:
+    """The leads in, made deals on a Monday, the discount code set, and the demo
+    invitations sent on Wednesday: returns that Wednesday's moment."""
+    submit_leads(command, demo, web_port)
+    monday = next_monday()
+    run(command, "sync", "--now", at(monday), cwd=demo)
+    set_cells(demo, "Settings", lambda r: r["Setting"] == "Discount code", "Value", "SPRING15")
+    wednesday = monday + timedelta(days=2, minutes=5)
+    run(command, "sync", "--now", at(wednesday), cwd=demo)
+    return wednesday
+
+
 def add_suppression(demo: Path, email: str) -> None:
     """A person adds an address to Suppression (the row appended under its last one)."""
     from sheetpipe.backends.xlsx import XlsxBackend
@@ -81,16 +100,7 @@ def enrolment(demo: Path, email: str) -> dict:
 def test_the_seeds_nurture_workflow_through_the_installed_command(tmp_path, smtp):  # noqa: F811
     inbox, smtp_port = smtp
     command = installed_command()
-    run(command, "demo", "demo", cwd=tmp_path)
-    demo = tmp_path / "demo"
-    web_port = free_port()
-    with (demo / "sheetpipe.toml").open("a", encoding="utf-8") as config:
-        config.write(
-            f'\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\n'
-            'sender = "Sales pipeline <pipeline@ourcompany.example>"\n'
-            f'\n[serve]\ntab = "Web leads"\njournal = "journal.sqlite"\nport = {web_port}\n'
-            "min_seconds = 0\n"
-        )
+    demo, web_port = demo_with_mail(command, tmp_path, smtp_port)
     submit_leads(command, demo, web_port)
     monday = next_monday()
     run(command, "sync", "--now", at(monday), cwd=demo)
@@ -219,24 +229,14 @@ def out_of_office(sender: str) -> EmailMessage:
 def test_replies_read_over_imap_end_the_sequence_as_the_seed_says(tmp_path, smtp, imap):  # noqa: F811
     inbox, smtp_port = smtp
     command = installed_command()
-    run(command, "demo", "demo", cwd=tmp_path)
-    demo = tmp_path / "demo"
-    web_port = free_port()
+    demo, web_port = demo_with_mail(command, tmp_path, smtp_port)
     (demo / "imap-password").write_text(IMAP_PASSWORD)
     with (demo / "sheetpipe.toml").open("a", encoding="utf-8") as config:
         config.write(
-            f'\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\n'
-            'sender = "Sales pipeline <pipeline@ourcompany.example>"\n'
-            f'\n[serve]\ntab = "Web leads"\njournal = "journal.sqlite"\nport = {web_port}\n'
-            f'min_seconds = 0\n\n[imap]\nhost = "127.0.0.1"\nport = {imap}\nsecurity = "none"\n'
+            f'\n[imap]\nhost = "127.0.0.1"\nport = {imap}\nsecurity = "none"\n'
             f'user = "{IMAP_USER}"\npassword_file = "imap-password"\n'
         )
-    submit_leads(command, demo, web_port)
-    monday = next_monday()
-    run(command, "sync", "--now", at(monday), cwd=demo)
-    set_cells(demo, "Settings", lambda r: r["Setting"] == "Discount code", "Value", "SPRING15")
-    wednesday = monday + timedelta(days=2, minutes=5)
-    run(command, "sync", "--now", at(wednesday), cwd=demo)
+    wednesday = invitations_sent(command, demo, web_port)
     invitations = {to: mails[0] for to, mails in mails_to_leads(inbox).items()}
     assert len(invitations) == 3
     deliver(imap, reply(invitations["cara@beta-works.example"], "Cara Diaz <cara@beta-works.example>",
@@ -280,23 +280,11 @@ def test_replies_read_over_imap_end_the_sequence_as_the_seed_says(tmp_path, smtp
 def test_one_click_unsubscribe_stops_the_sequence_for_good(tmp_path, smtp):  # noqa: F811
     inbox, smtp_port = smtp
     command = installed_command()
-    run(command, "demo", "demo", cwd=tmp_path)
-    demo = tmp_path / "demo"
-    web_port = free_port()
+    demo, web_port = demo_with_mail(command, tmp_path, smtp_port)
     public = f"http://127.0.0.1:{web_port}"
     with (demo / "sheetpipe.toml").open("a", encoding="utf-8") as config:
-        config.write(
-            f'\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\n'
-            'sender = "Sales pipeline <pipeline@ourcompany.example>"\n'
-            f'\n[serve]\ntab = "Web leads"\njournal = "journal.sqlite"\nport = {web_port}\n'
-            f'min_seconds = 0\npublic_url = "{public}/"\n'
-        )
-    submit_leads(command, demo, web_port)
-    monday = next_monday()
-    run(command, "sync", "--now", at(monday), cwd=demo)
-    set_cells(demo, "Settings", lambda r: r["Setting"] == "Discount code", "Value", "SPRING15")
-    wednesday = monday + timedelta(days=2, minutes=5)
-    run(command, "sync", "--now", at(wednesday), cwd=demo)
+        config.write(f'public_url = "{public}/"\n')  # in [serve], the last section
+    wednesday = invitations_sent(command, demo, web_port)
     [invitation] = mails_to_leads(inbox)["cara@beta-works.example"]
     link, mailto = re.findall(r"<([^>]+)>", invitation["List-Unsubscribe"])
     assert link.startswith(f"{public}/unsubscribe/")
