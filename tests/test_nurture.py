@@ -315,7 +315,7 @@ def test_an_empty_discount_code_pauses_the_second_step():
     sheet.deliver()
     sheet.cycle(datetime(2026, 3, 16, 9, 5))
     assert sheet.enrolments()[0]["Exit reason"] == (
-        "paused: step 2 cannot be made: the setting Discount code is empty on this deal"
+        "paused: step 2 cannot be made: Discount code is empty in Settings"
     )
     assert len(sheet.nurture_mail()) == 1
 
@@ -395,6 +395,45 @@ def test_a_switched_off_sequence_enrols_nobody():
     sheet.set("Sequences", 2, "Active", "No")
     sheet.cycle(TUESDAY)
     assert sheet.enrolments() == []
+
+
+def test_a_typo_in_a_running_sequence_holds_its_enrolments_until_it_is_fixed():
+    """A manager's slip in Sequences must not end every lead's sequence for good."""
+    sheet = Sheet()
+    sheet.cycle(TUESDAY)
+    sheet.set("Sequences", 2, "Enrol at stage", "Discovey")
+    plan = sheet.cycle(datetime(2026, 3, 12, 9, 31))
+    assert any(p.where == "Sequences!C2" and "its enrolments wait" in p.message
+               for p in plan.problems)  # fmt: skip
+    assert not sheet.nurture_mail()
+    assert sheet.enrolments()[0]["Status"] == "active"
+    sheet.set("Sequences", 2, "Enrol at stage", "Discovery")
+    sheet.cycle(datetime(2026, 3, 12, 10))
+    assert len(sheet.nurture_mail()) == 1
+
+
+def test_a_sequence_switched_off_or_deleted_ends_its_enrolments():
+    for ended in ({"Active": "No"}, {"Sequence": "", "Pipeline": "", "Enrol at stage": ""}):
+        sheet = Sheet()
+        sheet.cycle(TUESDAY)
+        for name, value in ended.items():
+            sheet.set("Sequences", 2, name, value)
+        sheet.cycle(datetime(2026, 3, 12, 9, 31))
+        [enrolled] = sheet.enrolments()
+        assert (enrolled["Status"], enrolled["Exit reason"]) == (
+            "exited", "its sequence is gone or switched off")  # fmt: skip
+        assert not sheet.nurture_mail()
+
+
+def test_a_deleted_sequences_tab_holds_every_enrolment_and_says_so():
+    sheet = Sheet()
+    sheet.cycle(TUESDAY)
+    sheet.snap = Snapshot({n: t for n, t in sheet.snap.tabs.items() if n != "Sequences"})
+    plan = sheet.cycle(datetime(2026, 3, 12, 9, 31))
+    assert any(p.where == "Enrolments" and "there is no Sequences tab" in p.message
+               for p in plan.problems)  # fmt: skip
+    assert sheet.enrolments()[0]["Status"] == "active"
+    assert not sheet.nurture_mail()
 
 
 def test_nothing_is_enrolled_without_email_configured():

@@ -15,6 +15,7 @@ from sheetpipe.mail.imap import ReplyReader, first_lines, read
 from sheetpipe.sync import SideInputs, run_cycle
 
 from .helpers import free_port, memory
+from .test_nurture_installed import IMAP_PASSWORD, IMAP_USER, deliver, imap  # noqa: F401
 
 
 def message(headers: dict[str, str], body: str = "Thanks!") -> MailMessage:
@@ -167,3 +168,41 @@ def test_a_clicked_link_lands_on_suppression_once_in_its_email_column(tmp_path):
     assert column(backend.snapshot, "Suppression", "Reason") == ["manual", "unsubscribed"]
     assert journal.unsubscribes() == []  # moved: the next cycle adds nothing
     assert move_unsubscribes(journal, backend, Names(mail=True)) == 0
+
+
+# ---- messages as they arrive: odd, broken, without an ID ---------------------------------
+
+ODD = [
+    # Raw Latin-1 in the headers (old mail clients): Python hands these back as Header objects
+    "From: J\u00f6rg <jorg@beta.example>\r\nSubject: Gr\u00fc\u00dfe\r\n"
+    "Message-ID: <j1@beta.example>\r\n\r\nGerne am Dienstag.\r\n".encode("latin-1"),
+    # A charset no parser knows, with a NUL in it: reading the body raises
+    b"From: x@beta.example\r\nSubject: ?\r\nMessage-ID: <x1@beta.example>\r\n"
+    b'Content-Type: text/plain; charset="utf-8\x00"\r\n\r\nhi\r\n',
+    # No Message-ID at all, twice
+    b"From: a@beta.example\r\nSubject: one\r\n\r\nFirst.\r\n",
+    b"From: b@beta.example\r\nSubject: two\r\n\r\nSecond.\r\n",
+]
+
+
+def test_a_message_that_cannot_be_read_is_noted_and_the_ones_after_it_are_read(
+    monkeypatch,
+    imap,  # noqa: F811
+):
+    """One broken message in the mailbox must not hold back every reply after it, and
+    messages without a Message-ID are each recorded (once)."""
+    for raw in ODD:
+        deliver(imap, raw)
+    monkeypatch.setenv("SHEETPIPE_IMAP_PASSWORD", IMAP_PASSWORD)
+    config = ImapConfig("127.0.0.1", imap, "none", IMAP_USER, "SHEETPIPE_IMAP_PASSWORD")
+    backend = memory(deals=[{"Deal": "Acme", "Stage": "Discovery"}])
+    reader = ReplyReader(config)
+    assert reader.take(backend, Names(mail=True)) == []
+    rows = backend.read().find("Replies").rows[1:]
+    got = [(r[1], r[3]) for r in rows]
+    assert got == [("jorg@beta.example", "reply"), ("", "unreadable"),
+                   ("a@beta.example", "reply"), ("b@beta.example", "reply")]  # fmt: skip
+    assert "Gerne am Dienstag." in rows[0][4]
+    assert len({r[5] for r in rows}) == 4  # each its own Message-ID
+    assert reader.take(backend, Names(mail=True)) == []
+    assert len(backend.read().find("Replies").rows) == 5  # nothing read twice

@@ -129,7 +129,7 @@ def _web_leads(deals: list[Row], today: date) -> list[Row]:
         ["Submitted at", "Name", "Email", "Company", "Phone", "Message"],
         [at, "Priya Nair", "priya@quantum-kite.example", "Quantum Kite", "+1 415 555 0134",
          "Looking for a CRM in Sheets for 12 reps."],
-        [at + timedelta(minutes=20), "Jonas Berg", "jonas.berg@gmail.com", "Nordlys AS", "",
+        [at + timedelta(minutes=20), "Jonas Berg", "jonas.berg@nordlys.example", "Nordlys AS", "",
          "Can we see a demo next week?"],
         [at + timedelta(minutes=45), "Sam", returning[3], returning[4], "",
          "Following up on the proposal."],

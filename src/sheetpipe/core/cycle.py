@@ -58,7 +58,7 @@ from sheetpipe.core.sheet.table import (
 )
 from sheetpipe.core.tabs import outbox
 from sheetpipe.core.tabs.lists import Lists, plan_lists
-from sheetpipe.core.tabs.nurture import Nurture, NurtureInputs, plan_nurture
+from sheetpipe.core.tabs.nurture import Nurture, NurtureInputs, open_enrolments, plan_nurture
 from sheetpipe.core.tabs.outbox import Composer
 from sheetpipe.core.tabs.status import HEALTHS, CycleFacts, plan_status
 from sheetpipe.core.tabs.today import today_tab
@@ -457,11 +457,17 @@ def plan_sequences(
     if composer is None or not names.mail:
         return Nurture()
     fields = {key for t in inputs.pipelines.values() if t is not None for key in t.cols}
-    sequences, problems = parse_sequences(
-        table_of(snapshot, names.sequences), table_of(snapshot, names.sequence_steps),
-        names.pipelines, inputs.stages, fields, settings.decimal_separator)  # fmt: skip
-    if not sequences:  # nothing to read the Outbox, Suppression and Team for
-        return Nurture(problems=problems)
+    tab = table_of(snapshot, names.sequences)
+    sequences, held, problems = parse_sequences(
+        tab, table_of(snapshot, names.sequence_steps), names.pipelines, inputs.stages, fields,
+        settings.decimal_separator)  # fmt: skip
+    enrolments = table_of(snapshot, names.enrolments)
+    if not sequences and not open_enrolments(enrolments):
+        return Nurture(problems=problems)  # nothing to read the Outbox, Suppression, Team for
+    if tab is None:
+        problems.append(Problem(names.enrolments, f"there is no {names.sequences} tab, so "
+                                "no enrolment sends or ends; put it back, or write stopped in "
+                                "the Status of those to end", "warning"))  # fmt: skip
     mailbox = table_of(snapshot, names.outbox)
     suppression = table_of(snapshot, names.suppression)
     suppressed = frozenset(suppression.column("Email").stripped().str.casefold()
@@ -470,9 +476,9 @@ def plan_sequences(
     planned = [outbox.DealRows(r.name, table, r.desired, r.columns)
                for r, table in pipelines.tables()]  # fmt: skip
     found = plan_nurture(NurtureInputs(
-        sequences, planned, table_of(snapshot, names.enrolments), suppressed, team, settings,
-        inputs.now, room, outbox.statuses(mailbox), table_of(snapshot, names.replies),
-        inputs.stages, outbox.message_ids(mailbox)), composer)  # fmt: skip
+        sequences, planned, enrolments, suppressed, team, settings, inputs.now, room,
+        outbox.statuses(mailbox), table_of(snapshot, names.replies), inputs.stages,
+        outbox.message_ids(mailbox), held if tab is not None else None), composer)  # fmt: skip
     appended = [
         *appended_rows(snapshot, names.enrolments, inputs.changes, ENROLMENTS_COLUMNS,
                        found.enrolment_rows),

@@ -17,7 +17,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 
 from imap_tools import AND, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
 
@@ -91,7 +91,7 @@ def fetch_new(config: ImapConfig, table) -> list[Incoming]:  # noqa: ANN001 - a 
             mailbox = f"{config.folder} {validity}"
             last = _last_uid(table, mailbox)
             messages = box.fetch(AND(uid=f"{last + 1}:*"), mark_seen=False, bulk=True)
-            return [read(m, mailbox) for m in messages if int(m.uid or 0) > last]
+            return [_read_or_note(m, mailbox) for m in messages if int(m.uid or 0) > last]
     except (OSError, ssl.SSLError) as err:
         raise MailError(f"{config.describe()}: cannot connect ({err})") from None
     except Exception as err:  # imap-tools' errors: a refused login, a missing folder
@@ -112,19 +112,43 @@ def _last_uid(table, mailbox: str) -> int:  # noqa: ANN001 - a Table
     return int(uids.max()) if len(uids) else 0
 
 
+def _read_or_note(message: MailMessage, mailbox: str) -> Incoming:
+    """The message read, or a row saying it could not be: one broken message must not
+    hold back every message after it (its UID is recorded, so it is not read again)."""
+    try:
+        return read(message, mailbox)
+    except Exception as err:  # whatever a malformed message makes the parser raise
+        uid = int(message.uid or 0)
+        log.warning("message %d in %s could not be read: %s", uid, mailbox, type(err).__name__)
+        return Incoming(uid, None, "", "", _stand_in_id(uid, mailbox), "", "unreadable",
+                        f"could not be read ({type(err).__name__}); look at it in the mailbox",
+                        mailbox=mailbox)  # fmt: skip
+
+
+def _stand_in_id(uid: int, mailbox: str) -> str:
+    """An ID for a message without a Message-ID, so it is still recorded once."""
+    return f"<uid-{uid}.{mailbox.replace(' ', '.')}@sheetpipe.invalid>"
+
+
 def read(message: MailMessage, mailbox: str) -> Incoming:
     """One message as the Replies tab records it."""
     raw = message.obj
-    refers = " ".join(filter(None, (raw.get("In-Reply-To", ""), raw.get("References", ""))))
+    refers = f"{_header(raw, 'In-Reply-To')} {_header(raw, 'References')}"
     bounced = _bounce(raw)
     first = first_lines(message.text or message.html or "")
     kind = "bounce" if bounced else "auto-reply" if _automatic(raw, message.subject) else (
         "unsubscribe" if re.search(r"\bunsubscribe\b", f"{message.subject} {first}", re.I)
         else "reply")  # fmt: skip
-    return Incoming(int(message.uid or 0), message.date if message.date.year > 1900 else None,
-                    parseaddr(raw.get("From", ""))[1].strip().lower(),
-                    " ".join(message.subject.split()), raw.get("Message-ID", "").strip(),
+    uid = int(message.uid or 0)
+    return Incoming(uid, message.date if message.date.year > 1900 else None,
+                    message.from_.strip().lower(), " ".join(message.subject.split()),
+                    _header(raw, "Message-ID").strip() or _stand_in_id(uid, mailbox),
                     " ".join(refers.split()), kind, first, bounced, mailbox)  # fmt: skip
+
+
+def _header(raw: Message, name: str) -> str:
+    """A header as text: raw 8-bit bytes in a header come back as a Header object."""
+    return str(raw.get(name, "") or "")
 
 
 def first_lines(body: str, limit: int = 200) -> str:
@@ -141,11 +165,11 @@ def first_lines(body: str, limit: int = 200) -> str:
 
 def _automatic(raw: Message, subject: str) -> bool:
     """RFC 3834's Auto-Submitted, the headers Exchange and others set, the usual subjects."""
-    if raw.get("Auto-Submitted", "no").strip().lower() != "no":
+    if (_header(raw, "Auto-Submitted") or "no").strip().lower() != "no":
         return True
     if any(raw.get(h) for h in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress")):
         return True
-    if raw.get("Precedence", "").strip().lower() in ("bulk", "junk", "auto_reply", "list"):
+    if _header(raw, "Precedence").strip().lower() in ("bulk", "junk", "auto_reply", "list"):
         return True
     return bool(AUTO_SUBJECTS.match(subject))
 
@@ -157,14 +181,17 @@ def _bounce(raw: Message) -> str:
     if raw.get_param("report-type", "").lower() != "delivery-status":
         return ""
     for part in raw.walk():
-        if part.get_content_type() != "message/delivery-status":
-            continue
-        fields = [f for block in (part.get_payload() or []) for f in block.items()]
+        blocks = part.get_payload()
+        if part.get_content_type() != "message/delivery-status" or not isinstance(blocks, list):
+            continue  # (a report sent base64-encoded is a string Python leaves unparsed)
+        fields = [f for block in blocks for f in block.items()]
         found = dict((k.lower(), v) for k, v in fields)
         if found.get("action", "").strip().lower() != "failed":
             continue
         recipient = found.get("final-recipient") or found.get("original-recipient") or ""
         address = getaddresses([recipient.split(";")[-1]])[0][1].lower()
+        if "@" not in address:
+            continue  # no address to put on Suppression
         why = " ".join(f"{found.get('status', '')} {found.get('diagnostic-code', '')}".split())
         return f"{address}: {why}".strip()
     return ""

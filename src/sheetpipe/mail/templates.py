@@ -66,7 +66,7 @@ class Templates:
             raise MailProblem(str(err)) from None
         empty = _empty_fields(subject + body, fields)
         if empty:
-            raise MailProblem(f"{', '.join(empty)} is empty on this deal")
+            raise MailProblem("; ".join(empty))
         return letter
 
     def _parts(self, name: str) -> tuple[jinja2.Template, jinja2.Template]:
@@ -96,13 +96,15 @@ _FIELD = re.compile(r"\b(deal|settings)(?:\.(\w+)|\[\s*['\"]([^'\"]+)['\"]\s*\])
 
 
 def _empty_fields(source: str, fields: dict[str, object]) -> list[str]:
-    """The deal's fields and the settings a template names that are empty: a merge field
-    that renders as nothing is as bad as a missing one in an e-mail to a prospect."""
+    """The deal's fields and the settings a template names that are empty, each said
+    where to fill it in: a merge field that renders as nothing is as bad as a missing one
+    in an e-mail to a prospect."""
     empty = []
     for group, attr, key in _FIELD.findall(source):
         values, name = fields.get(group, {}), attr or key
         if isinstance(values, dict) and name in values and not str(values[name]).strip():
-            empty.append(f"the setting {name}" if group == "settings" else name)
+            empty.append(f"{name} is empty in Settings" if group == "settings"
+                         else f"{name} is empty on this deal")  # fmt: skip
     return list(dict.fromkeys(empty))
 
 

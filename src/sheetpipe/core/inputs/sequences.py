@@ -56,21 +56,24 @@ def parse_sequences(
     stages: Stages,
     fields: Iterable[str],
     decimal: str = ".",
-) -> tuple[list[Sequence], list[Problem]]:
-    """The active sequences, each with its steps in order, and what is wrong elsewhere."""
+) -> tuple[list[Sequence], frozenset[str], list[Problem]]:
+    """The active sequences, each with its steps in order; the keys of those a broken cell
+    holds back (their enrolments wait for the fix, they do not end); what is wrong."""
     if sequences is None:
-        return [], []
+        return [], frozenset(), []
     problems = list(sequences.problems)
     by_sequence, found = _steps(steps)
     problems += found
     known = {norm(p): p for p in pipelines}
     out: list[Sequence] = []
     seen: set[str] = set()
+    held: set[str] = set()
     for row in sequences.index:
         sequence, problem = _sequence(sequences, row, known, stages, set(map(norm, fields)),
                                       decimal, by_sequence)  # fmt: skip
         if problem is not None:
             problems.append(problem)
+            held.add(norm(text(sequences.get("Sequence")[row])))
         if sequence is None:
             continue
         if sequence.key in seen:
@@ -85,7 +88,7 @@ def parse_sequences(
             problems.append(Problem(rows[0].where, f'no sequence "{key}" in '
                                     f"{sequences.name}; these steps are never sent",
                                     "warning"))  # fmt: skip
-    return out, problems
+    return out, frozenset(held - seen), problems
 
 
 def _sequence(
@@ -96,7 +99,10 @@ def _sequence(
         return text(table.get(column)[row]).strip()
 
     def refused(column: str, message: str) -> tuple[None, Problem]:
-        return None, Problem(table.where(row, column), f"{message}; this sequence is off.")
+        return None, Problem(
+            table.where(row, column),
+            f"{message}; this sequence sends nothing until it is fixed, and its enrolments wait.",
+        )
 
     name = cell("Sequence")
     if not name or (cell("Active") and yes(cell("Active")) is False):

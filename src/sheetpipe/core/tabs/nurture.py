@@ -112,6 +112,9 @@ class NurtureInputs:
     replies: Table | None = None  # the Replies tab ([imap])
     stages: Stages = field(default_factory=Stages)
     sent: Mapping[str, str] = field(default_factory=dict)  # Outbox Message-ID → its ID
+    # Sequences a broken cell holds back, or None when the Sequences tab itself is gone:
+    # their enrolments wait for the fix (a typo must not end every lead's sequence for good).
+    held: frozenset[str] | None = frozenset()
 
     @cached_property
     def by_key(self) -> dict[str, Sequence]:
@@ -125,7 +128,7 @@ class NurtureInputs:
 
 def plan_nurture(inputs: NurtureInputs, composer: Composer | None) -> Nurture:
     """Enrol, end, hold or advance every enrolment; queue the steps that are due now."""
-    if not inputs.sequences:
+    if not inputs.sequences and inputs.enrolments is None:
         return Nurture()
     deals = _Deals(inputs)
     found = read_enrolments(inputs.enrolments, inputs.settings.date_order)
@@ -329,6 +332,14 @@ def read_enrolments(table: Table | None, date_order: str) -> list[Enrolment]:
             for row, i, deal, seq, step, state, when, why, email in columns if i]  # fmt: skip
 
 
+def open_enrolments(table: Table | None) -> bool:
+    """Whether any enrolment may still send or end (so the step has work without a sequence)."""
+    if table is None or table.index.empty:
+        return False
+    words = cells.texts(table.get("Status")).str.casefold().str.split().str[0].fillna("")
+    return bool((~words.isin([FINISHED, EXITED]) & (table.column("ID").stripped() != "")).any())
+
+
 @dataclass
 class _Outcome:
     values: dict[str, object] = field(default_factory=dict)  # Enrolments column → new value
@@ -347,6 +358,8 @@ def _advance(
     if enrolment.status in (FINISHED, EXITED):
         return _Outcome()
     sequence = inputs.by_key.get(enrolment.sequence)
+    if sequence is None and enrolment.status != STOPPED and _held(enrolment, inputs):
+        return _Outcome()
     deal = deals.get(enrolment.deal_id.casefold())
     ended = _why_it_ends(enrolment, sequence, deal, inputs)
     if ended:
@@ -375,6 +388,11 @@ def _advance(
     if not sent.casefold().startswith(SENT):  # the last step has not left yet: one at a time
         return _Outcome()
     return _send_step(enrolment, sequence, deal, inputs, composer, window)
+
+
+def _held(enrolment: Enrolment, inputs: NurtureInputs) -> bool:
+    """Its sequence cannot be read now (a broken cell, or no Sequences tab): it waits."""
+    return inputs.held is None or enrolment.sequence in inputs.held
 
 
 def _why_it_ends(
