@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.policy import default as default_policy
 from pathlib import Path
 
@@ -45,10 +45,13 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
+        self.on_data: Callable[[email.message.EmailMessage], None] | None = None  # (a kill)
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         parsed = email.message_from_bytes(envelope.original_content, policy=default_policy)
         self.messages.append(parsed)
+        if self.on_data is not None:
+            self.on_data(parsed)
         return "250 Message accepted"
 
 

@@ -151,6 +151,73 @@ def test_the_seeds_nurture_workflow_through_the_installed_command(tmp_path, smtp
     assert sorted(o["Status"] for o in sent) == ["sent"] * 3
 
 
+# ---- exactly once: a kill mid-send, two runs at once -------------------------------------
+
+
+def test_a_kill_while_a_step_goes_never_sends_it_or_the_next_step_twice(tmp_path, smtp):  # noqa: F811
+    """The sync is killed the moment the server takes a lead's invitation, before it
+    records `sent`: that lead gets nothing more (not the invitation again, not the
+    discount), the run after says so on Status, and the other leads go on as usual."""
+    inbox, smtp_port = smtp
+    command = installed_command()
+    demo, web_port = demo_with_mail(command, tmp_path, smtp_port)
+    submit_leads(command, demo, web_port)
+    monday = next_monday()
+    run(command, "sync", "--now", at(monday), cwd=demo)
+    set_cells(demo, "Settings", lambda r: r["Setting"] == "Discount code", "Value", "SPRING15")
+    wednesday = monday + timedelta(days=2, minutes=5)
+    process = subprocess.Popen([str(command), "sync", "--now", at(wednesday)], cwd=demo,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    inbox.on_data = lambda message: process.kill() if parseaddr(message["To"])[1] in LEADS else None
+    process.wait(timeout=120)
+    inbox.on_data = None
+    assert process.returncode == -9
+    [(killed, [invitation])] = mails_to_leads(inbox).items()
+    row = next(o for o in sheet(demo, "Outbox") if o["To"] == killed)
+    assert (row["Status"], row["Message-ID"]) == ("sending", invitation["Message-ID"].strip())
+
+    said = subprocess.run([str(command), "sync", "--now", at(wednesday + timedelta(minutes=5))],
+                          cwd=demo, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert said.returncode == 0 and "a run stopped while sending this e-mail" in said.stderr
+    for day in (2, 3, 6):
+        run(command, "sync", "--now", at(wednesday + timedelta(days=day)), cwd=demo)
+    sent = mails_to_leads(inbox)
+    assert len(sent[killed]) == 1  # neither the invitation again nor the discount
+    others = [a for a in LEADS if a != killed]
+    assert all(len(sent[a]) == 2 for a in others), {a: len(sent.get(a, [])) for a in LEADS}
+    assert enrolment(demo, killed)["Step"] == 1
+
+
+def test_two_runs_at_once_send_each_step_once(tmp_path, smtp):  # noqa: F811
+    """A second cron entry, or a daemon and a hand-run sync: both start together."""
+    inbox, smtp_port = smtp
+    command = installed_command()
+    demo, web_port = demo_with_mail(command, tmp_path, smtp_port)
+    submit_leads(command, demo, web_port)
+    monday = next_monday()
+    run(command, "sync", "--now", at(monday), cwd=demo)
+    set_cells(demo, "Settings", lambda r: r["Setting"] == "Discount code", "Value", "SPRING15")
+    for moment in (monday + timedelta(days=2, minutes=5), monday + timedelta(days=4, minutes=5)):
+        runs = [subprocess.Popen([str(command), "sync", "--now", at(moment)], cwd=demo,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                for _ in range(2)]  # fmt: skip
+        codes = []
+        for process in runs:
+            _, err = process.communicate(timeout=300)
+            assert b"Traceback" not in err, err.decode()
+            codes.append(process.returncode)
+        # One works the sheet; the other finds its lock and stops (75: try again later),
+        # unless it started after the first had finished.
+        assert sorted(codes) in ([0, 0], [0, 75]), codes
+    sent = mails_to_leads(inbox)
+    assert {a: [m["Subject"] for m in ms] for a, ms in sent.items()} == {
+        address: [f"A demo for {company}?", f"{company}: 15 % off with SPRING15"]
+        for address, (_, company) in LEADS.items()
+    }
+    ids = [m["Message-ID"] for ms in sent.values() for m in ms]
+    assert len(set(ids)) == len(ids) == 6
+
+
 # ---- replies, read over IMAP ----------------------------------------------------------
 
 IMAP_USER, IMAP_PASSWORD = "pipeline@ourcompany.example", "imap-s3cret"

@@ -17,6 +17,10 @@ it names that the deal lacks stops that e-mail with a problem, rather than maili
 half-filled one). A team's own folder ([smtp] templates) comes before the defaults in
 sheetpipe's `templates/mail`. Each template's first line is `Subject: …`.
 
+Until each e-mail of a marked batch is handed to the server, the same file holds it as
+going back to `queued`: a run killed mid-batch leaves only the e-mail it was sending in
+doubt; the next cycle puts the untried rest back in the queue.
+
 Limits: plain-text e-mails; an SMTP server cannot be asked whether it already took a
 message, so a row left `sending` is only reported (core/tabs/outbox.py).
 """
@@ -27,7 +31,7 @@ import contextlib
 import email.errors
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
@@ -145,10 +149,11 @@ class Mailer:
                     raise
                 marks = {i: (outbox.SENDING, m["Message-ID"], found.local)
                          for i, (_, m) in letters.items()}  # fmt: skip
+                marked = {i: m["Message-ID"] for i, (_, m) in letters.items()}
+                untried = self._untried(backend, marked)
                 _apply(backend, names, outbox.fates(found.table, marks | failures,
                                                     addressed.remade))  # fmt: skip
-                outcomes, broken = _send_all(postman, letters, found.local)
-            marked = {i: m["Message-ID"] for i, (_, m) in letters.items()}
+                outcomes, broken = _send_all(postman, letters, found.local, untried)
             try:
                 why = _write_fates(backend, names, outcomes, marked, wait=RECORD_WAIT)
             except Exception as err:  # a surprise: what the server answered is kept all the same
@@ -158,6 +163,7 @@ class Mailer:
         if why:
             done.error = self._keep(backend, outcomes, marked, why)
             return False
+        self._forget(backend, marked)  # the untried ones are `queued` in the sheet now
         # A broken connection, or a server asking to try later: the rest wait for next time.
         return not broken and all(o[0] != outbox.QUEUED for o in outcomes.values())
 
@@ -195,6 +201,33 @@ class Mailer:
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         return message
 
+    def _untried(self, backend: Backend, marked: dict[str, str]) -> Callable[[str], None]:
+        """Until it is handed to the server, each marked e-mail is kept as going back to
+        `queued`: a run killed mid-batch leaves only the one e-mail it was sending in
+        doubt, and the next cycle's settle puts the untried rest back in the queue.
+        Returns what to call as each one is tried."""
+        kept, sheet = self.kept, backend.describe()
+        try:
+            if kept is None:
+                raise OSError("no file to keep them in")
+            kept.keep(sheet, {i: (outbox.QUEUED, "", None) for i in marked}, marked)
+        except OSError as err:  # as before: a kill leaves the whole batch `sending`
+            log.warning("a kill now would leave all %d e-mails in doubt: %s", len(marked), err)
+            return lambda mail_id: None
+
+        def trying(mail_id: str) -> None:
+            try:
+                kept.forget(sheet, [mail_id])
+            except OSError as err:  # then a kill puts it back in the queue: said, not fatal
+                log.error("%s could not be marked as tried in %s: %s", mail_id, kept.path, err)
+
+        return trying
+
+    def _forget(self, backend: Backend, ids: Iterable[str]) -> None:
+        if self.kept is not None:
+            with contextlib.suppress(OSError):  # said in the log by the store
+                self.kept.forget(backend.describe(), ids)
+
     def _keep(self, backend: Backend, outcomes: dict[str, Outcome], marked: dict[str, str],
               why: str) -> str:  # fmt: skip
         """Fates the sheet would not take, kept for the next cycle; never dropped."""
@@ -220,16 +253,21 @@ def _count(done: Delivery, outcomes: dict[str, Outcome], broken: bool) -> None:
 
 
 def _send_all(
-    postman: Postman, letters: dict[str, tuple[Outgoing, EmailMessage]], now: datetime
+    postman: Postman,
+    letters: dict[str, tuple[Outgoing, EmailMessage]],
+    now: datetime,
+    trying: Callable[[str], None],
 ) -> tuple[dict[str, Outcome], bool]:
     """Each e-mail's fate; after a broken transaction (its e-mail stays `sending`, in
-    doubt) the rest go back to `queued`, unsent."""
+    doubt) the rest go back to `queued`, unsent. `trying` is told of each e-mail just
+    before it is handed to the server."""
     outcomes: dict[str, Outcome] = {}
     broken = False
     for mail_id, (_, message) in letters.items():
         if broken:
             outcomes[mail_id] = (outbox.QUEUED, "", None)
             continue
+        trying(mail_id)
         fate = postman.send(message, now)
         if fate.status is None:
             broken = True
