@@ -379,3 +379,102 @@ def test_one_click_unsubscribe_stops_the_sequence_for_good(tmp_path, smtp):  # n
     after = mails_to_leads(inbox)
     assert len(after["cara@beta-works.example"]) == 1  # never the discount
     assert len(after["dan@delta-labs.example"]) == 2
+
+
+# ---- the same workflow on a Google Sheet (the emulator) ---------------------------------
+
+
+class GoogleSheet:
+    """The demo moved onto a Google Sheet in the emulator, tab by tab, with sheetpipe.toml
+    pointed at it as `init --google` writes it: what the installed command then works."""
+
+    def __init__(self, emulator, demo: Path):  # noqa: ANN001 - the emulator fixture
+        from python_calamine import CalamineWorkbook
+
+        from . import google_helpers as gh
+
+        book = CalamineWorkbook.from_path(str(demo / "pipeline.xlsx"))
+        tabs = {n: book.get_sheet_by_name(n).to_python() for n in book.sheet_names}
+        self.emulator, self.sid = emulator, gh.spreadsheet(emulator, tabs)
+        gh.key_file(emulator, demo)
+        config = demo / "sheetpipe.toml"
+        url = f"https://docs.google.com/spreadsheets/d/{self.sid}/edit"
+        text = config.read_text(encoding="utf-8").replace(
+            'backend = "xlsx"', 'backend = "google"').replace(
+            'path = "pipeline.xlsx"', f'spreadsheet = "{url}"\ncredentials = '
+            '"service-account.json"')  # fmt: skip
+        config.write_text(text, encoding="utf-8")
+        (demo / "pipeline.xlsx").unlink()  # nothing can quietly go on working the file
+
+    def rows(self, tab: str) -> list[dict]:
+        header, *body = self.emulator.values(self.sid, tab)
+        return [dict(zip(header, r, strict=False)) for r in body]
+
+    def set(self, tab: str, which, column: str, value: str) -> None:  # noqa: ANN001
+        header = self.emulator.values(self.sid, tab)[0]
+        for n, row in enumerate(self.rows(tab), start=1):
+            if which(row):
+                self.emulator.put_cell(self.sid, tab, n, header.index(column), value)
+
+
+def test_the_seeds_workflow_on_google_through_the_installed_command(
+    tmp_path, smtp, imap, emulator, monkeypatch  # noqa: F811
+):
+    """A reply, a person's stage change and an unsubscribe each end a lead's sequence on a
+    Google Sheet; a lead who does none of these gets both steps, each once."""
+    inbox, smtp_port = smtp
+    command = installed_command()
+    demo, web_port = demo_with_mail(command, tmp_path, smtp_port)
+    (demo / "imap-password").write_text(IMAP_PASSWORD)
+    public = f"http://127.0.0.1:{web_port}"
+    with (demo / "sheetpipe.toml").open("a", encoding="utf-8") as config:
+        config.write(
+            f'public_url = "{public}/"\n'  # in [serve], the last section
+            f'\n[imap]\nhost = "127.0.0.1"\nport = {imap}\nsecurity = "none"\n'
+            f'user = "{IMAP_USER}"\npassword_file = "imap-password"\n'
+        )
+    monkeypatch.setenv("SHEETPIPE_GOOGLE_API_ENDPOINT", emulator.base_url)
+    google = GoogleSheet(emulator, demo)
+    submit_leads(command, demo, web_port)
+    monday = next_monday()
+    run(command, "sync", "--now", at(monday), cwd=demo)
+    owners = {d["Email"]: d["Owner"] for d in google.rows("Deals") if d.get("Email") in LEADS}
+    assert len(owners) == 3 and all(owners.values())
+    alerted = {parseaddr(m["To"])[1] for m in inbox.messages}
+    assert {o for o in alerted if o.endswith("@ourcompany.example")}, "the owners' alerts"
+    google.set("Settings", lambda r: r["Setting"] == "Discount code", "Value", "SPRING15")
+
+    wednesday = monday + timedelta(days=2, minutes=5)
+    run(command, "sync", "--now", at(wednesday), cwd=demo)
+    invitations = {to: mails[0] for to, mails in mails_to_leads(inbox).items()}
+    assert sorted(invitations) == sorted(LEADS)
+    deliver(imap, reply(invitations["cara@beta-works.example"],
+                        "Cara Diaz <cara@beta-works.example>", "Sounds good, Tuesday?"))  # fmt: skip
+    google.set("Deals", lambda r: r.get("Email") == "dan@delta-labs.example", "Stage",
+               "Qualification")  # fmt: skip
+    link = re.findall(r"<([^>]+)>", invitations["eve@echo-studio.example"]["List-Unsubscribe"])[0]
+    with serving([str(command)], demo, web_port):
+        clicked = requests.post(link, data="List-Unsubscribe=One-Click", timeout=10,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        assert clicked.status_code == 200, clicked.text
+    thursday = wednesday + timedelta(days=1)
+    run(command, "sync", "--now", at(thursday), cwd=demo)
+
+    ended = {e["Email"]: (e["Status"], e["Exit reason"]) for e in google.rows("Enrolments")}
+    assert ended["cara@beta-works.example"] == (
+        "exited", f'replied {thursday:%Y-%m-%d}: "Sounds good, Tuesday?"')  # fmt: skip
+    assert ended["dan@delta-labs.example"] == ("exited", "stage changed to Qualification")
+    assert ended["eve@echo-studio.example"] == (
+        "exited", "eve@echo-studio.example is on Suppression")  # fmt: skip
+    cara = next(d for d in google.rows("Deals") if d.get("Email") == "cara@beta-works.example")
+    assert cara["Stage"] == "Qualification"
+    [task] = [t for t in google.rows("Tasks") if t.get("Kind") == "reply"]
+    assert (task["Owner"], task["Deal ID"]) == (cara["Owner"], cara["ID"])
+
+    for days in (2, 5):
+        run(command, "sync", "--now", at(wednesday + timedelta(days=days)), cwd=demo)
+    after = mails_to_leads(inbox)
+    assert {to: len(mails) for to, mails in after.items()} == dict.fromkeys(LEADS, 1)
+    priya = [m["Subject"] for m in inbox.messages
+             if parseaddr(m["To"])[1] == "priya@quantum-kite.example"]  # fmt: skip
+    assert priya == ["A demo for Quantum Kite?", "Quantum Kite: 15 % off with SPRING15"]
