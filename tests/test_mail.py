@@ -826,3 +826,43 @@ def test_a_nurture_sequence_on_google_mails_the_lead_in_the_window_once_per_step
         "A demo for Beta Works?", "Beta Works: 15 % off with SPRING15"]  # fmt: skip
     header, row = emulator.values(sid, "Enrolments")[:2]
     assert dict(zip(header, row, strict=False))["Status"] == "finished"
+
+
+def test_google_requests_per_nurture_cycle_do_not_grow_with_the_enrolments(
+    tmp_path, smtp, emulator
+):
+    """1 or 40 enrolments: an idle cycle makes the same requests, and queueing every lead's
+    step costs the same cycle requests; only delivery grows, by its batches of ten."""
+    from sheetpipe.config import SmtpConfig
+    from sheetpipe.core.contract import Names
+    from sheetpipe.mail import Mailer
+
+    from . import google_helpers as gh
+
+    def calls(count: int) -> tuple[int, int, int]:
+        leads = [{"Deal": f"Firm {i}", "Stage": "Discovery", "Owner": "Ana Ruiz",
+                  "Email": f"lead{i}@firm{i}.example", "Company": f"Firm {i}",
+                  "Source": "web form", "Contact": "Pat"} for i in range(count)]  # fmt: skip
+        sheets = tabs(leads, settings={"Discount code": "SPRING15", "E-mails per day": "500"})
+        sheets["Team"] = [["Name", "Email"], ["Ana Ruiz", "ana@sales.example"]]
+        sid = gh.spreadsheet(emulator, sheets)
+        backend = gh.backend(emulator, sid, gh.key_file(emulator, tmp_path))
+        mailer = Mailer(SmtpConfig("127.0.0.1", smtp.port, "none", "pipeline@sales.example"))
+
+        def counted(at: datetime) -> int:
+            mark = len(emulator.log)
+            run_cycle(backend, Names(mail=True), at, side=SideInputs(mailer))
+            return len([r for r in emulator.log[mark:] if r["path"].startswith("/v4/")])
+
+        counted(NOW)  # enrolled
+        idle = counted(NOW + timedelta(hours=1))
+        sending = counted(datetime(2026, 3, 12, 9, 31))  # step 1 due for every lead
+        return idle, sending, len(smtp.messages)
+
+    idle_one, sending_one, sent = calls(1)
+    assert sent == 1
+    idle_many, sending_many, sent = calls(40)
+    assert sent == 41
+    assert idle_many == idle_one
+    # Each batch after the first: read, guard, mark sending, read, guard, record sent.
+    assert sending_many == sending_one + 3 * 6, (idle_one, sending_one, sending_many)
