@@ -36,6 +36,7 @@ from sheetpipe.backends.xlsx import XlsxBackend  # noqa: E402
 from sheetpipe.config import SmtpConfig  # noqa: E402
 from sheetpipe.core.contract import IntakeTab, Names  # noqa: E402
 from sheetpipe.mail import Mailer  # noqa: E402
+from sheetpipe.mail.fates import FateStore  # noqa: E402
 from sheetpipe.model import ChangeSet  # noqa: E402
 from sheetpipe.sync import SideInputs, run_cycle  # noqa: E402
 
@@ -83,7 +84,9 @@ def _measure(folder: Path, n: int, count: int) -> dict:
     server = Controller(inbox, hostname="127.0.0.1", port=port)
     server.start()
     try:
-        mailer = Mailer(SmtpConfig("127.0.0.1", port, "none", "pipeline@sales.example"))
+        # As open_mailer makes it: each e-mail noted as tried in the fate file first.
+        kept = FateStore(mailed.with_name("sheetpipe.mail-fates.json"))
+        mailer = Mailer(SmtpConfig("127.0.0.1", port, "none", "pipeline@sales.example"), kept)
         later = NOW + timedelta(minutes=5)
         floor = _timed(lambda: run_cycle(XlsxBackend(plain), NAMES, later))
         report = None

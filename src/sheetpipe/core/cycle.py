@@ -19,7 +19,7 @@ same day: those steps are functions of the sheet and the day alone.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -94,7 +94,7 @@ class Plan:
     mail_queued: int = 0  # Outbox rows this cycle queues
     mail_waiting: int = 0  # queued rows once this cycle is applied, for delivery to send
     mails: dict[str, list[str]] = field(default_factory=dict)  # deal ID → its e-mails, in words
-    enrolments: dict[str, list[str]] = field(default_factory=dict)  # deal ID → nurture, in words
+    enrolments: Mapping[str, list[str]] = field(default_factory=dict)  # deal ID → nurture, in words
     carried: Carried | None = None  # for the next cycle, when this one's steps were idle
 
     @property

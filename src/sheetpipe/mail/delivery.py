@@ -207,9 +207,9 @@ class Mailer:
         doubt, and the next cycle's settle puts the untried rest back in the queue.
         Returns what to call as each one is tried."""
         kept, sheet = self.kept, backend.describe()
+        if kept is None:  # a Mailer made without a fate file (open_mailer always gives one)
+            return lambda mail_id: None
         try:
-            if kept is None:
-                raise OSError("no file to keep them in")
             kept.keep(sheet, {i: (outbox.QUEUED, "", None) for i in marked}, marked)
         except OSError as err:  # as before: a kill leaves the whole batch `sending`
             log.warning("a kill now would leave all %d e-mails in doubt: %s", len(marked), err)
