@@ -419,10 +419,10 @@ class GoogleSheet:
 
 def test_the_seeds_workflow_on_google_through_the_installed_command(
     tmp_path,
-    smtp,
+    smtp,  # noqa: F811
     imap,
     emulator,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     """A reply, a person's stage change and an unsubscribe each end a lead's sequence on a
     Google Sheet; a lead who does none of these gets both steps, each once."""
