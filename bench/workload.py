@@ -97,10 +97,13 @@ def workload(n: int, seed: int = 1) -> Snapshot:
                 "Deals",
                 "",
                 "Discovery",
+                None,  # Value and Expected close: filled in once the deal is drawn
+                None,
                 "import",
             ]
         )
-        history.append([entered, deal_id, name, "Deals", "Discovery", stage, "import"])
+        history.append([entered, deal_id, name, "Deals", "Discovery", stage, None, None,
+                        "import"])  # fmt: skip
         domain = (opp["account"] or "prospect").split()[0].lower()
         rows.append([
             name, stage, opp["sales_agent"], f"buyer{i}@{domain}.example",
@@ -115,6 +118,8 @@ def workload(n: int, seed: int = 1) -> Snapshot:
             rng.choice(["Yes", "Yes", "No", None]), rng.choice(["Yes", "No", None]),
             "No" if rng.random() < 0.03 else "Yes", deal_id,
         ])  # fmt: skip
+        for entry in history[-2:]:  # recorded as sheetpipe records them
+            entry[6], entry[7] = rows[-1][5], rows[-1][6]
     tabs = {name: Tab(name, [list(r) for r in content]) for name, content in template_tabs(Names())}
     tabs["Deals"] = Tab("Deals", rows)
     tabs["Weights"].rows = [tabs["Weights"].rows[0], *WEIGHTS]

@@ -52,8 +52,8 @@ def tabs(
                 break
         else:
             out["Settings"].append([key, value, None])
-    if history:
-        out["History"] += history
+    if history:  # rows written When … To stage, By: no Value or Expected close recorded
+        out["History"] += [[*r[:6], None, None, *r[6:]] if len(r) == 7 else r for r in history]
     if tasks:
         out["Tasks"] += tasks
     return out

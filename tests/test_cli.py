@@ -143,8 +143,8 @@ def test_sync_dry_run_prints_changes_and_writes_nothing(tmp_path):
     assert "+ column Deals!Q1 ID" in result.output
     assert "~ Deals!Q2 ID: '' → 'D-0001'" in result.output
     assert (
-        "+ History row 2: 2026-03-10 09:00 | D-0001 | Acme | Deals |  | Discovery | sheetpipe"
-        in result.output
+        "+ History row 2: 2026-03-10 09:00 | D-0001 | Acme | Deals |  | Discovery |  |  | "
+        "sheetpipe" in result.output
     )
     assert result.output.strip().splitlines()[-1].startswith("Dry run: would change deals=1")
     assert workbook.read_bytes() == before

@@ -185,9 +185,9 @@ def test_first_sight_and_stage_change_append_history():
     )
     history = [row for _, _, rows in result.changes.appends for row in rows if row[1] != ""]
     when, by = NOW, "sheetpipe"
-    assert [r for r in history if isinstance(r[0], datetime) and r[6] == by] == [
-        [when, "D-0008", "Acme", "Deals", "", "Discovery", by],
-        [when, "D-0007", "Beta", "Deals", "Contact", "Proposal", by],
+    assert [r for r in history if isinstance(r[0], datetime) and r[8] == by] == [
+        [when, "D-0008", "Acme", "Deals", "", "Discovery", None, None, by],
+        [when, "D-0007", "Beta", "Deals", "Contact", "Proposal", None, None, by],
     ]
     desired = result.pipelines[0].desired
     assert list(desired["In stage since"].dt.date) == [TODAY, TODAY]
@@ -207,7 +207,7 @@ def test_history_of_another_pipeline_does_not_count_in_this_one():
     assert list(deals["Days in stage"]) == [20]
     assert list(customers["Days in stage"]) == [0]
     history = [row for _, _, rows in result.changes.appends for row in rows if row[1] != ""]
-    assert [r[1:7] for r in history if str(r[6]).startswith("sheetpipe")] == [
+    assert [[*r[1:6], r[8]] for r in history if str(r[8]).startswith("sheetpipe")] == [
         ["D-0001", "Acme", "Customers", "", "Onboarding", "sheetpipe (from D-0001)"]
     ]
     assert any(p.where == "History!A4" and "not a date" in p.message for p in result.problems)
@@ -219,7 +219,7 @@ def test_rows_with_the_same_time_count_in_sheet_order():
     rows += [hist("D-0002", "Beta", "Proposal", 4), hist("D-0002", "Beta", "Contact", 4)]
     deals = [deal(Stage="Proposal"), deal(ID="D-0002", Deal="Beta", Stage="Contact")]
     result = plan(deals=deals, history=rows)
-    appended = [r for _, _, rows in result.changes.appends for r in rows if r[6] == "sheetpipe"]
+    appended = [r for _, _, rows in result.changes.appends for r in rows if r[8] == "sheetpipe"]
     assert appended == []
     assert list(result.pipelines[0].desired["Days in stage"]) == [4, 4]
 
@@ -515,7 +515,17 @@ def test_auto_advance_moves_a_deal_on_when_its_score_allows():
     assert stage_writes == [([2], ["Qualification"])]
     history = [r for t, _, rows in result.changes.appends if t == "History" for r in rows]
     assert history == [
-        [NOW, "D-0001", "Acme", "Deals", "Discovery", "Qualification", "sheetpipe (auto advance)"]
+        [
+            NOW,
+            "D-0001",
+            "Acme",
+            "Deals",
+            "Discovery",
+            "Qualification",
+            None,
+            None,
+            "sheetpipe (auto advance)",
+        ]
     ]
 
 

@@ -42,7 +42,7 @@ class Sheet:
                 row[at_done] = "Yes"
 
     def history(self) -> list[tuple]:
-        return [(r[1], r[4], r[5], r[6]) for r in self.snap.find("History").rows[1:]]
+        return [(r[1], r[4], r[5], r[8]) for r in self.snap.find("History").rows[1:]]
 
 
 def deal(**cells):

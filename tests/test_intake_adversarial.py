@@ -276,9 +276,9 @@ def test_only_a_turn_in_the_words_sheetpipe_writes_for_an_assignment_counts(stat
 def test_the_turn_of_a_won_deal_dealt_out_is_read_from_history_in_its_own_words():
     sheet = Sheet([response()], team=THREE)
     history = sheet.snap.find("History").rows
-    history.append([NOW, "C-0001", "Won one", "Customers", None, "Onboarding",
+    history.append([NOW, "C-0001", "Won one", "Customers", None, "Onboarding", None, None,
                     "sheetpipe (from D-0007; round-robin, turn 4)"])  # fmt: skip
-    history.append([NOW, "D-0002", "Other", "Deals", "Contact", "Proposal",
+    history.append([NOW, "D-0002", "Other", "Deals", "Contact", "Proposal", None, None,
                     "Ana (round-robin, turn 40)"])  # a person's words: no turn  # fmt: skip
     sheet.cycle()
     assert sheet.status()[0].endswith(" for Ben (round-robin, turn 5)")

@@ -95,9 +95,11 @@ def demo_tabs(today: date, seed: int = 7) -> list[tuple[str, list[Row]]]:
     deals = [deals_header]
     for n in range(1, 49):
         deals.append(_deal(rng, pool, today, n, "Deals", history))
+        _recorded_values(history, deals[-1], deals_header)
     customers = [customers_header]
     for n in range(1, 13):
         customers.append(_customer(rng, pool, today, n, "Customers", history))
+        _recorded_values(history, customers[-1], customers_header)
     tabs["Deals"], tabs["Customers"] = deals, customers
     tabs[names.team] = _team(pool["owners"], names.pipelines, today)
     tabs[DEMO_INTAKE] = _web_leads(deals, today)
@@ -159,10 +161,22 @@ def _walk(
 
 
 def _record(history: list[Row], entries, deal_id: str, name: str, pipeline: str, owner: str):
+    """The deal's stage entries as History rows; its Value and Expected close are filled
+    in once the deal is drawn (`_recorded_values`)."""
     previous = ""
     for when, stage in entries:
-        history.append([when, deal_id, name, pipeline, previous, stage, owner])
+        history.append([when, deal_id, name, pipeline, previous, stage, None, None, owner])
         previous = stage
+
+
+def _recorded_values(history: list[Row], row: Row, header: list[str]) -> None:
+    """The deal's Value and Expected close on each of its History rows, as sheetpipe
+    records them."""
+    deal_id = row[header.index("ID")]
+    value, close = row[header.index("Value")], row[header.index("Expected close")]
+    for entry in history:
+        if entry[1] == deal_id:
+            entry[6], entry[7] = value, close
 
 
 def _deal(rng, pool, today: date, n: int, pipeline: str, history: list[Row]) -> Row:

@@ -20,7 +20,10 @@ SETTINGS_COLUMNS = ("Setting", "Value", "Notes")
 TEAM_COLUMNS = (
     "Name", "Email", "Pipelines", "Active", "Out from", "Out until", "Weight", "Capacity",
 )  # fmt: skip
-HISTORY_COLUMNS = ("When", "Deal ID", "Deal", "Pipeline", "From stage", "To stage", "By")
+# Value and Expected close: the deal's as of the row (the weekly review's waterfall); By
+# last, where its longer words may run on into empty cells.
+HISTORY_COLUMNS = ("When", "Deal ID", "Deal", "Pipeline", "From stage", "To stage", "Value",
+                   "Expected close", "By")  # fmt: skip
 TASKS_COLUMNS = ("Task", "Deal", "Due", "Owner", "Done", "Kind", "Created", "Deal ID", "Task ID")
 STATUS_COLUMNS = ("Item", "Value", "Detail")
 # Every e-mail sheetpipe sends (core/tabs/outbox.py); Body is what went, for a person to read.

@@ -4,6 +4,11 @@ A deal's last History row is its known stage. When the sheet shows another stage
 is appended; `In stage since` is the time of the deal's last History row, so a manager
 corrects a date by editing History, never the pipeline tab.
 
+Each row sheetpipe appends also records the deal's Value and Expected close as they were
+then, and a deal whose Value or Expected close changes in its stage gets a row of its own
+(From stage = To stage), so the weekly review's waterfall and slipped close dates come
+from the sheet alone. Those rows are no stage change: stage tracking leaves them out.
+
 History holds a row per stage change of every deal ever, often twice as many rows as the
 pipelines have deals, so it is read once per cycle into integer codes and every question
 below is answered on those codes (numpy, and pandas groupby per deal).
@@ -38,6 +43,9 @@ class HistoryLog:
     stages: list[str]
     problems: list[Problem] = field(default_factory=list)
     table: Table | None = None
+    # (normed pipeline, case-folded deal ID) → Value and Expected close on the deal's last
+    # row, stage change or not (NaN / NaT: that row recorded none)
+    recorded: pd.DataFrame = field(default_factory=lambda: _nothing_recorded())
 
     def part(self, pipeline: str) -> slice:
         """The rows of one pipeline: contiguous, as they are sorted by pipeline first."""
@@ -91,7 +99,9 @@ def read_history(table: Table | None, date_order: str) -> HistoryLog:
                 "warning",
             )
         )
-    keep = np.flatnonzero(has_id & ~unreadable)
+    readable = has_id & ~unreadable
+    recorded = _last_recorded(table, date_order, readable, when)
+    keep = np.flatnonzero(readable & _stage_changes(table))
     # Sorted on integer codes: sorting 100,000s of strings would cost more than all the
     # rest of reading History. lexsort is stable: sheet order breaks ties in time.
     group = pipeline[keep].astype(np.int64) * len(ids) + deal[keep]
@@ -107,7 +117,41 @@ def read_history(table: Table | None, date_order: str) -> HistoryLog:
         stages,
         problems,
         table,
+        recorded,
     )
+
+
+def _stage_changes(table: Table) -> np.ndarray:
+    """The rows that change a stage: not a Value or Expected close row (same stage)."""
+    to = table.column("To stage").norms().to_numpy()
+    if not table.has("From stage"):
+        return np.ones(len(to), dtype=bool)
+    came_from = table.column("From stage").norms().to_numpy()
+    return (came_from == "") | (came_from != to)
+
+
+def _nothing_recorded() -> pd.DataFrame:
+    index = pd.MultiIndex.from_arrays([[], []], names=["pipeline", "deal"])
+    return pd.DataFrame({"value": pd.Series(dtype=float),
+                         "close": pd.Series(dtype="datetime64[ns]")}, index=index)  # fmt: skip
+
+
+def _last_recorded(
+    table: Table, date_order: str, readable: np.ndarray, when: np.ndarray
+) -> pd.DataFrame:
+    """Each deal's Value and Expected close as its latest History row recorded them."""
+    if not (table.has("Value") or table.has("Expected close")) or not readable.any():
+        return _nothing_recorded()
+    rows = pd.DataFrame({
+        "pipeline": table.column("Pipeline").norms().to_numpy(),
+        "deal": table.column("Deal ID").stripped().str.casefold().to_numpy(),
+        "when": when,
+        "value": table.column("Value").numbers().to_numpy(dtype=float),
+        "close": table.column("Expected close").dates(date_order).to_numpy(),
+    })[readable]  # fmt: skip
+    # A stable sort: of two rows at the same time, the later in the sheet is the latest.
+    latest = rows.sort_values("when", kind="stable").groupby(["pipeline", "deal"]).tail(1)
+    return latest.set_index(["pipeline", "deal"])[["value", "close"]]
 
 
 @dataclass

@@ -110,6 +110,7 @@ def plan_pipeline(
         stage = _moved_on(deals, stage, done)
         tracking = _track(deals, ids, stage)
     history = _stage_changes(deals, ids[deals.active], stage, tracking)
+    history += _value_changes(deals, ids[deals.active], stage, tracking)
     desired = _desired(deals, ids[deals.active], scores, stage, tracking)
     tasks = _tasks(deals, desired, stage, tracking)
     _write_owned(deals, ids, desired, stage.known)
@@ -307,8 +308,9 @@ def _stage_changes(
     by_key, now = stage.by_key, deals.inputs.now
     came_from = cells.texts(deals.table.get(FROM_DEAL)[at]).str.strip()
     notes = deals.inputs.history_notes
+    value, close = _value_and_close(deals, at)
     rows: list[dict[str, object]] = []
-    for row, deal_id, deal, previous, key, auto, origin in zip(
+    for row, deal_id, deal, previous, key, auto, origin, amount, closes in zip(
         at,
         ids[at],
         cells.texts(deals.table.get("Deal")[at]),
@@ -316,6 +318,8 @@ def _stage_changes(
         stage.key[at],
         stage.advanced[at],
         came_from,
+        value,
+        close,
         strict=True,
     ):
         if origin and not previous:  # a won deal's row here: says which, for good
@@ -329,8 +333,58 @@ def _stage_changes(
                 "From stage": by_key[previous].name if previous in by_key else previous,
                 "To stage": by_key[key].name,
                 "By": f"{DAEMON} ({auto})" if auto else DAEMON,
+                "Value": amount,
+                "Expected close": closes,
             }
         )
+    return rows
+
+
+def _value_and_close(deals: _Deals, rows: pd.Index) -> tuple[list, list]:
+    """The deals' Value (a number or None) and Expected close (a date or None) as plain
+    values for History cells."""
+    value = deals.cols.get("Value", "number")[rows]
+    close = deals.cols.get("Expected close", "date")[rows]
+    return ([None if pd.isna(v) else float(v) for v in value],
+            [None if pd.isna(c) else c.date() for c in close])  # fmt: skip
+
+
+def _value_changes(
+    deals: _Deals, ids: pd.Series, stage: _StageColumn, tracking: Tracking
+) -> list[dict[str, object]]:
+    """A History row for each deal still in its stage whose Value or Expected close is no
+    longer what its last History row recorded (a row that recorded neither, from before
+    sheetpipe recorded them, is no baseline: nothing is said until the next stage change)."""
+    recorded = deals.inputs.log.recorded
+    staying = ~tracking.moved & stage.known
+    if recorded.empty or not staying.any():
+        return []
+    at = staying.index[staying]
+    keys = pd.MultiIndex.from_arrays([
+        np.full(len(at), cells.norm(deals.table.name), dtype=object),
+        ids[at].str.casefold().to_numpy(dtype=object)])  # fmt: skip
+    was = recorded.reindex(keys)
+    value = deals.cols.get("Value", "number")[at].to_numpy(dtype=float)
+    close = deals.cols.get("Expected close", "date")[at].to_numpy()
+    old_value, old_close = was["value"].to_numpy(dtype=float), was["close"].to_numpy()
+    value_moved = ~np.isnan(old_value) & ~np.isclose(value, old_value, rtol=1e-9, atol=1e-9)
+    close_moved = ~np.isnat(old_close) & (np.isnat(close) | (close != old_close))
+    changed = at[value_moved | close_moved]
+    if changed.empty:
+        return []
+    what = {(True, False): "value changed", (False, True): "close date changed",
+            (True, True): "value and close date changed"}  # fmt: skip
+    kinds = [what[(bool(v), bool(c))] for v, c in zip(value_moved, close_moved, strict=True)
+             if v or c]  # fmt: skip
+    amounts, closes = _value_and_close(deals, changed)
+    rows = []
+    for row, kind, amount, when in zip(changed, kinds, amounts, closes, strict=True):
+        name = stage.by_key[stage.key[row]].name
+        rows.append({"When": deals.inputs.now, "Deal ID": ids[row],
+                     "Deal": cells.text(deals.table.get("Deal")[row]),
+                     "Pipeline": deals.table.name, "From stage": name, "To stage": name,
+                     "By": f"{DAEMON} ({kind})", "Value": amount,
+                     "Expected close": when})  # fmt: skip
     return rows
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from sheetpipe.core.contract import DAEMON
 from sheetpipe.core.inputs.sequences import Sequence
 from sheetpipe.core.inputs.stages import Stages
@@ -177,6 +179,18 @@ def _move(mine: Enrolled, stages: Stages, now: datetime,
             "From stage": deal.stage_name,
             "To stage": after.name,
             "By": MOVED_BY,
+            **_value_and_close(deal),
         }
     )
     return f"; moved to {after.name}"
+
+
+def _value_and_close(deal: DealState) -> dict[str, object]:
+    """The deal's Value and Expected close, as History records them on each row."""
+    columns = deal.pipeline.columns
+    if columns is None or deal.row not in columns.index:
+        return {}
+    value = columns.get("Value", "number")[deal.row]
+    close = columns.get("Expected close", "date")[deal.row]
+    return {"Value": None if pd.isna(value) else float(value),
+            "Expected close": None if pd.isna(close) else close.date()}  # fmt: skip
