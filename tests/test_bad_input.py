@@ -277,11 +277,11 @@ def test_the_check_of_a_whole_cycle_survives_every_bad_cell_at_once():
 @pytest.mark.parametrize(
     ("row", "message", "level"),
     [
-        (["", "Review", 9, "", "", "", "", "", ""],
-         'Stages!A9: stage "Review" names no Pipeline tab; it is skipped', "error"),
+        (["", "Triage", 9, "", "", "", "", "", ""],
+         'Stages!A9: stage "Triage" names no Pipeline tab; it is skipped', "error"),
         (["Deals", "", 9, "", "", "", "", "", ""],
          "Stages!B9: the row names no Stage; it is skipped", "error"),
-        (["Leads", "Review", 9, "", "", "", "", "", ""],
+        (["Leads", "Triage", 9, "", "", "", "", "", ""],
          'Stages!A9: "Leads" is not a pipeline tab in sheetpipe.toml (Deals, Customers); the '
          "row is skipped", "warning"),
     ],
@@ -289,7 +289,7 @@ def test_the_check_of_a_whole_cycle_survives_every_bad_cell_at_once():
 def test_a_stage_row_without_its_pipeline_or_name_is_reported_and_skipped(row, message, level):
     result = plan(deals=[deal()], stages=[*STAGES, row])
     assert levels(result)[message] == level
-    assert "Review" not in str(result.changes.new_tabs)  # not in the Stage dropdown
+    assert "Triage" not in str(result.changes.new_tabs)  # not in the Stage dropdown
 
 
 def test_an_empty_stage_row_is_no_problem():

@@ -449,7 +449,7 @@ def test_settings_and_stages_problems_name_their_cells():
         for m in messages
     )
     assert any(
-        m.startswith('Settings!A30: "Colour" is not a setting sheetpipe knows') for m in messages
+        m.startswith('Settings!A32: "Colour" is not a setting sheetpipe knows') for m in messages
     )
     assert any(
         m.startswith('Stages!B3: stage "contact" is already defined on row 2') for m in messages
@@ -718,6 +718,7 @@ def test_every_tab_a_cycle_reads_is_named_once_pipelines_first():
     names = Names(pipelines=("Deals", "Tasks"), today="Team")  # a config that reuses names
     assert names.all_tabs() == (
         "Deals", "Tasks", "Weights", "Stages", "Settings", "Team", "History", "Status", "Lists",
+        "Review",
     )  # fmt: skip
 
 

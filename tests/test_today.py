@@ -263,11 +263,11 @@ def test_today_is_not_rewritten_when_the_sheet_shows_the_same(current):
         ["Ana", "Due today", CellLink("Acme", "Tasks", "A2"), "Call", TODAY],
         ["Ana", "Summary", "x", "", None],
     ]
-    same = rewrite_owned(_today_tab(current), "Today", desired)
+    same = rewrite_owned(_today_tab(current), "Today", desired, "today", 5)
     assert same.changes.rewrites == {} and same.problems == []
     moved = [row[:] for row in current]
     moved[1][4] = datetime(2026, 3, 9) if isinstance(current[1][4], datetime) else 46090.0
-    changed = rewrite_owned(_today_tab(moved), "Today", desired)
+    changed = rewrite_owned(_today_tab(moved), "Today", desired, "today", 5)
     assert changed.changes.rewrites == {"Today": desired}, "a day earlier: it changed"
 
 

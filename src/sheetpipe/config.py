@@ -24,7 +24,7 @@ SECTION_KEYS = {
 }
 TAB_KEYS = (
     "weights", "stages", "settings", "team", "tasks", "history", "status", "lists", "today",
-    "outbox",
+    "review", "outbox",
 )  # fmt: skip
 
 

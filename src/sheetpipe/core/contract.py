@@ -89,6 +89,7 @@ class Names:
     status: str = "Status"
     lists: str = "Lists"
     today: str = "Today"
+    review: str = "Review"
     outbox: str = "Outbox"
     sequences: str = "Sequences"
     sequence_steps: str = "Sequence steps"
@@ -105,7 +106,7 @@ class Names:
     def all_tabs(self) -> tuple[str, ...]:
         """Every tab a cycle reads, pipelines first."""
         own = (self.weights, self.stages, self.settings, self.team, self.tasks,
-               self.history, self.status, self.lists, self.today)  # fmt: skip
+               self.history, self.status, self.lists, self.today, self.review)  # fmt: skip
         own += (self.outbox, self.sequences, self.sequence_steps, self.enrolments,
                 self.suppression, self.replies) if self.mail else ()  # fmt: skip
         intakes = (i.tab for i in self.intakes)

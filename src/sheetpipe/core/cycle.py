@@ -48,6 +48,7 @@ from sheetpipe.core.inputs.settings import Settings, parse_settings
 from sheetpipe.core.inputs.stages import Stages, parse_stages
 from sheetpipe.core.inputs.team import RoundRobin, read_team
 from sheetpipe.core.inputs.weights import Rule, parse_weights
+from sheetpipe.core.review.tab import ReviewSources, review_tab
 from sheetpipe.core.sheet import cells
 from sheetpipe.core.sheet.table import (
     Table,
@@ -153,14 +154,18 @@ def plan_cycle(
     nurture = plan_sequences(snapshot, inputs, pipelines, alerts.room, composer)
     mail = plan_outbox(snapshot, inputs, [*alerts.rows, *nurture.outbox_rows])
     tasks = unique_tasks([*tasks, *nurture.task_rows])  # the replies' follow-ups too
-    logs = plan_logs(snapshot, inputs, lists, [*pipelines.history_rows(), *nurture.history_rows],
-                     tasks)  # fmt: skip
+    history = [*pipelines.history_rows(), *nurture.history_rows]
+    logs = plan_logs(snapshot, inputs, lists, history, tasks)
     # Reused pipelines add no tasks, and intake added none: Today is the one carried.
     today = carried.today if carried else today_tab(snapshot, names, pipelines.tables(),
                                                     inputs.tasks, tasks, inputs.now)  # fmt: skip
+    review = carried.review if carried else review_tab(
+        snapshot, names, pipelines.planned(), ReviewSources(
+            inputs.history, history, inputs.tasks, tasks, inputs.stages, inputs.settings),
+        inputs.now)  # fmt: skip
     steps: list[Found] = [
         inputs, lists, Found(intake.edits(), intake.problems), *pipelines.steps(),
-        Found(statuses.changes), alerts, nurture, mail, logs, today,
+        Found(statuses.changes), alerts, nurture, mail, logs, today, review,
     ]  # fmt: skip
     body = ChangeSet.merged(s.changes for s in steps)
     problems = [p for s in steps for p in s.problems] + list(report.problems)
@@ -175,7 +180,7 @@ def plan_cycle(
         pipelines.planned(), inputs.now, logs.tasks_added, logs.history_added,
         statuses.origins, alerts.queued + len(nurture.outbox_rows),
         alerts.waiting + len(nurture.outbox_rows), alerts.mails, nurture.by_deal,
-        Carried(snapshot, names, inputs, pipelines, today) if idle else None,
+        Carried(snapshot, names, inputs, pipelines, today, review) if idle else None,
     )  # fmt: skip
 
 
@@ -195,6 +200,7 @@ class Carried:
     inputs: Inputs
     pipelines: Pipelines
     today: Found
+    review: Found
 
     def carried_to(self, snapshot: Snapshot, names: Names, now: datetime) -> Carried | None:
         """These results for a cycle reading `snapshot` at `now`, if they are still its

@@ -51,6 +51,8 @@ class Settings:
     send_hours: str = "09:00-17:00"
     holidays_country: str = ""
     discount_code: str = ""
+    review_day: str = "Monday"
+    meeting_minutes: float = 45
     problems: list[Problem] = field(default_factory=list, compare=False)
 
     def switches(self) -> dict[str, bool]:
@@ -71,6 +73,9 @@ class Settings:
     def texts(self) -> dict[str, str]:
         """Each setting by its name in the tab, as text (what an e-mail template reads)."""
         return {spec.name: text(getattr(self, spec.attr)) for spec in SPECS}
+
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 @dataclass(frozen=True)
@@ -155,10 +160,19 @@ SPECS: tuple[Spec, ...] = (
     Spec("Holidays country", "Nor on this country's public holidays, e.g. GB, US, DE "
          "(empty: none)."),
     Spec("Discount code", "The code the New web lead sequence's second e-mail offers."),
+    Spec("Review day", "The weekly pipeline review's day: the Review tab shows the week "
+         "that ended as it began.", choices=WEEKDAYS),
+    Spec("Meeting minutes", "How long the weekly review runs; the Review tab shares it out "
+         "over its agenda.", 10, 240, whole=True),
 )  # fmt: skip
 BY_NAME = {norm(spec.name): spec for spec in SPECS}
-# How a choice is typed: "d/m/y" is DMY.
+# How a choice is typed: "d/m/y" is DMY, "mon" is Monday.
 _CHOICE_FORMS = {
+    "Review day": lambda raw: (
+        next((d for d in WEEKDAYS if d.casefold().startswith(raw.strip().casefold()[:3])), raw)
+        if len(raw.strip()) >= 3
+        else raw
+    ),  # fmt: skip
     "Date order": lambda raw: raw.upper().replace("/", "").replace("-", ""),
     "Post-sale owner": lambda raw: raw.casefold().replace(" ", "-"),
     **{

@@ -324,24 +324,30 @@ def team_names(table: Table | None) -> list[str]:
     return [n for n, off in zip(names, inactive, strict=True) if n and not off]
 
 
-def rewrite_owned(snapshot: Snapshot, name: str, rows: list[Row]) -> Found:
+def rewrite_owned(
+    snapshot: Snapshot, name: str, rows: list[Row], key: str = "today", dated: int = 0
+) -> Found:
     """Rewrite a tab sheetpipe owns whole when what it shows would change; a tab of the
     same name that is not sheetpipe's (another header) is left alone, and reported (a
-    result with that problem only)."""
+    result with that problem only). `key` is the tab's key in sheetpipe.toml [tabs];
+    rows `dated` cells long end in a day (Today's When)."""
     tab = snapshot.find(name)
     if tab is None:
         return Found(ChangeSet(new_tabs=[(name, [rows[0]])], rewrites={name: rows}))
-    if tab.rows and [cells.norm(h) for h in tab.header] != [cells.norm(h) for h in rows[0]]:
+    header = [cells.norm(h) for h in rows[0]]
+    ours = cells.trim([header], each_row=True)
+    if tab.rows and cells.trim([[cells.norm(h) for h in tab.header]], each_row=True) != ours:
+        shown = ", ".join(h for h in map(str, rows[0]) if h)
         return Found(problems=[
             Problem(
                 f"{tab.name} tab",
-                f"the tab is not sheetpipe's (its header is not {', '.join(rows[0])}), so "
-                f"sheetpipe leaves it alone and writes no {name} list. Rename your tab, or "
-                f'give sheetpipe another one in sheetpipe.toml: [tabs] today = "My day".',
+                f"the tab is not sheetpipe's (its header is not {shown}), so sheetpipe "
+                f"leaves it alone and does not write it. Rename your tab, or give sheetpipe "
+                f'another one in sheetpipe.toml: [tabs] {key} = "My {key}".',
                 "warning",
             )
         ])  # fmt: skip
-    if _shown(tab.rows, snapshot.date_cells == "serial") != _shown(rows, False):
+    if _shown(tab.rows, snapshot.date_cells == "serial", dated) != _shown(rows, False, dated):
         return Found(ChangeSet(rewrites={tab.name: rows}))
     return Found()
 
@@ -355,16 +361,17 @@ def _day_text(value: Cell, serial_numbers: bool) -> str:
     return cells.text(value)
 
 
-def _shown(rows: list[Row], serial_numbers: bool) -> list[list[str]]:
-    """What a person sees, as text: a date in the last column as a date however the
-    backend hands it over; trailing empty cells and rows dropped (Google drops them)."""
+def _shown(rows: list[Row], serial_numbers: bool, dated: int) -> list[list[str]]:
+    """What a person sees, as text: a date in the last column of a row `dated` cells long
+    as a date however the backend hands it over; trailing empty cells and rows dropped
+    (Google drops them)."""
     out = []
     text = cells.text
     for row in rows:
         # Most cells are text already: only the others go through cells.text (a third of
         # an idle 100 k cycle's Today step went there).
         texts = [(v if v.strip() else "") if type(v) is str else text(v) for v in row]
-        if len(row) == len(TODAY_COLUMNS):
+        if dated and len(row) == dated:
             texts[-1] = _day_text(row[-1], serial_numbers)
         out.append(texts)
     return cells.trim(out, each_row=True)
@@ -389,7 +396,7 @@ def today_tab(
     tab = tasks_tab.name if tasks_tab else names.tasks
     found = open_tasks(tasks, task_rows, first_new_row(tasks_tab), tab, now.date())
     rows = plan_today(deals, found, team, now.date())
-    step = rewrite_owned(snapshot, names.today, rows)
+    step = rewrite_owned(snapshot, names.today, rows, "today", len(TODAY_COLUMNS))
     if not step.problems:  # sheetpipe's tab (a person's of that name is left alone)
         step.changes.formats += _rep_views(snapshot, names.today, rows)
     return step
