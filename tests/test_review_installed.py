@@ -8,6 +8,8 @@ from datetime import date, datetime, timedelta
 
 from python_calamine import CalamineWorkbook
 
+from sheetpipe.core.review.movement import WATERFALL
+
 from .test_installed import installed_command, run, set_cells, sheet
 
 
@@ -55,7 +57,7 @@ def test_a_value_raised_and_a_close_date_pushed_show_in_next_weeks_review(tmp_pa
     column = reps.index(deal["Owner"])
     assert waterfall["Value raised"][column] >= 5000
     for i in range(len(reps)):
-        line = {name: float(v[i] or 0) for name, v in waterfall.items() if name != "Open value"}
+        line = {name: float(waterfall[name][i] or 0) for name in WATERFALL}
         moved = (line["New"] + line["Moved in"] + line["Value raised"] - line["Value lowered"]
                  - line["Won"] - line["Lost"] - line["Moved out"])  # fmt: skip
         assert line["Open at the start"] + moved == line["Open at the end"], reps[i]

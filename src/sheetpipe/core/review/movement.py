@@ -103,9 +103,15 @@ def wins(tl: Timeline, week: Week, deals: pd.DataFrame) -> pd.DataFrame:
 
 
 def won_by_week(tl: Timeline, weeks: list[Week]) -> list[float]:
-    """The value won in each of `weeks`."""
-    return [float(wins(tl, w, pd.DataFrame(columns=["name", "owner", "source"]))["value"].sum())
-            for w in weeks]  # fmt: skip
+    """The value won in each of `weeks` (consecutive, oldest first), each deal at its Value
+    when it was won (in one pass: a review asks for many weeks)."""
+    moves = tl.moves_between(weeks[0].start, weeks[-1].end)
+    won = moves[moves["stage"].map(tl.kinds).eq(WON)]
+    bucket = ((won["when"] - pd.Timestamp(weeks[0].start)) // pd.Timedelta(days=7)).astype(int)
+    won = won.assign(bucket=bucket).groupby(["deal", "bucket"]).tail(1)
+    value = won["value"].fillna(won["deal"].map(tl.now_value)).fillna(0.0)
+    sums = value.groupby(won["bucket"]).sum()
+    return [float(sums.get(i, 0.0)) for i in range(len(weeks))]
 
 
 def stage_moves(tl: Timeline, week: Week) -> tuple[int, int]:

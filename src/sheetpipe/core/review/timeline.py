@@ -10,7 +10,7 @@ what makes the waterfall balance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -32,10 +32,20 @@ class Timeline:
     order: dict[str, float]  # normed stage → its Order in Stages
     names: dict[str, str]  # normed stage → as Stages write it
     now_value: pd.Series  # deal → Value its pipeline row holds now (NaN: none)
+    # Each question answered once per review: the sections ask the same ones.
+    _answers: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def _once(self, key: tuple, make):  # noqa: ANN001, ANN202 - any answer
+        if key not in self._answers:
+            self._answers[key] = make()
+        return self._answers[key]
 
     def state_at(self, moment: datetime) -> pd.DataFrame:
         """Each deal that existed just before `moment`: stage, kind, value and close then
         (a week is [start, end): a row at midnight belongs to the day it begins)."""
+        return self._once(("state", moment), lambda: self._state_at(moment))
+
+    def _state_at(self, moment: datetime) -> pd.DataFrame:
         rows = self.rows[self.rows["when"] < pd.Timestamp(moment)]
         last = rows.groupby("deal", sort=False).tail(1).set_index("deal")
         now = self.now_value.reindex(last.index).to_numpy(dtype=float)
@@ -46,13 +56,16 @@ class Timeline:
 
     def moves_between(self, start: datetime, end: datetime) -> pd.DataFrame:
         """The stage changes in [start, end): deal, when, came_from, stage."""
+        return self._once(("moves", start, end), lambda: self._moves(start, end))
+
+    def _moves(self, start: datetime, end: datetime) -> pd.DataFrame:
         rows = self.rows
         inside = (rows["when"] >= pd.Timestamp(start)) & (rows["when"] < pd.Timestamp(end))
         moved = rows["came_from"] != rows["stage"]
         return rows[inside & moved]
 
     def first_seen(self) -> pd.Series:
-        return self.rows.groupby("deal", sort=False)["when"].first()
+        return self._once(("first",), lambda: self.rows.groupby("deal", sort=False)["when"].first())
 
 
 def timeline(
