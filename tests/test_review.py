@@ -247,3 +247,15 @@ def test_a_review_day_nobody_knows_is_named_with_its_cell_and_monday_used():
     said = [str(p) for p in settings.problems]
     assert said[0].startswith('Settings!B2: Review day "someday" must be "Monday", "Tuesday"')
     assert said[1].startswith("Settings!B3: Meeting minutes 5 must be a whole number from 10")
+
+
+def test_long_lists_show_their_first_lines_and_count_the_rest():
+    """A big pipeline's review stays a page: each list is cut at 15 lines."""
+    deals = [acme(Deal=f"Firm {i:02d}", Stage="Contact", Competitor=f"Rival {i:02d}",
+                  **{"Last contact": date(2025, 12, 1)}) for i in range(40)]  # fmt: skip
+    sheet = Sheet(*deals)
+    sheet.cycle(NOW)
+    rows = sheet.tab()
+    assert ["… and 25 more"] in [r[:1] for r in rows]  # Dead deals (no contact), Competitors
+    assert sum(r[:1] == ["… and 25 more"] for r in rows) == 2
+    assert len(rows) < 120

@@ -54,10 +54,13 @@ def _share(value: object) -> Cell:
     return f"{round(float(value) * 100)} %"  # type: ignore[arg-type]
 
 
-def _capped(lines: list[Row], width: int) -> list[Row]:
-    if len(lines) <= SHOWN:
-        return lines
-    return [*lines[:SHOWN], [f"… and {len(lines) - SHOWN} more", *[None] * (width - 1)]]
+def _first(table: pd.DataFrame) -> pd.DataFrame:
+    """The lines a list shows (the rest are counted): only those are made into rows."""
+    return table.head(SHOWN)
+
+
+def _capped(lines: list[Row], total: int) -> list[Row]:
+    return lines if total <= SHOWN else [*lines, [f"… and {total - SHOWN} more"]]
 
 
 def _wins(review: Review) -> list[Row]:
@@ -68,7 +71,7 @@ def _wins(review: Review) -> list[Row]:
     else:
         rows.append(["Deal", "Value", "Owner", "Days to win", "Source"])
         rows += _capped([[w.deal, _number(w.value), w.owner, _number(w.days), w.source]
-                         for w in wins.itertuples()], 5)  # fmt: skip
+                         for w in _first(wins).itertuples()], len(wins))  # fmt: skip
         rows.append(["Won this week", _number(wins["value"].sum()), f"{len(wins)} deals"])
     rows.append(["Won value by week", *(label for label, _ in review.won_by_week)])
     rows.append(["", *(_number(v) for _, v in review.won_by_week)])
@@ -108,7 +111,7 @@ def _obstacles(review: Review) -> list[Row]:
     else:
         rows.append(["Deal", "Owner", "Health", "Value", "Why"])
         rows += _capped([[d.name, d.owner, d.health, _number(d.value), d.why]
-                         for d in risky.itertuples()], 5)  # fmt: skip
+                         for d in _first(risky).itertuples()], len(risky))  # fmt: skip
     overdue = review.overdue
     rows.append(["Overdue tasks", int(overdue.sum()),
                  ", ".join(f"{o} {n}" for o, n in overdue.items())])  # fmt: skip
@@ -127,13 +130,14 @@ def _competition(review: Review) -> list[Row]:
         rows.append(["No deal names a Competitor."])
     else:
         rows.append(["Competitor", "Open deals", "Open value", "Won", "Lost", "Win rate"])
-        rows += [[name, int(c["open"]), _number(c["open value"]), int(c["won"]),
-                  int(c["lost"]), _share(c["win rate"])]
-                 for name, c in table.iterrows()]  # fmt: skip
+        rows += _capped([[name, int(c["open"]), _number(c["open value"]), int(c["won"]),
+                          int(c["lost"]), _share(c["win rate"])]
+                         for name, c in _first(table).iterrows()], len(table))  # fmt: skip
     lost = review.lost
     if not lost.empty:
         rows.append(["Lost this week", "Lost reason", "Competitor"])
-        rows += [[d.name, d.lost_reason, d.competitor] for d in lost.itertuples()]
+        rows += _capped([[d.name, d.lost_reason, d.competitor]
+                         for d in _first(lost).itertuples()], len(lost))  # fmt: skip
     return [*rows, []]
 
 
@@ -146,7 +150,7 @@ def _analytics(review: Review) -> list[Row]:
              for t in review.time_in_stage.itertuples()]  # fmt: skip
     for title, table in (("Source", review.by_source), ("Owner", review.by_owner)):
         rows += [[], [title, "Closed", "Won", "Win rate"]]
-        rows += [[name, int(r["closed"]), int(r["won"]), _share(r["win rate"])]
-                 for name, r in table.iterrows()]  # fmt: skip
+        rows += _capped([[name, int(r["closed"]), int(r["won"]), _share(r["win rate"])]
+                         for name, r in _first(table).iterrows()], len(table))  # fmt: skip
     rows += [[], ["Sales velocity (value a day)", _number(round(review.velocity, 2))]]
     return rows
