@@ -98,3 +98,14 @@ def test_a_row_of_the_same_stage_typed_by_a_person_changes_no_stage():
     [row] = [h for h in sheet.history()[2:]]
     assert (row["Value"], row["By"]) == (12000, "sheetpipe (value changed)")
     assert plan.history_added == 1
+
+
+def test_a_history_row_dated_in_the_future_by_a_typo_records_nothing_each_cycle():
+    history = [[NOW - timedelta(days=9), "D-0001", "Acme", "Deals", "", "Contact", 12000,
+                date(2026, 4, 30), "Ana"],
+               [NOW + timedelta(days=300), "D-0001", "Acme", "Deals", "Contact", "Contact", 9000,
+                date(2026, 4, 30), "Ana"]]  # fmt: skip
+    sheet = Sheet(acme(ID="D-0001"), history=history)
+    assert sheet.cycle(NOW).history_added == 1  # 12,000 now, not the 9,000 typed
+    assert sheet.cycle(NOW + timedelta(hours=1)).history_added == 0
+    assert sheet.cycle(NOW + timedelta(hours=2)).history_added == 0

@@ -412,17 +412,31 @@ def test_a_typo_in_a_running_sequence_holds_its_enrolments_until_it_is_fixed():
     assert len(sheet.nurture_mail()) == 1
 
 
-def test_a_sequence_switched_off_or_deleted_ends_its_enrolments():
-    for ended in ({"Active": "No"}, {"Sequence": "", "Pipeline": "", "Enrol at stage": ""}):
-        sheet = Sheet()
-        sheet.cycle(TUESDAY)
-        for name, value in ended.items():
-            sheet.set("Sequences", 2, name, value)
-        sheet.cycle(datetime(2026, 3, 12, 9, 31))
-        [enrolled] = sheet.enrolments()
-        assert (enrolled["Status"], enrolled["Exit reason"]) == (
-            "exited", "its sequence is gone or switched off")  # fmt: skip
-        assert not sheet.nurture_mail()
+def test_a_sequence_switched_off_ends_its_enrolments():
+    sheet = Sheet()
+    sheet.cycle(TUESDAY)
+    sheet.set("Sequences", 2, "Active", "No")
+    sheet.cycle(datetime(2026, 3, 12, 9, 31))
+    [enrolled] = sheet.enrolments()
+    assert (enrolled["Status"], enrolled["Exit reason"]) == (
+        "exited", "its sequence is gone or switched off")  # fmt: skip
+    assert not sheet.nurture_mail()
+
+
+@pytest.mark.parametrize("cells", [
+    {"Sequence": "", "Pipeline": "", "Enrol at stage": ""},  # its row emptied
+    {"Sequence": "New web leed"},  # renamed by a slip
+])  # fmt: skip
+def test_a_sequence_whose_row_is_gone_holds_its_enrolments_and_says_so(cells):
+    sheet = Sheet()
+    sheet.cycle(TUESDAY)
+    for name, value in cells.items():
+        sheet.set("Sequences", 2, name, value)
+    plan = sheet.cycle(datetime(2026, 3, 12, 9, 31))
+    assert sheet.enrolments()[0]["Status"] == "active"
+    assert not sheet.nurture_mail()
+    assert any(p.where == "Enrolments" and 'name the sequence "new web lead"' in p.message
+               for p in plan.problems)  # fmt: skip
 
 
 def test_a_deleted_sequences_tab_holds_every_enrolment_and_says_so():
@@ -541,3 +555,22 @@ def test_a_deleted_status_column_in_enrolments_is_put_back_and_nothing_is_lost()
     sheet.cycle(datetime(2026, 3, 12, 9, 40))
     assert len(sheet.nurture_mail()) == 1
     assert sheet.enrolments()[0]["Step"] == 1
+
+
+def test_a_reply_while_its_sequence_is_held_waits_and_then_ends_it():
+    """A lead who answers while a manager's typo holds the sequence is never mailed the
+    next step once the typo is fixed: the reply waits and is acted on then."""
+    sheet = Sheet()
+    sheet.cycle(TUESDAY)
+    sheet.cycle(datetime(2026, 3, 12, 9, 31))
+    sheet.deliver()
+    sheet.set("Sequences", 2, "On reply", "call them")  # held from now on
+    sheet.snap.tabs["Replies"] = Tab("Replies", replies_tab(
+        [datetime(2026, 3, 12, 11), "cara@beta.example", "Re: demo", "reply", "Tuesday?",
+         "<r1@beta.example>", "", "", "INBOX 1", 1, ""]))  # fmt: skip
+    sheet.cycle(datetime(2026, 3, 12, 12))
+    assert column(sheet.snap, "Replies", "Acted") == [""]
+    sheet.set("Sequences", 2, "On reply", "task")
+    sheet.cycle(datetime(2026, 3, 16, 10))  # step 2 due, the typo fixed
+    assert sheet.enrolments()[0]["Status"] == "exited"
+    assert len(sheet.nurture_mail()) == 1

@@ -259,3 +259,44 @@ def test_long_lists_show_their_first_lines_and_count_the_rest():
     assert ["… and 25 more"] in [r[:1] for r in rows]  # Dead deals (no contact), Competitors
     assert sum(r[:1] == ["… and 25 more"] for r in rows) == 2
     assert len(rows) < 120
+
+
+def test_only_a_close_date_moved_later_is_a_push_and_three_pushes_are_named():
+    sheet = Sheet(acme(Deal="Often"), acme(Deal="Twice"), acme(Deal="Sooner"))
+    sheet.cycle(datetime(2026, 2, 1, 10))
+    for n, (often, twice, sooner) in enumerate([(date(2026, 4, 10), date(2026, 4, 10),
+                                                 date(2026, 3, 20)),
+                                                (date(2026, 4, 20), date(2026, 4, 20),
+                                                 date(2026, 3, 15)),
+                                                (date(2026, 4, 30), None, None)]):  # fmt: skip
+        set_cell(sheet.snap, "Deals", 2, "Expected close", often)
+        if twice:
+            set_cell(sheet.snap, "Deals", 3, "Expected close", twice)
+        if sooner:
+            set_cell(sheet.snap, "Deals", 4, "Expected close", sooner)
+        sheet.cycle(datetime(2026, 3, 3 + n, 10))  # in the week reviewed
+    review = sheet.review(NOW)
+    assert review.pushes.count == 5  # Often 3, Twice 2; Sooner's dates came nearer
+    assert [review.names[k] for k in review.pushes.often] == ["Often"]
+
+
+def test_closing_this_month_early_leaves_the_late_stages_out():
+    sheet = Sheet(acme(Deal="Early", Stage="Discovery"), acme(Deal="Late", Stage="Proposal"))
+    sheet.cycle(NOW)
+    review = sheet.review(NOW)
+    assert list(review.closing_early["name"]) == ["Early"]
+
+
+def test_sales_velocity_is_open_deals_by_win_rate_by_won_value_over_days_to_win():
+    history = [[datetime(2026, 2, 1, 9), f"D-000{i}", f"Firm {i}", "Deals", "", "Contact",
+                10000, None, "Ana"] for i in (1, 2, 3)]  # fmt: skip
+    sheet = Sheet(acme(ID="D-0001", Deal="Firm 1"), acme(ID="D-0002", Deal="Firm 2"),
+                  acme(ID="D-0003", Deal="Firm 3"), acme(ID="D-0004", Deal="Firm 4"),
+                  history=history)  # fmt: skip
+    sheet.cycle(datetime(2026, 2, 1, 10))
+    set_cell(sheet.snap, "Deals", 2, "Stage", "Won")
+    set_cell(sheet.snap, "Deals", 3, "Stage", "Lost")
+    sheet.cycle(datetime(2026, 2, 11, 9))  # won 10 days after it was first seen
+    review = sheet.review(NOW)
+    # 2 open deals × 1/2 won × 12,000 a won deal ÷ 10 days
+    assert review.velocity == pytest.approx(2 * 0.5 * 12000 / 10)

@@ -464,7 +464,7 @@ def plan_sequences(
         return Nurture()
     fields = {key for t in inputs.pipelines.values() if t is not None for key in t.cols}
     tab = table_of(snapshot, names.sequences)
-    sequences, held, problems = parse_sequences(
+    sequences, switched_off, problems = parse_sequences(
         tab, table_of(snapshot, names.sequence_steps), names.pipelines, inputs.stages, fields,
         settings.decimal_separator)  # fmt: skip
     enrolments = table_of(snapshot, names.enrolments)
@@ -484,7 +484,7 @@ def plan_sequences(
     found = plan_nurture(NurtureInputs(
         sequences, planned, enrolments, suppressed, team, settings, inputs.now, room,
         outbox.statuses(mailbox), table_of(snapshot, names.replies), inputs.stages,
-        outbox.message_ids(mailbox), held if tab is not None else None), composer)  # fmt: skip
+        outbox.message_ids(mailbox), switched_off), composer)  # fmt: skip
     appended = [
         *appended_rows(snapshot, names.enrolments, inputs.changes, ENROLMENTS_COLUMNS,
                        found.enrolment_rows),

@@ -100,7 +100,7 @@ def read_history(table: Table | None, date_order: str) -> HistoryLog:
             )
         )
     readable = has_id & ~unreadable
-    recorded = _last_recorded(table, date_order, readable, when)
+    recorded = _last_recorded(table, date_order, readable)
     keep = np.flatnonzero(readable & _stage_changes(table))
     # Sorted on integer codes: sorting 100,000s of strings would cost more than all the
     # rest of reading History. lexsort is stable: sheet order breaks ties in time.
@@ -136,21 +136,19 @@ def _nothing_recorded() -> pd.DataFrame:
                          "close": pd.Series(dtype="datetime64[ns]")}, index=index)  # fmt: skip
 
 
-def _last_recorded(
-    table: Table, date_order: str, readable: np.ndarray, when: np.ndarray
-) -> pd.DataFrame:
-    """Each deal's Value and Expected close as its latest History row recorded them."""
+def _last_recorded(table: Table, date_order: str, readable: np.ndarray) -> pd.DataFrame:
+    """Each deal's Value and Expected close as its last History row in the sheet's order
+    recorded them: sheetpipe appends at the bottom, so a row dated in the future by a typo
+    cannot make every cycle record the deal's values again."""
     if not (table.has("Value") or table.has("Expected close")) or not readable.any():
         return _nothing_recorded()
     rows = pd.DataFrame({
         "pipeline": table.column("Pipeline").norms().to_numpy(),
         "deal": table.column("Deal ID").stripped().str.casefold().to_numpy(),
-        "when": when,
         "value": table.column("Value").numbers().to_numpy(dtype=float),
         "close": table.column("Expected close").dates(date_order).to_numpy(),
     })[readable]  # fmt: skip
-    # A stable sort: of two rows at the same time, the later in the sheet is the latest.
-    latest = rows.sort_values("when", kind="stable").groupby(["pipeline", "deal"]).tail(1)
+    latest = rows.groupby(["pipeline", "deal"]).tail(1)
     return latest.set_index(["pipeline", "deal"])[["value", "close"]]
 
 

@@ -368,7 +368,7 @@ def _value_changes(
     close = deals.cols.get("Expected close", "date")[at].to_numpy()
     old_value, old_close = was["value"].to_numpy(dtype=float), was["close"].to_numpy()
     value_moved = ~np.isnan(old_value) & ~np.isclose(value, old_value, rtol=1e-9, atol=1e-9)
-    close_moved = ~np.isnat(old_close) & (np.isnat(close) | (close != old_close))
+    close_moved = ~np.isnat(old_close) & (close != old_close)  # a cleared date (NaT) differs
     changed = at[value_moved | close_moved]
     if changed.empty:
         return []

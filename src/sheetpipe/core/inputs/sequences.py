@@ -57,8 +57,8 @@ def parse_sequences(
     fields: Iterable[str],
     decimal: str = ".",
 ) -> tuple[list[Sequence], frozenset[str], list[Problem]]:
-    """The active sequences, each with its steps in order; the keys of those a broken cell
-    holds back (their enrolments wait for the fix, they do not end); what is wrong."""
+    """The active sequences, each with its steps in order; the keys of those a manager
+    switched off (`Active` No: their enrolments end); what is wrong."""
     if sequences is None:
         return [], frozenset(), []
     problems = list(sequences.problems)
@@ -67,13 +67,11 @@ def parse_sequences(
     known = {norm(p): p for p in pipelines}
     out: list[Sequence] = []
     seen: set[str] = set()
-    held: set[str] = set()
     for row in sequences.index:
         sequence, problem = _sequence(sequences, row, known, stages, set(map(norm, fields)),
                                       decimal, by_sequence)  # fmt: skip
         if problem is not None:
             problems.append(problem)
-            held.add(norm(text(sequences.get("Sequence")[row])))
         if sequence is None:
             continue
         if sequence.key in seen:
@@ -88,7 +86,9 @@ def parse_sequences(
             problems.append(Problem(rows[0].where, f'no sequence "{key}" in '
                                     f"{sequences.name}; these steps are never sent",
                                     "warning"))  # fmt: skip
-    return out, frozenset(held - seen), problems
+    names = sequences.column("Sequence").norms()
+    off = frozenset(names[sequences.column("Active").norms().isin(["no", "n", "false", "0"])])
+    return out, frozenset(off - seen - {""}), problems
 
 
 def _sequence(

@@ -137,9 +137,10 @@ class NurtureInputs:
     replies: Table | None = None  # the Replies tab ([imap])
     stages: Stages = field(default_factory=Stages)
     sent: Mapping[str, str] = field(default_factory=dict)  # Outbox Message-ID → its ID
-    # Sequences a broken cell holds back, or None when the Sequences tab itself is gone:
-    # their enrolments wait for the fix (a typo must not end every lead's sequence for good).
-    held: frozenset[str] | None = frozenset()
+    # The sequences a manager switched off (Active No): their enrolments end. Any other
+    # sequence an enrolment names that is not in `sequences` (a broken cell, a renamed or
+    # deleted row, no Sequences tab) holds it: a slip must not end every lead's sequence.
+    switched_off: frozenset[str] = frozenset()
 
     @cached_property
     def by_key(self) -> dict[str, Sequence]:
@@ -184,6 +185,7 @@ def plan_nurture(inputs: NurtureInputs, composer: Composer | None) -> Nurture:
             known.add(new)
             result.enrolment_rows.append(_enrol(new, sequence, deal, inputs))
     names = {key: s.name for key, s in inputs.by_key.items()}
+    result.problems += _held_problems(found, inputs)
     result.by_deal = _Described(partial(by_deal, found, result.enrolment_rows, changed, names))
     return result
 
@@ -193,6 +195,8 @@ def _answers(found: list[Enrolment], deals: _Deals, inputs: NurtureInputs) -> Ac
     replies = read_replies(inputs.replies, inputs.settings.date_order)
     if inputs.replies is None or not replies:
         return Acts()
+    if any(e.status in (ACTIVE, PAUSED, "") and _held(e, inputs) for e in found):
+        return Acts()  # replies wait, unacted, until every sequence is readable again
     enrolled = [Enrolled(e.id, e.email, sequence, deal) for e in found
                 if e.status in (ACTIVE, PAUSED, "")
                 and (sequence := inputs.by_key.get(e.sequence)) is not None
@@ -417,9 +421,24 @@ def _advance(
     return _send_step(enrolment, sequence, deal, inputs, composer, window)
 
 
+def _held_problems(found: list[Enrolment], inputs: NurtureInputs) -> list[Problem]:
+    """One warning per sequence whose open enrolments wait for it to be readable."""
+    waiting: dict[str, int] = {}
+    for e in found:
+        if e.status in (ACTIVE, PAUSED, "") and _held(e, inputs):
+            waiting[e.sequence] = waiting.get(e.sequence, 0) + 1
+    where = inputs.enrolments.name if inputs.enrolments is not None else "Enrolments"
+    return [Problem(where, f'{n} enrolments name the sequence "{key}", which Sequences does '
+                    "not have or cannot read now: they send nothing and wait, and replies "
+                    "wait with them. Fix or put back its row, or write stopped in their "
+                    "Status.", "warning") for key, n in waiting.items()]  # fmt: skip
+
+
 def _held(enrolment: Enrolment, inputs: NurtureInputs) -> bool:
-    """Its sequence cannot be read now (a broken cell, or no Sequences tab): it waits."""
-    return inputs.held is None or enrolment.sequence in inputs.held
+    """Its sequence cannot be read now and was not switched off: it waits."""
+    return enrolment.sequence not in inputs.switched_off and (
+        enrolment.sequence not in inputs.by_key
+    )
 
 
 def _why_it_ends(
