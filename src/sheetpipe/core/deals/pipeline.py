@@ -308,7 +308,7 @@ def _stage_changes(
     by_key, now = stage.by_key, deals.inputs.now
     came_from = cells.texts(deals.table.get(FROM_DEAL)[at]).str.strip()
     notes = deals.inputs.history_notes
-    value, close = _value_and_close(deals, at)
+    value, close = value_and_close(deals.cols, at)
     rows: list[dict[str, object]] = []
     for row, deal_id, deal, previous, key, auto, origin, amount, closes in zip(
         at,
@@ -340,11 +340,11 @@ def _stage_changes(
     return rows
 
 
-def _value_and_close(deals: _Deals, rows: pd.Index) -> tuple[list, list]:
+def value_and_close(cols: Columns, rows: pd.Index) -> tuple[list, list]:
     """The deals' Value (a number or None) and Expected close (a date or None) as plain
-    values for History cells."""
-    value = deals.cols.get("Value", "number")[rows]
-    close = deals.cols.get("Expected close", "date")[rows]
+    values for History cells (every row sheetpipe appends there records them)."""
+    value = cols.get("Value", "number")[rows]
+    close = cols.get("Expected close", "date")[rows]
     return ([None if pd.isna(v) else float(v) for v in value],
             [None if pd.isna(c) else c.date() for c in close])  # fmt: skip
 
@@ -376,7 +376,7 @@ def _value_changes(
             (True, True): "value and close date changed"}  # fmt: skip
     kinds = [what[(bool(v), bool(c))] for v, c in zip(value_moved, close_moved, strict=True)
              if v or c]  # fmt: skip
-    amounts, closes = _value_and_close(deals, changed)
+    amounts, closes = value_and_close(deals.cols, changed)
     rows = []
     for row, kind, amount, when in zip(changed, kinds, amounts, closes, strict=True):
         name = stage.by_key[stage.key[row]].name

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from sheetpipe.core.contract import DAEMON
+from sheetpipe.core.deals.pipeline import value_and_close
 from sheetpipe.core.inputs.sequences import Sequence
 from sheetpipe.core.inputs.stages import Stages
 from sheetpipe.core.sheet import cells
@@ -190,7 +191,5 @@ def _value_and_close(deal: DealState) -> dict[str, object]:
     columns = deal.pipeline.columns
     if columns is None or deal.row not in columns.index:
         return {}
-    value = columns.get("Value", "number")[deal.row]
-    close = columns.get("Expected close", "date")[deal.row]
-    return {"Value": None if pd.isna(value) else float(value),
-            "Expected close": None if pd.isna(close) else close.date()}  # fmt: skip
+    [value], [close] = value_and_close(columns, pd.Index([deal.row]))
+    return {"Value": value, "Expected close": close}
