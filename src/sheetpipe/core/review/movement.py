@@ -109,8 +109,7 @@ def won_by_week(tl: Timeline, weeks: list[Week]) -> list[float]:
     won = moves[moves["stage"].map(tl.kinds).eq(WON)]
     bucket = ((won["when"] - pd.Timestamp(weeks[0].start)) // pd.Timedelta(days=7)).astype(int)
     won = won.assign(bucket=bucket).groupby(["deal", "bucket"]).tail(1)
-    value = won["value"].fillna(won["deal"].map(tl.now_value)).fillna(0.0)
-    sums = value.groupby(won["bucket"]).sum()
+    sums = won["value"].groupby(won["bucket"]).sum()
     return [float(sums.get(i, 0.0)) for i in range(len(weeks))]
 
 

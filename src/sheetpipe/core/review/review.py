@@ -19,7 +19,7 @@ from sheetpipe.core.inputs.settings import WEEKDAYS, Settings
 from sheetpipe.core.inputs.stages import Stages
 from sheetpipe.core.review import movement, sections
 from sheetpipe.core.review.movement import Pushes, Week
-from sheetpipe.core.review.timeline import Timeline, timeline
+from sheetpipe.core.review.timeline import LOST, OPEN, Timeline, timeline
 from sheetpipe.core.sheet import cells
 from sheetpipe.core.sheet.table import Table
 
@@ -84,7 +84,7 @@ def plan_review(inputs: ReviewInputs) -> Review:
     probability = {cells.norm(s.name): s.win_probability for s in mine
                    if s.win_probability is not None}  # fmt: skip
     max_days = {cells.norm(s.name): s.max_days for s in mine if s.max_days is not None}
-    open_now = deals.index[deals["stage"].map(tl.kinds).eq("open")]
+    open_now = deals.index[deals["stage"].map(tl.kinds).eq(OPEN)]
     moved = movement.stage_moves(tl, week)
     return Review(
         week, _minutes(settings.meeting_minutes), movement.wins(tl, week, deals),
@@ -123,5 +123,5 @@ def _overdue(tasks: pd.DataFrame, today: date) -> pd.Series:
 
 def _lost(tl: Timeline, week: Week, deals: pd.DataFrame) -> pd.DataFrame:
     moves = tl.moves_between(week.start, week.end)
-    lost = moves[moves["stage"].map(tl.kinds).eq("lost")]["deal"].drop_duplicates()
+    lost = moves[moves["stage"].map(tl.kinds).eq(LOST)]["deal"].drop_duplicates()
     return deals.reindex(lost.to_numpy()).dropna(how="all")

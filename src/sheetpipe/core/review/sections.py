@@ -28,7 +28,7 @@ EARLY_SHARE = 0.5  # the first half of the open stages is "early"
 def weighted(deals: pd.DataFrame, tl: Timeline, probability: dict[str, float]) -> pd.DataFrame:
     """Open deals by stage: deals, value, the stage's Win probability, weighted value."""
     open_ = deals[deals["stage"].map(tl.kinds).eq(OPEN)]
-    stages = [s for s, kind in tl.kinds.items() if kind == OPEN]
+    stages = tl.open_stages
     by = open_.groupby("stage")["value"].agg(["count", "sum"]).reindex(stages).fillna(0)
     chance = pd.Series(probability).reindex(stages)
     return pd.DataFrame({
@@ -48,7 +48,7 @@ def at_risk(deals: pd.DataFrame) -> pd.DataFrame:
 
 def closing_early(deals: pd.DataFrame, tl: Timeline, today: date) -> pd.DataFrame:
     """Open deals expected to close this month that are still in an early stage."""
-    opened = [s for s, kind in tl.kinds.items() if kind == OPEN]
+    opened = tl.open_stages
     early = set(opened[: max(1, int(np.ceil(len(opened) * EARLY_SHARE)))]) if opened else set()
     month = pd.Timestamp(today).to_period("M")
     close = pd.to_datetime(deals["close"])
@@ -77,7 +77,7 @@ def competition(deals: pd.DataFrame, tl: Timeline) -> pd.DataFrame:
 
 def conversion(tl: Timeline) -> pd.DataFrame:
     """Per open stage: deals that reached it, reached the next, and the share."""
-    opened = [s for s, kind in tl.kinds.items() if kind == OPEN]
+    opened = tl.open_stages
     won = [s for s, kind in tl.kinds.items() if kind == WON]
     rank = {s: i for i, s in enumerate(opened)} | dict.fromkeys(won, len(opened))
     ranks = tl.rows["stage"].map(rank)
@@ -102,7 +102,7 @@ def time_in_stage(tl: Timeline, max_days: dict[str, float]) -> pd.DataFrame:
     stays = pd.DataFrame({"stage": rows["stage"].to_numpy()[ended],
                           "days": days / np.timedelta64(1, "D")})  # fmt: skip
     found = []
-    for stage in (s for s, kind in tl.kinds.items() if kind == OPEN):
+    for stage in tl.open_stages:
         mine = stays["days"][stays["stage"] == stage]
         found.append({"stage": tl.names[stage], "stays": len(mine),
                       "median": mine.median() if len(mine) else np.nan,

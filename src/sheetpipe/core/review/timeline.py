@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 
 from sheetpipe.core.inputs.stages import Stages
@@ -31,7 +30,6 @@ class Timeline:
     kinds: dict[str, str]  # normed stage → OPEN, WON or LOST
     order: dict[str, float]  # normed stage → its Order in Stages
     names: dict[str, str]  # normed stage → as Stages write it
-    now_value: pd.Series  # deal → Value its pipeline row holds now (NaN: none)
     # Each question answered once per review: the sections ask the same ones.
     _answers: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -39,6 +37,11 @@ class Timeline:
         if key not in self._answers:
             self._answers[key] = make()
         return self._answers[key]
+
+    @property
+    def open_stages(self) -> list[str]:
+        """The normed open stages, in Stages' order."""
+        return [s for s, kind in self.kinds.items() if kind == OPEN]
 
     def state_at(self, moment: datetime) -> pd.DataFrame:
         """Each deal that existed just before `moment`: stage, kind, value and close then
@@ -48,10 +51,8 @@ class Timeline:
     def _state_at(self, moment: datetime) -> pd.DataFrame:
         rows = self.rows[self.rows["when"] < pd.Timestamp(moment)]
         last = rows.groupby("deal", sort=False).tail(1).set_index("deal")
-        now = self.now_value.reindex(last.index).to_numpy(dtype=float)
-        value = last["value"].astype(float).where(last["value"].notna(), now).fillna(0.0)
         kind = last["stage"].map(self.kinds).fillna(GONE)
-        return pd.DataFrame({"stage": last["stage"], "kind": kind, "value": value,
+        return pd.DataFrame({"stage": last["stage"], "kind": kind, "value": last["value"],
                              "close": last["close"]})  # fmt: skip
 
     def moves_between(self, start: datetime, end: datetime) -> pd.DataFrame:
@@ -84,7 +85,7 @@ def timeline(
     names = {cells.norm(s.name): s.name for s in mine}
     rows = pd.concat([_read(history, date_order), _appended(appended)], ignore_index=True)
     now = pd.to_numeric(now_value, errors="coerce").astype(float)  # empty: no dtype of its own
-    return Timeline(_sorted(rows, pipeline), kinds, order, names, now)
+    return Timeline(_sorted(rows, pipeline, now), kinds, order, names)
 
 
 def _read(history: Table | None, date_order: str) -> pd.DataFrame:
@@ -116,7 +117,7 @@ def _appended(rows: list[dict[str, object]]) -> pd.DataFrame:
     })  # fmt: skip
 
 
-def _sorted(rows: pd.DataFrame, pipeline: str) -> pd.DataFrame:
+def _sorted(rows: pd.DataFrame, pipeline: str, now_value: pd.Series) -> pd.DataFrame:
     keep = (rows["pipeline"] == cells.norm(pipeline)) & (rows["deal"] != "")
     rows = rows[keep & rows["when"].notna()].drop(columns="pipeline")
     # Stable: of two rows at the same time, the later in the sheet is the later one.
@@ -126,14 +127,7 @@ def _sorted(rows: pd.DataFrame, pipeline: str) -> pd.DataFrame:
     by_deal = rows.groupby("deal", sort=False)["value"]
     rows["value"] = by_deal.ffill()
     rows["value"] = rows.groupby("deal", sort=False)["value"].bfill()
+    # A deal no row gave a Value has the one its pipeline row holds now (none: 0).
+    now = rows["deal"].map(now_value).to_numpy(dtype=float)
+    rows["value"] = rows["value"].astype(float).where(rows["value"].notna(), now).fillna(0.0)
     return rows
-
-
-def weeks_before(end: datetime, count: int) -> list[tuple[datetime, datetime]]:
-    """The `count` weeks ending at `end`, oldest first."""
-    ends = [end - pd.Timedelta(days=7 * k) for k in range(count)][::-1]
-    return [(e - pd.Timedelta(days=7), e) for e in ends]
-
-
-def days_between(start: pd.Series, end: pd.Series) -> pd.Series:
-    return (end - start) / np.timedelta64(1, "D")
