@@ -59,16 +59,31 @@ def submit_leads(command: Path, demo: Path, port: int) -> None:
             assert answer.status_code == 200, answer.text
 
 
-def invitations_sent(command: Path, demo: Path, web_port: int) -> datetime:
-    """The leads in, made deals on a Monday, the discount code set, and the demo
-    invitations sent on Wednesday: returns that Wednesday's moment."""
+def deals_made(command: Path, demo: Path, web_port: int) -> datetime:
+    """The leads in, made deals on a Monday, and the discount code set: returns that
+    Monday's moment."""
     submit_leads(command, demo, web_port)
     monday = next_monday()
     run(command, "sync", "--now", at(monday), cwd=demo)
     set_cells(demo, "Settings", lambda r: r["Setting"] == "Discount code", "Value", "SPRING15")
-    wednesday = monday + timedelta(days=2, minutes=5)
+    return monday
+
+
+def invitations_sent(command: Path, demo: Path, web_port: int) -> datetime:
+    """`deals_made`, then the demo invitations sent on Wednesday: returns that
+    Wednesday's moment."""
+    wednesday = deals_made(command, demo, web_port) + timedelta(days=2, minutes=5)
     run(command, "sync", "--now", at(wednesday), cwd=demo)
     return wednesday
+
+
+def with_imap(demo: Path, port: int) -> str:
+    """[imap] for the IMAP server on loopback, its password in a file: the lines added."""
+    (demo / "imap-password").write_text(IMAP_PASSWORD)
+    return (
+        f'\n[imap]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+        f'user = "{IMAP_USER}"\npassword_file = "imap-password"\n'
+    )
 
 
 def add_suppression(demo: Path, email: str) -> None:
@@ -161,11 +176,7 @@ def test_a_kill_while_a_step_goes_never_sends_it_or_the_next_step_twice(tmp_path
     inbox, smtp_port = smtp
     command = installed_command()
     demo, web_port = demo_with_mail(command, tmp_path, smtp_port)
-    submit_leads(command, demo, web_port)
-    monday = next_monday()
-    run(command, "sync", "--now", at(monday), cwd=demo)
-    set_cells(demo, "Settings", lambda r: r["Setting"] == "Discount code", "Value", "SPRING15")
-    wednesday = monday + timedelta(days=2, minutes=5)
+    wednesday = deals_made(command, demo, web_port) + timedelta(days=2, minutes=5)
     process = subprocess.Popen([str(command), "sync", "--now", at(wednesday)], cwd=demo,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     inbox.on_data = lambda message: process.kill() if parseaddr(message["To"])[1] in LEADS else None
@@ -193,10 +204,7 @@ def test_two_runs_at_once_send_each_step_once(tmp_path, smtp):  # noqa: F811
     inbox, smtp_port = smtp
     command = installed_command()
     demo, web_port = demo_with_mail(command, tmp_path, smtp_port)
-    submit_leads(command, demo, web_port)
-    monday = next_monday()
-    run(command, "sync", "--now", at(monday), cwd=demo)
-    set_cells(demo, "Settings", lambda r: r["Setting"] == "Discount code", "Value", "SPRING15")
+    monday = deals_made(command, demo, web_port)
     for moment in (monday + timedelta(days=2, minutes=5), monday + timedelta(days=4, minutes=5)):
         runs = [subprocess.Popen([str(command), "sync", "--now", at(moment)], cwd=demo,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -297,12 +305,8 @@ def test_replies_read_over_imap_end_the_sequence_as_the_seed_says(tmp_path, smtp
     inbox, smtp_port = smtp
     command = installed_command()
     demo, web_port = demo_with_mail(command, tmp_path, smtp_port)
-    (demo / "imap-password").write_text(IMAP_PASSWORD)
     with (demo / "sheetpipe.toml").open("a", encoding="utf-8") as config:
-        config.write(
-            f'\n[imap]\nhost = "127.0.0.1"\nport = {imap}\nsecurity = "none"\n'
-            f'user = "{IMAP_USER}"\npassword_file = "imap-password"\n'
-        )
+        config.write(with_imap(demo, imap))
     wednesday = invitations_sent(command, demo, web_port)
     invitations = {to: mails[0] for to, mails in mails_to_leads(inbox).items()}
     assert len(invitations) == 3
@@ -429,14 +433,9 @@ def test_the_seeds_workflow_on_google_through_the_installed_command(
     inbox, smtp_port = smtp
     command = installed_command()
     demo, web_port = demo_with_mail(command, tmp_path, smtp_port)
-    (demo / "imap-password").write_text(IMAP_PASSWORD)
     public = f"http://127.0.0.1:{web_port}"
     with (demo / "sheetpipe.toml").open("a", encoding="utf-8") as config:
-        config.write(
-            f'public_url = "{public}/"\n'  # in [serve], the last section
-            f'\n[imap]\nhost = "127.0.0.1"\nport = {imap}\nsecurity = "none"\n'
-            f'user = "{IMAP_USER}"\npassword_file = "imap-password"\n'
-        )
+        config.write(f'public_url = "{public}/"\n' + with_imap(demo, imap))  # [serve] is last
     monkeypatch.setenv("SHEETPIPE_GOOGLE_API_ENDPOINT", emulator.base_url)
     google = GoogleSheet(emulator, demo)
     submit_leads(command, demo, web_port)
